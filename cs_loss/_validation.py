@@ -1,0 +1,159 @@
+"""The one validation layer of ``cs_loss``.
+
+Every public entry point calls one of these helpers before any student code
+runs, so the student regions receive clean arrays and never check inputs
+themselves. Each helper raises ``TypeError`` (wrong kind of object or dtype) or
+``ValueError`` (wrong shape or value) with a message that names the argument,
+says what was expected, shows what was received and, where one is likely,
+suggests the fix.
+"""
+
+import numbers
+
+import numpy as np
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a classifier is used before ``train`` was called."""
+
+
+def _describe(a):
+    """A short description of an array for error messages."""
+    return f"an array of shape {a.shape} and dtype {a.dtype}"
+
+
+def as_float_array(a, name, ndim=2, allow_int=True):
+    """Return ``a`` as a finite floating-point ndarray with ``ndim`` dimensions.
+
+    Floating arrays are returned without a copy. Integer arrays (raw uint8
+    images, say) are converted to float64 so that differences cannot wrap
+    around.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` is not numeric.
+    ValueError
+        If ``a`` has the wrong number of dimensions, no elements, or holds NaN
+        or infinity.
+    """
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array; could not convert it: {exc}") from exc
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or (allow_int and np.issubdtype(arr.dtype, np.integer))
+    ):
+        raise TypeError(
+            f"{name} must hold real numbers (float{' or int' if allow_int else ''}), "
+            f"got dtype {arr.dtype}."
+        )
+    if arr.ndim != ndim:
+        hint = ""
+        if ndim == 2 and arr.ndim == 4:
+            hint = " Did you forget to flatten the images with X.reshape(X.shape[0], -1)?"
+        elif ndim == 2 and arr.ndim == 1:
+            hint = " For a single example use x.reshape(1, -1)."
+        raise ValueError(f"{name} must be {ndim}-dimensional, got {_describe(arr)}.{hint}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got {_describe(arr)}.")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(
+            f"{name} contains NaN or infinity ({np.count_nonzero(~np.isfinite(arr))} "
+            "entries). Check the preprocessing, or lower the learning rate if the "
+            "values came from training."
+        )
+    return arr
+
+
+def as_labels(y, name="y", num_samples=None, num_classes=None):
+    """Return ``y`` as a 1-D int64 array of class indices.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,)
+        Class labels; integers in ``[0, num_classes)``.
+    name : str
+        Argument name used in messages.
+    num_samples : int, optional
+        The expected length N (the number of rows of X).
+    num_classes : int, optional
+        The number of classes C; labels must be smaller.
+    """
+    arr = np.asarray(y)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and np.all(arr == np.round(arr)):
+            hint = f" Convert it with {name}.astype(int)."
+        else:
+            hint = ""
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}.{hint}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional of shape (N,), got shape {arr.shape}.")
+    if num_samples is not None and arr.shape[0] != num_samples:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} labels but X has {num_samples} rows: "
+            "every example needs exactly one label."
+        )
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold labels >= 0, got the label {arr.min()}.")
+    if num_classes is not None and arr.size and arr.max() >= num_classes:
+        raise ValueError(
+            f"{name} holds the label {arr.max()} but there are only {num_classes} classes "
+            f"(labels 0..{num_classes - 1}); does W have one column per class?"
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def as_nonnegative(value, name):
+    """Return ``value`` as a finite float >= 0 (regularisation strengths)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
+    return value
+
+
+def as_positive_int(value, name, maximum=None, maximum_name=None):
+    """Return ``value`` as an int in ``[1, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(
+            f"{name}={value} is larger than {maximum_name} ({maximum}); "
+            f"choose {name} <= {maximum}."
+        )
+    return value
+
+
+def check_loss_inputs(W, X, y, reg):
+    """Validate the arguments shared by every loss function.
+
+    Returns
+    -------
+    W : ndarray of shape (D, C), dtype=float
+    X : ndarray of shape (N, D), dtype=float
+    y : ndarray of shape (N,), dtype=int64
+    reg : float
+    """
+    W = as_float_array(W, "W")
+    X = as_float_array(X, "X")
+    if X.shape[1] != W.shape[0]:
+        hint = ""
+        if W.shape[0] == X.shape[1] + 1:
+            hint = " Did you forget the bias column (a column of ones appended to X)?"
+        elif X.shape[1] == W.shape[0] + 1:
+            hint = " Did W lose its bias row, or was the bias column added twice?"
+        raise ValueError(
+            f"X has {X.shape[1]} columns but W has {W.shape[0]} rows: "
+            f"X must be (N, D) and W (D, C) with the same D.{hint}"
+        )
+    y = as_labels(y, "y", num_samples=X.shape[0], num_classes=W.shape[1])
+    reg = as_nonnegative(reg, "reg")
+    return W, X, y, reg
