@@ -9,7 +9,9 @@ probabilities unchanged (it multiplies numerator and denominator by the same
 factor) and keeps ``exp`` from overflowing, so both functions return a finite
 loss and gradient for any finite scores. The loss of a row is computed as
 ``log(sum_j exp(s[j] - max)) - (s[y[i]] - max)`` rather than as ``-log(p)``,
-which would be ``-log(0) = inf`` once a probability underflows.
+which would be ``-log(0) = inf`` once a probability underflows; and the log
+of the sum as ``log1p`` of the terms other than the maximum's ``exp(0) = 1``,
+so that a confident but not certain prediction keeps a loss above 0.
 """
 
 import numpy as np
@@ -52,10 +54,12 @@ def softmax_loss_naive(W, X, y, reg):
     num_train = X.shape[0]
     for i in range(num_train):
         scores = X[i].dot(W)
-        scores = scores - np.max(scores)  # shift for stability, see module docstring
+        top = np.argmax(scores)
+        scores = scores - scores[top]  # shift for stability, see module docstring
         exp_scores = np.exp(scores)
         sum_exp = np.sum(exp_scores)
-        loss += np.log(sum_exp) - scores[y[i]]
+        # log(sum_exp) = log(1 + the other terms); log1p keeps tiny losses above 0.
+        loss += np.log1p(np.sum(np.delete(exp_scores, top))) - scores[y[i]]
         for j in range(num_classes):
             p_j = exp_scores[j] / sum_exp
             # dL_i/ds_j = p_j - 1[j == y_i]
@@ -83,11 +87,15 @@ def softmax_loss_vectorized(W, X, y, reg):
         X_b, y_b = X[rows], y[rows]  # (B, D), (B,)
         idx = np.arange(X_b.shape[0])
         scores = X_b @ W  # (B, C)
-        scores -= scores.max(axis=1, keepdims=True)
-        exp_scores = np.exp(scores)  # (B, C)
-        sum_exp = exp_scores.sum(axis=1)  # (B,)
-        loss += float(np.sum(np.log(sum_exp) - scores[idx, y_b], dtype=np.float64))
-        probs = exp_scores / sum_exp[:, None]  # (B, C)
+        top = scores.argmax(axis=1)  # (B,)
+        scores -= scores[idx, top][:, None]
+        exp_scores = np.exp(scores)  # (B, C), exactly 1 at each row's maximum
+        exp_scores[idx, top] = 0
+        others = exp_scores.sum(axis=1)  # (B,) sum of the terms besides that 1
+        exp_scores[idx, top] = 1
+        # log(sum of exp) = log1p(others), which stays above 0 for tiny losses.
+        loss += float(np.sum(np.log1p(others) - scores[idx, y_b], dtype=np.float64))
+        probs = exp_scores / (1 + others)[:, None]  # (B, C)
         probs[idx, y_b] -= 1  # dL/dscores = probs - one_hot(y)
         dW_T += probs.T @ X_b  # (C, D)
     loss = loss / num_train + reg * float(np.sum(W * W))

@@ -1,0 +1,68 @@
+"""Shared fixtures: seeded generators, small problems, and CIFAR-10 locations."""
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def rng():
+    """A generator seeded per test, so tests do not depend on each other's draws."""
+    return np.random.default_rng(1234)
+
+
+def make_problem(rng, N=40, D=30, C=5, dtype=np.float64, scale=1.0):
+    """Random (W, X, y) for a loss with N examples, D features and C classes."""
+    W = (rng.standard_normal((D, C)) * 0.01 * scale).astype(dtype)
+    X = (rng.standard_normal((N, D)) * 10).astype(dtype)
+    y = rng.integers(0, C, size=N)
+    return W, X, y
+
+
+@pytest.fixture
+def cifar_sample_dir():
+    """The real CIFAR-10 sample named by CIFAR10_DIR; the test is skipped without it."""
+    folder = os.environ.get("CIFAR10_DIR")
+    if not folder or not (Path(folder) / "data_batch_1").is_file():
+        pytest.skip(
+            "CIFAR-10 is not available: set CIFAR10_DIR to a cifar-10-batches-py folder "
+            "(CI points it at the shared 10% sample)."
+        )
+    return Path(folder)
+
+
+def write_cifar_fixture(folder, images_per_batch=6, seed=0):
+    """Write a tiny CIFAR-10 in the original python-pickle layout; return its arrays.
+
+    Returns
+    -------
+    (X_train, y_train, X_test, y_test) with images of shape (N, 32, 32, 3), uint8,
+    built independently of the loader (channel-major rows are made here by hand).
+    """
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for name in [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, size=(images_per_batch, 32, 32, 3), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=images_per_batch).tolist()
+        rows = np.stack(
+            [np.concatenate([img[:, :, ch].ravel() for ch in range(3)]) for img in images]
+        )
+        with open(folder / name, "wb") as f:
+            pickle.dump({"data": rows, "labels": labels, "batch_label": name}, f)
+        arrays[name] = (images, np.array(labels))
+    with open(folder / "batches.meta", "wb") as f:
+        names = ["airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck"]  # fmt: skip
+        pickle.dump({"label_names": names, "num_vis": 3072}, f)
+    X_train = np.concatenate([arrays[f"data_batch_{b}"][0] for b in range(1, 6)])
+    y_train = np.concatenate([arrays[f"data_batch_{b}"][1] for b in range(1, 6)])
+    return X_train, y_train, arrays["test_batch"][0], arrays["test_batch"][1]
