@@ -145,15 +145,13 @@ def check_loss_inputs(W, X, y, reg):
     W = as_float_array(W, "W")
     X = as_float_array(X, "X")
     if X.shape[1] != W.shape[0]:
-        hint = ""
         if W.shape[0] == X.shape[1] + 1:
-            hint = " Did you forget the bias column (a column of ones appended to X)?"
+            hint = "did you forget the bias column (a column of ones appended to X)?"
         elif X.shape[1] == W.shape[0] + 1:
-            hint = " Did W lose its bias row, or was the bias column added twice?"
-        raise ValueError(
-            f"X has {X.shape[1]} columns but W has {W.shape[0]} rows: "
-            f"X must be (N, D) and W (D, C) with the same D.{hint}"
-        )
+            hint = "did W lose its bias row, or was the bias column added twice?"
+        else:
+            hint = "X must be (N, D) and W (D, C) with the same D."
+        raise ValueError(f"X has {X.shape[1]} columns but W has {W.shape[0]} rows: {hint}")
     y = as_labels(y, "y", num_samples=X.shape[0], num_classes=W.shape[1])
     reg = as_nonnegative(reg, "reg")
     return W, X, y, reg

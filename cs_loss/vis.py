@@ -113,6 +113,8 @@ def plot_hyperparameter_map(results, ax=None, which="val"):
     which : {"train", "val"}
     """
     ax = _axes(ax)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     column = {"train": 0, "val": 1}[which]
     ok = {key: acc for key, acc in results.items() if acc is not None}
     failed = [key for key, acc in results.items() if acc is None]
@@ -125,8 +127,6 @@ def plot_hyperparameter_map(results, ax=None, which="val"):
         lr, reg = np.array(failed).T
         ax.scatter(lr, reg, marker="x", color="red", label="diverged")
         ax.legend()
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("regularisation strength")
     ax.set_title(f"{which} accuracy")
