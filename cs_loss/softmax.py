@@ -17,7 +17,7 @@ so that a confident but not certain prediction keeps a loss above 0.
 import numpy as np
 
 from ._blocks import row_blocks
-from ._validation import check_loss_inputs
+from ._validation import check_loss_inputs, check_loss_result
 
 
 def softmax_loss_naive(W, X, y, reg):
@@ -69,7 +69,7 @@ def softmax_loss_naive(W, X, y, reg):
     loss += reg * np.sum(W * W)
     dW += 2 * reg * W
     ### END SOLUTION
-    return float(loss), dW
+    return check_loss_result(loss, dW, X)
 
 
 def softmax_loss_vectorized(W, X, y, reg):
@@ -77,7 +77,7 @@ def softmax_loss_vectorized(W, X, y, reg):
 
     Same inputs and outputs as :func:`softmax_loss_naive`.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
+    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)  # X: see the result check
     loss = 0.0
     dW = np.zeros(W.shape, dtype=np.result_type(W, X))
     ### BEGIN SOLUTION
@@ -102,4 +102,4 @@ def softmax_loss_vectorized(W, X, y, reg):
     dW /= num_train
     dW += 2 * reg * W
     ### END SOLUTION
-    return float(loss), dW
+    return check_loss_result(loss, dW, X)

@@ -17,7 +17,7 @@ Conventions, shared with :mod:`cs_loss.softmax`:
 import numpy as np
 
 from ._blocks import row_blocks
-from ._validation import check_loss_inputs
+from ._validation import check_loss_inputs, check_loss_result
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -70,7 +70,7 @@ def svm_loss_naive(W, X, y, reg):
     loss += reg * np.sum(W * W)
     dW += 2 * reg * W
     ### END SOLUTION
-    return float(loss), dW
+    return check_loss_result(loss, dW, X)
 
 
 def svm_loss_vectorized(W, X, y, reg):
@@ -78,7 +78,7 @@ def svm_loss_vectorized(W, X, y, reg):
 
     Same inputs and outputs as :func:`svm_loss_naive`.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
+    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)  # X: see the result check
     loss = 0.0
     dW = np.zeros(W.shape, dtype=np.result_type(W, X))
     ### BEGIN SOLUTION
@@ -100,4 +100,4 @@ def svm_loss_vectorized(W, X, y, reg):
     dW /= num_train
     dW += 2 * reg * W
     ### END SOLUTION
-    return float(loss), dW
+    return check_loss_result(loss, dW, X)
