@@ -142,7 +142,7 @@ class GradCheckResult:
         return "\n".join(lines)
 
 
-def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e-6):
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e-5):
     """Compare an analytic gradient with centred differences at random coordinates.
 
     Parameters

@@ -123,6 +123,9 @@ def plot_hyperparameter_map(results, ax=None, which="val"):
         accs = np.array([acc[column] for acc in ok.values()])
         points = ax.scatter(lr, reg, c=accs, s=120, cmap="viridis", marker="s")
         ax.figure.colorbar(points, ax=ax, label=f"{which} accuracy")
+        for x, y, acc in zip(lr, reg, accs):
+            ax.annotate(f"{acc:.3f}", (x, y), textcoords="offset points", xytext=(0, 9),
+                        ha="center", fontsize=8)  # fmt: skip
     if failed:
         lr, reg = np.array(failed).T
         ax.scatter(lr, reg, marker="x", color="red", label="diverged")

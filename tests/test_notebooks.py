@@ -1,0 +1,122 @@
+"""Are the notebooks valid nbgrader sources, and do they run top to bottom?"""
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_the_three_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == ["knn.ipynb", "softmax.ipynb", "svm.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_valid_nbformat_4(path):
+    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    assert notebook.nbformat == 4
+    nbformat.validate(notebook)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbgrader_metadata_is_consistent(path):
+    notebook = nbformat.read(path, as_version=4)
+    ids = [nbgrader(c)["grade_id"] for c in notebook.cells if nbgrader(c)]
+    assert len(ids) == len(set(ids)), "grade ids must be unique"
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+    graded = 0
+    for cell in notebook.cells:
+        meta = nbgrader(cell)
+        assert meta, f"every cell has nbgrader metadata: {cell.source[:60]!r}"
+        where = f"{path.name}:{meta['grade_id']}"
+        assert meta["schema_version"] == 3, where
+        if meta["grade"]:
+            graded += 1
+            assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, where
+        if meta["grade"] and not meta["solution"]:
+            assert cell.cell_type == "code" and meta["locked"], f"{where}: autograded tests are locked"
+        if meta["solution"]:
+            assert not meta["locked"], f"{where}: students must be able to edit answers"
+        text = cell.source
+        if cell.cell_type == "markdown":
+            assert not any(m in text for m in MARKERS), f"{where}: marker text in a prose cell"
+            if meta["solution"]:
+                assert "YOUR ANSWER HERE" in text, f"{where}: a written answer cell needs its placeholder"
+        for begin, end in [(MARKERS[0], MARKERS[1]), (MARKERS[2], MARKERS[3])]:
+            assert text.count(begin) == text.count(end), f"{where}: unbalanced {begin}"
+        if MARKERS[0] in text:
+            assert meta["solution"] and cell.cell_type == "code", f"{where}: solution outside a solution cell"
+        if MARKERS[2] in text:
+            assert meta["grade"] and not meta["solution"], f"{where}: hidden tests outside a test cell"
+    assert graded >= 5
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_comes_first_and_is_read_only(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "find_assignment_folder" in code[0].source
+    assert nbgrader(code[0])["locked"]
+
+
+def execute(path, env_overrides=None):
+    """Run a notebook with nbclient from its own folder; return it with its outputs."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    saved = {k: os.environ.get(k) for k in (env_overrides or {})}
+    os.environ.update(env_overrides or {})
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return notebook
+
+
+def stderr_of(notebook):
+    return [
+        output["text"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stderr"
+    ]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_clean_with_the_reference_solution(path):
+    """Top to bottom, no cell raises and nothing reaches stderr (it fails nbgrader test cells).
+
+    On CIFAR-10 when CIFAR10_DIR points at it, else on the offline digits.
+    """
+    notebook = execute(path, {"CS_LOSS_OFFLINE": "1"})
+    assert stderr_of(notebook) == []
+    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "cs_loss loaded from" in text
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_grading_mode(path):
+    """With NBGRADER_EXECUTION set, a notebook runs on the digits with shrunk loops."""
+    notebook = execute(path, {"NBGRADER_EXECUTION": "autograde"})
+    assert stderr_of(notebook) == []
+    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "Grading: using the offline digits dataset." in text
