@@ -1,0 +1,445 @@
+"""Grade a class of submissions: intake, nbgrader in isolated workers, package tests, reports.
+
+Pipeline, per run:
+
+1. ``prepare``: build the release once into a course directory (the template),
+   with its gradebook holding the assignment.
+2. ``intake``: each submission (a folder or a zip, as downloaded from an LMS or
+   Colab) is unpacked into a clean folder with the three notebooks under their
+   canonical names ("Copy of knn (1).ipynb" is knn.ipynb) and the student's
+   ``cs_loss`` files; anything missing or ambiguous becomes a flag.
+3. ``grade_one`` (in a worker process with a wall-clock and a memory limit):
+   a private copy of the template course, nbgrader's autograde with the kit's
+   preprocessors (:mod:`grading.preprocessors`), then the hidden package tests
+   (:mod:`grading.package`). A submission that hangs or crashes is recorded as
+   such; the others go on.
+4. ``report``: per-test CSV and JSON (quoted, one row per student and test) and a
+   feedback page per student that says which check failed and why, without the
+   hidden tests' code.
+"""
+
+import csv
+import html
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+
+from . import course, package
+from .release import build_release, find_leaks, secret_lines
+
+CANONICAL = {Path(n).stem: n for n in course.NOTEBOOKS}
+# Patterns in a student's own code that deserve a human look; they cost no points.
+SUSPICIOUS = {
+    "defines __eq__": re.compile(r"def\s+__eq__|__eq__\s*="),
+    "touches builtins": re.compile(r"\bbuiltins\b|__builtins__"),
+    "replaces a notebook check": re.compile(r"\bnb\.(check|check_close)\s*="),
+    "exits the kernel": re.compile(r"os\._exit|sys\.exit|os\.kill|signal\."),
+    "reaches into IPython": re.compile(r"get_ipython\(\)\.(events|run_cell|set_custom_exc)"),
+    "reads notebooks or the gradebook": re.compile(r"\.ipynb|gradebook|\.db\b"),
+}
+
+
+def canonical_name(filename):
+    """``knn.ipynb`` for "Copy of knn (1).ipynb", "KNN.ipynb", "knn-2.ipynb"...; else None."""
+    stem = Path(filename).name
+    if not stem.lower().endswith(".ipynb"):
+        return None
+    stem = stem[: -len(".ipynb")].strip().lower()
+    while stem.startswith("copy of "):
+        stem = stem[len("copy of "):].strip()
+    stem = re.sub(r"(\s*\(\d+\)|[-_ ]copy|[-_ ]\d+)+$", "", stem).strip()
+    return CANONICAL.get(stem)
+
+
+def student_id(path):
+    """A safe id from a submission's file or folder name."""
+    stem = Path(path).name
+    for suffix in (".zip", ".ZIP"):
+        stem = stem.removesuffix(suffix)
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
+
+
+def _safe_extract(zip_path, dest):
+    with zipfile.ZipFile(zip_path) as archive:
+        for member in archive.infolist():
+            name = member.filename
+            if name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts:
+                continue
+            target = dest / name
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+            stamp = time.mktime(member.date_time + (0, 0, -1))
+            os.utime(target, (stamp, stamp))
+
+
+def intake(submission, dest, stub_dir):
+    """Lay out one submission in ``dest`` (notebooks + cs_loss); return its flags.
+
+    Parameters
+    ----------
+    submission : path
+        A folder or a zip file.
+    dest : path
+        The folder to fill: ``dest/knn.ipynb``..., ``dest/cs_loss/*.py``.
+    stub_dir : path
+        The release folder: its stubs stand in for missing student files.
+    """
+    submission, dest = Path(submission), Path(dest)
+    flags = []
+    with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
+        if submission.is_file() and zipfile.is_zipfile(submission):
+            root = Path(tmp)
+            _safe_extract(submission, root)
+        elif submission.is_dir():
+            root = submission
+        else:
+            raise ValueError(f"{submission} is neither a folder nor a zip file")
+        files = [p for p in root.rglob("*") if p.is_file() and "__MACOSX" not in p.parts
+                 and ".ipynb_checkpoints" not in p.parts]  # fmt: skip
+        dest.mkdir(parents=True, exist_ok=True)
+        for canonical in course.NOTEBOOKS:
+            found = [p for p in files if canonical_name(p.name) == canonical]
+            if not found:
+                flags.append(f"missing notebook {canonical}: graded as blank")
+                shutil.copy(Path(stub_dir) / canonical, dest / canonical)
+                continue
+            chosen = max(found, key=lambda p: p.stat().st_mtime)
+            if chosen.name != canonical:
+                flags.append(f"{chosen.name!r} graded as {canonical}")
+            if len(found) > 1:
+                others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
+                flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
+            shutil.copy(chosen, dest / canonical)
+        (dest / "cs_loss").mkdir(exist_ok=True)
+        for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
+            shutil.copy(path, dest / "cs_loss" / path.name)
+        for student_file in course.STUDENT_FILES:
+            name = Path(student_file).name
+            found = [p for p in files if p.name == name and p.parent.name == "cs_loss"]
+            if not found:
+                flags.append(f"missing {student_file}: graded as the unchanged stub")
+                continue
+            chosen = max(found, key=lambda p: p.stat().st_mtime)
+            if len(found) > 1:
+                flags.append(f"several copies of {student_file}: graded the newest")
+            shutil.copy(chosen, dest / "cs_loss" / name)
+    return flags
+
+
+def prepare(work_dir):
+    """Build the release and the template course directory; return the template's path."""
+    work_dir = Path(work_dir)
+    template = work_dir / "course"
+    build_release(work_dir / "release", keep_course=template)
+    return template
+
+
+def _scan_student_code(folder):
+    """Flags for suspicious patterns in the student's answer cells and package files."""
+    flags = []
+    texts = {}
+    for name in course.NOTEBOOKS:
+        try:
+            notebook = nbformat.read(Path(folder) / name, as_version=4)
+        except Exception as exc:  # unreadable JSON: nbgrader will fail on it too
+            flags.append(f"{name} is not a readable notebook: {exc}"[:200])
+            continue
+        texts[name] = "\n".join(
+            c.source for c in notebook.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution", True)
+        )  # fmt: skip
+    for student_file in course.STUDENT_FILES:
+        path = Path(folder) / student_file
+        if path.is_file():
+            texts[student_file] = path.read_text(errors="replace")
+    for where, text in texts.items():
+        for what, pattern in SUSPICIOUS.items():
+            if pattern.search(text):
+                flags.append(f"review: {where} {what}")
+    return flags
+
+
+def _notebook_results(gradebook_url, autograded_dir, sid):
+    """Per-cell grades from the gradebook, with reasons from the executed notebooks."""
+    from nbgrader.api import Gradebook
+
+    results = []
+    with Gradebook(gradebook_url) as gb:
+        submission = gb.find_submission(course.ASSIGNMENT, sid)
+        for notebook in submission.notebooks:
+            executed = Path(autograded_dir) / f"{notebook.name}.ipynb"
+            reasons = {}
+            if executed.is_file():
+                for cell in nbformat.read(executed, as_version=4).cells:
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                    if gid and errors:
+                        error = errors[-1]
+                        evalue = error.get("evalue", "")
+                        reasons[gid] = (f"{error['ename']}: {evalue}" if evalue
+                                        else f"{error['ename']} (a hidden check failed)")  # fmt: skip
+            for grade in notebook.grades:
+                written = grade.cell.cell_type == "markdown"
+                manual = bool(grade.needs_manual_grade)
+                score = grade.score if not manual else 0.0
+                if written:
+                    output = "answered: needs manual grading" if manual else "no answer given"
+                elif manual:
+                    output = "needs manual grading"
+                elif score < grade.max_score:
+                    output = reasons.get(grade.name, "not passed")
+                else:
+                    output = "passed"
+                results.append({
+                    "name": f"{notebook.name}:{grade.name}", "kind": "written" if written else "notebook",
+                    "score": float(score or 0.0), "max_score": float(grade.max_score),
+                    "needs_manual_grade": manual, "output": output[:500],
+                })  # fmt: skip
+    return results
+
+
+def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
+    """Grade one laid-out submission; write its result to ``out_json``. Runs in a worker."""
+    start = time.perf_counter()
+    result = {"student": sid, "tests": [], "flags": [], "error": None}
+    with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp, \
+            tempfile.TemporaryDirectory(prefix="sbx_") as sandbox, \
+            tempfile.TemporaryDirectory(prefix="db_") as db_dir:  # fmt: skip
+        root = Path(tmp) / "course"
+        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
+                                                                        "feedback", "*.db"))  # fmt: skip
+        db_path = Path(db_dir) / "gradebook.db"
+        shutil.copy(Path(template) / "gradebook.db", db_path)
+        flag_file = Path(tmp) / "flags.json"
+        extra = course.GRADING_CONFIG.format(
+            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
+            flag_file=str(flag_file), sandbox=sandbox,
+        )  # fmt: skip
+        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
+        submitted = root / "submitted" / sid / course.ASSIGNMENT
+        shutil.copytree(submission_dir, submitted)
+        # The kernel's folder: the student's package and the data script, nothing else.
+        shutil.copytree(Path(submission_dir) / "cs_loss", Path(sandbox) / "cs_loss")
+        shutil.copytree(root / "source" / course.ASSIGNMENT / "data", Path(sandbox) / "data")
+        result["flags"] += _scan_student_code(submission_dir)
+        try:
+            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
+                            "--force", env_extra={"NBGRADER_EXECUTION": "autograde"})  # fmt: skip
+            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
+                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
+        except course.NbgraderError as exc:
+            result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
+            result["tests"] += _blank_notebook_results(root, str(exc))
+        if flag_file.is_file():
+            for name, messages in json.loads(flag_file.read_text()).items():
+                result["flags"] += [f"{name}: {m}" for m in messages]
+        result["tests"] += [
+            {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
+             "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
+             "targets": list(r.targets)}
+            for r in package.run_package_tests(submission_dir)
+        ]  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    Path(out_json).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _blank_notebook_results(root, reason):
+    """Every notebook test as 0 points, with the reason, when nbgrader itself failed."""
+    results = []
+    for name in course.NOTEBOOKS:
+        notebook = nbformat.read(root / "source" / course.ASSIGNMENT / name, as_version=4)
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                written = cell.cell_type == "markdown"
+                results.append({
+                    "name": f"{Path(name).stem}:{meta['grade_id']}",
+                    "kind": "written" if written else "notebook", "score": 0.0,
+                    "max_score": float(meta["points"]), "needs_manual_grade": False,
+                    "output": f"not graded: {(reason.splitlines() or [''])[0][:200]}",
+                })  # fmt: skip
+    return results
+
+
+def _limits(memory_bytes):
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return apply
+
+
+def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
+    """``grade_one`` in a child process with a wall-clock and memory limit."""
+    cmd = [sys.executable, "-m", "grading", "_grade_one", str(template), str(laid_out), sid,
+           str(out_json)]  # fmt: skip
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONPATH=str(course.KIT_ROOT))
+    process = subprocess.Popen(cmd, cwd=course.KIT_ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_bytes))  # fmt: skip
+    try:
+        log, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
+        process.communicate()
+        return {"student": sid, "tests": [], "flags": [],
+                "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
+    if Path(out_json).is_file():
+        return json.loads(Path(out_json).read_text())
+    tail = " | ".join(log.strip().splitlines()[-3:])[:300]
+    return {"student": sid, "tests": [], "flags": [],
+            "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
+
+
+def complete(result, template_tests):
+    """Make sure every test appears in a result (0 points, with the reason) even after a crash."""
+    have = {t["name"] for t in result["tests"]}
+    for test in template_tests:
+        if test["name"] not in have:
+            result["tests"].append(dict(test, score=0.0, output=f"not graded: {result['error']}"))
+    auto = [t for t in result["tests"] if t["kind"] != "written"]
+    result["auto_score"] = sum(t["score"] for t in auto)
+    result["auto_max"] = sum(t["max_score"] for t in auto)
+    result["manual_max"] = sum(t["max_score"] for t in result["tests"] if t["kind"] == "written")
+    result["manual_pending"] = sum(1 for t in result["tests"] if t["needs_manual_grade"])
+    return result
+
+
+def all_tests(template):
+    """Every test of the assignment, with its points (the report's rows)."""
+    tests = [{**t, "score": 0.0} for t in _blank_notebook_results(template, "")]
+    for group, name, points, targets, _run in package.hidden_tests.TESTS:
+        tests.append({"name": f"cs_loss:{name}", "kind": "package", "score": 0.0,
+                      "max_score": float(points), "needs_manual_grade": False, "output": "",
+                      "targets": list(targets)})  # fmt: skip
+    return tests
+
+
+def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**30,
+              progress=True, work_dir=None):  # fmt: skip
+    """Grade ``submissions`` (folders or zips); write the reports to ``out_dir``.
+
+    ``work_dir`` may hold a template already made by :func:`prepare`; it is
+    built there (or in a temporary folder) otherwise.
+
+    Returns
+    -------
+    list of dict
+        One result per submission, in the order given.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cs_loss_autograde_") as tmp:
+        work = Path(work_dir) if work_dir else Path(tmp)
+        template = work / "course"
+        if not (template / "gradebook.db").is_file():
+            template = prepare(work)
+        stub_dir = work / "release" / course.ASSIGNMENT
+        tests = all_tests(template)
+        jobs, results = [], {}
+        used = set()
+        for submission in submissions:
+            sid = student_id(submission)
+            while sid in used:
+                sid += "_"
+            used.add(sid)
+            laid_out = work / "intake" / sid
+            try:
+                flags = intake(submission, laid_out, stub_dir)
+            except (ValueError, zipfile.BadZipFile, OSError) as exc:
+                results[sid] = complete({"student": sid, "tests": [], "flags": [],
+                                         "error": f"could not read the submission: {exc}"}, tests)  # fmt: skip
+                continue
+            jobs.append((sid, laid_out, flags))
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(jobs), desc="grading", unit="submission", file=sys.stdout)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {
+                pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,
+                            memory_bytes): (sid, flags)
+                for sid, laid_out, flags in jobs
+            }  # fmt: skip
+            for future in as_completed(futures):
+                sid, flags = futures[future]
+                result = future.result()
+                result["flags"] = flags + result.get("flags", [])
+                results[sid] = complete(result, tests)
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+        ordered = [results[s] for s in sorted(results, key=list(results).index)]
+        write_reports(ordered, out_dir)
+        leaks = find_leaks(out_dir / "feedback", secret_lines())
+        if leaks:
+            raise RuntimeError("feedback would leak hidden tests:\n" + "\n".join(leaks))
+    return ordered
+
+
+def write_reports(results, out_dir):
+    """grades.csv (one row per student and test), totals.csv, grades.json, feedback/*.html."""
+    out_dir = Path(out_dir)
+    with open(out_dir / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
+        for result in results:
+            for test in result["tests"]:
+                writer.writerow([result["student"], test["name"], test["kind"], test["score"],
+                                 test["max_score"], test["needs_manual_grade"], test["output"]])  # fmt: skip
+    with open(out_dir / "totals.csv", "w", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
+                         "needs_review", "flags", "error"])
+        for r in results:
+            review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
+                                             or "tags" in fl or "not found by id" in fl
+                                             for fl in r["flags"])  # fmt: skip
+            writer.writerow([r["student"], r["auto_score"], r["auto_max"], r["manual_max"],
+                             r["manual_pending"], review,
+                             " | ".join(r["flags"]), r["error"] or ""])  # fmt: skip
+    (out_dir / "grades.json").write_text(json.dumps(results, indent=1))
+    feedback = out_dir / "feedback"
+    feedback.mkdir(exist_ok=True)
+    for result in results:
+        (feedback / f"{result['student']}.html").write_text(feedback_html(result))
+
+
+def feedback_html(result):
+    """A student's feedback page: each check, its points and why it failed; no test code."""
+    rows = "\n".join(
+        f"<tr class='{'manual' if t['kind'] == 'written' else 'ok' if t['score'] >= t['max_score'] else 'fail'}'>"
+        f"<td>{html.escape(t['name'])}</td><td>{t['score']:g} / {t['max_score']:g}</td>"
+        f"<td>{html.escape(t['output'])}</td></tr>"
+        for t in result["tests"]
+    )
+    notes = "".join(f"<li>{html.escape(f)}</li>" for f in result["flags"])
+    error = f"<p class='fail'>{html.escape(result['error'])}</p>" if result["error"] else ""
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Feedback: {html.escape(result['student'])}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.2em .6em;vertical-align:top}}
+.ok td:nth-child(2){{color:#080}}.fail td:nth-child(2),.fail{{color:#b00}}.manual td:nth-child(2){{color:#666}}</style>
+</head><body><h1>Feedback for {html.escape(result['student'])}</h1>
+<p>Automatically graded: <b>{result['auto_score']:g} / {result['auto_max']:g}</b> points;
+{result['manual_max']:g} more points are graded by hand.</p>{error}
+{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}
+<table><tr><th>check</th><th>points</th><th>result</th></tr>
+{rows}
+</table></body></html>
+"""

@@ -1,0 +1,139 @@
+"""nbgrader preprocessors that close the known holes of a naive nbgrader setup.
+
+They are put into nbgrader's pipelines by the course configuration
+(:mod:`grading.course`), in this order:
+
+sanitize (before nbgrader's ``OverwriteCells``):
+    ``RebuildFromRelease``: the graded notebook is the release notebook with the
+    student's answers put into it, matched by grade id (or, for a renamed id, by
+    position). Test and read-only cells always come from the release, so a
+    deleted, edited or ``skip-execution``-tagged test cell changes nothing, and
+    a renamed grade id no longer voids the notebook. Every such repair is
+    recorded as a flag.
+autograde (around nbgrader's ``Execute``):
+    ``Sandbox`` (before): the kernel runs in a folder holding only the student's
+    ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
+    with its hidden tests restored.
+    ``StderrToStdout`` (after): nbgrader scores a test cell with any stderr
+    output as 0; a warning from correct code must not cost points, so stderr
+    text is kept but moved to stdout. Errors still score 0.
+
+Flags go to a JSON file per notebook (``FlagFile.path``), which the grader
+reports per student.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+SKIP_TAGS = {"skip-execution", "raises-exception"}
+
+
+def _flag(path, notebook, message):
+    if not path:
+        return
+    path = Path(path)
+    flags = json.loads(path.read_text()) if path.is_file() else {}
+    flags.setdefault(notebook, [])
+    if message not in flags[notebook]:
+        flags[notebook].append(message)
+    path.write_text(json.dumps(flags, indent=1))
+
+
+def _gid(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+class RebuildFromRelease(NbGraderPreprocessor):
+    """Put the student's answers into a fresh copy of the release notebook."""
+
+    release_dir = Unicode("", help="folder of the release notebooks").tag(config=True)
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        name = resources["unique_key"] + ".ipynb"
+        release = nbformat.read(Path(self.release_dir) / name, as_version=4)
+        release_ids = {_gid(c) for c in release.cells if _gid(c)}
+        answers = {}  # grade id -> student's cell
+        orphans = []  # solution-looking cells with an unknown or missing id
+        extra_after = {}  # grade id -> student-added cells that followed it
+        last_id = None
+        for cell in nb.cells:
+            gid = _gid(cell)
+            tags = set(cell.metadata.get("tags", []))
+            if tags & SKIP_TAGS:
+                _flag(self.flag_file, name, f"execution tags removed: {sorted(tags & SKIP_TAGS)}")
+            if gid in release_ids:
+                answers[gid] = cell
+                last_id = gid
+            elif gid or cell.metadata.get("nbgrader", {}).get("solution"):
+                orphans.append(cell)
+            elif cell.cell_type == "code" and cell.source.strip():
+                extra_after.setdefault(last_id, []).append(cell)
+        cells = []
+        for rel in release.cells:
+            gid = _gid(rel)
+            meta = rel.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                student = answers.get(gid)
+                if student is None and orphans:
+                    student = orphans.pop(0)
+                    _flag(self.flag_file, name,
+                          f"answer cell {gid} not found by id: took the cell with id {_gid(student)!r} in its place")  # fmt: skip
+                if student is None:
+                    _flag(self.flag_file, name, f"answer cell {gid} missing: graded as unanswered")
+                    cell = rel
+                else:
+                    cell = nbformat.from_dict(dict(rel))
+                    cell.source = student.source
+                cells.append(cell)
+            else:
+                if gid not in answers and meta.get("grade"):
+                    _flag(self.flag_file, name, f"test cell {gid} was deleted: restored")
+                elif gid in answers and answers[gid].source != rel.source and meta.get("locked"):
+                    _flag(self.flag_file, name, f"read-only cell {gid} was edited: restored")
+                cells.append(nbformat.from_dict(dict(rel)))
+            for cell in extra_after.pop(gid, []) if gid else []:
+                cell.metadata.pop("tags", None)
+                cells.append(cell)
+        for cell in cells:
+            tags = [t for t in cell.metadata.get("tags", []) if t not in SKIP_TAGS]
+            if tags:
+                cell.metadata["tags"] = tags
+            else:
+                cell.metadata.pop("tags", None)
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        nb.cells = cells
+        return nb, resources
+
+
+class Sandbox(NbGraderPreprocessor):
+    """Run the kernel in a folder that holds only the student's files."""
+
+    directory = Unicode("", help="the folder the kernel starts in").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if self.directory:
+            resources.setdefault("metadata", {})["path"] = self.directory
+        return nb, resources
+
+
+class StderrToStdout(NbGraderPreprocessor):
+    """Move stderr text to stdout, marked, so that a warning does not zero a test cell."""
+
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    output["name"] = "stdout"
+                    output["text"] = "[stderr] " + output["text"]
+        return nb, resources
