@@ -42,15 +42,16 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
     DeduplicateIds, Execute, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
     SaveAutoGrades)
-from grading.preprocessors import RebuildFromRelease, Sandbox, StderrToStdout
+from grading.preprocessors import RebuildFromRelease, ResilientExecute, Sandbox, StderrToStdout
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
     OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [Sandbox, Execute, StderrToStdout, IgnorePattern,
+c.Autograde.autograde_preprocessors = [Sandbox, ResilientExecute, StderrToStdout, IgnorePattern,
     ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.RebuildFromRelease.release_dir = {release_dir!r}
 c.RebuildFromRelease.flag_file = {flag_file!r}
 c.StderrToStdout.flag_file = {flag_file!r}
 c.Sandbox.directory = {sandbox!r}
+c.ResilientExecute.flag_file = {flag_file!r}
 '''
 
 

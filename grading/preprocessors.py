@@ -14,6 +14,8 @@ autograde (around nbgrader's ``Execute``):
     ``Sandbox`` (before): the kernel runs in a folder holding only the student's
     ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
     with its hidden tests restored.
+    ``ResilientExecute`` replaces nbgrader's ``Execute``: a cell that kills the
+    kernel (``os._exit``) costs that cell, not the whole notebook.
     ``StderrToStdout`` (after): nbgrader scores a test cell with any stderr
     output as 0; a warning from correct code must not cost points, so stderr
     text is kept but moved to stdout. Errors still score 0.
@@ -26,8 +28,11 @@ import json
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
 
 SKIP_TAGS = {"skip-execution", "raises-exception"}
 
@@ -137,3 +142,59 @@ class StderrToStdout(NbGraderPreprocessor):
                     output["name"] = "stdout"
                     output["text"] = "[stderr] " + output["text"]
         return nb, resources
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, but a cell that kills the kernel costs only that cell.
+
+    nbgrader stops at a dead kernel (``os._exit`` in a student cell, a segfault)
+    and the whole notebook scores 0. Here the cell gets an error output, the
+    kernel is restarted, the cells before it are run again to rebuild the state,
+    and execution goes on with the next cell. After ``max_restarts`` deaths the
+    remaining cells are marked as not run.
+    """
+
+    max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._crashed = set()
+        self._replaying = False
+        self._notebook_name = (resources or {}).get("unique_key", "notebook") + ".ipynb"
+        return super().preprocess(nb, resources, km)
+
+    def _error_output(self, ename, evalue):
+        return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                            traceback=[f"{ename}: {evalue}"])  # fmt: skip
+
+    def preprocess_cell(self, cell, resources, index):
+        if index in self._crashed or (len(self._crashed) > self.max_restarts and not self._replaying):
+            if cell.cell_type == "code" and index not in self._crashed:
+                cell.outputs = [self._error_output("NotRun", "the kernel died too often; not run")]
+            return cell, self.resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            if self._replaying:
+                raise
+            self._crashed.add(index)
+            cell.outputs = [self._error_output(
+                "KernelDied", "the kernel died while running this cell (os._exit, a crash, or "
+                "running out of memory); it was restarted and the cells before this one re-run")]  # fmt: skip
+            _flag(self.flag_file, self._notebook_name, f"the kernel died in cell {index}: restarted")
+            if len(self._crashed) <= self.max_restarts:
+                self._restart_and_replay(resources, index)
+            return cell, self.resources
+
+    def _restart_and_replay(self, resources, index):
+        run_sync(self.km.restart_kernel)(now=True)
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self._replaying = True
+        try:
+            for earlier in range(index):
+                if earlier not in self._crashed and self.nb.cells[earlier].cell_type == "code":
+                    super().preprocess_cell(self.nb.cells[earlier], resources, earlier)
+        except DeadKernelError:
+            self._crashed.add(index + 10**6)  # counts towards max_restarts
+        finally:
+            self._replaying = False

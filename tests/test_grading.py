@@ -1,0 +1,321 @@
+"""Is the grading fair and robust to the known traps of nbgrader?
+
+The slow part grades one batch of crafted submissions with the real pipeline
+(nbgrader included): the kit's examples (reference, blank release, one-bug
+submissions) and one submission per trap. Each test then reads its row.
+"""
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from grading import autograde as ag
+from grading import course, examples, package
+
+
+# ---------------------------------------------------------------- fast unit tests
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("knn.ipynb", "knn.ipynb"), ("Copy of knn.ipynb", "knn.ipynb"), ("knn (1).ipynb", "knn.ipynb"),
+     ("Copy of svm (2).ipynb", "svm.ipynb"), ("SOFTMAX.ipynb", "softmax.ipynb"),
+     ("softmax-1.ipynb", "softmax.ipynb"), ("knn.py", None), ("knn_notes.ipynb", None)],
+)  # fmt: skip
+def test_colab_and_lms_names_are_recognised(name, expected):
+    assert ag.canonical_name(name) == expected
+
+
+def test_student_ids_are_safe_file_names():
+    assert ag.student_id(Path("Ada Lovelace, 123 (late).zip")) == "Ada_Lovelace_123_late"
+
+
+def test_hidden_tests_have_points_and_targets():
+    names = [name for _, name, _, _, _ in package.hidden_tests.TESTS]
+    assert len(names) == len(set(names)) >= 12
+    assert all(points > 0 and targets for _, _, points, targets, _ in package.hidden_tests.TESTS)
+
+
+def test_expected_values_match_the_reference_solution(tmp_path):
+    """grading/expected.npz is what `python -m grading expected` makes from today's solution."""
+    fresh = package.make_expected(path=tmp_path / "expected.npz")
+    with np.load(fresh) as new, np.load(package.EXPECTED) as stored:
+        assert sorted(new.files) == sorted(stored.files)
+        for key in new.files:
+            np.testing.assert_allclose(new[key], stored[key], rtol=1e-12, err_msg=key)
+
+
+def write_package(tmp_path, body):
+    """A submission folder whose cs_loss is the reference with knn.py replaced by ``body``."""
+    folder = tmp_path / "sub"
+    shutil.copytree(course.KIT_ROOT / "cs_loss", folder / "cs_loss",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (folder / "cs_loss" / "knn.py").write_text(body)
+    return folder
+
+
+def test_a_hanging_submission_times_out(tmp_path):
+    folder = write_package(tmp_path, "while True:\n    pass\n")
+    arrays, status = package.run_child(folder, "knn", timeout=3, memory_bytes=2**31)
+    assert arrays == {} and status == "timed out after 3 s"
+
+
+def test_a_memory_hog_is_stopped_by_the_limit(tmp_path):
+    folder = write_package(tmp_path, "import numpy as np\nHOG = np.ones(2**31)\n")
+    _, statuses = package.run_child(folder, "knn", timeout=60, memory_bytes=2**31)
+    assert all("MemoryError" in s["error"] for s in statuses.values())
+
+
+def test_results_from_the_child_are_numbers_only(tmp_path):
+    """An object in place of an array is a failure, not something the grader unpickles."""
+    reference = (course.KIT_ROOT / "cs_loss" / "knn.py").read_text()
+    body = reference + "\nKNearestNeighbor.compute_distances_two_loops = lambda self, X: object()\n"
+    folder = write_package(tmp_path, body)
+    arrays, statuses = package.run_child(folder, "knn", timeout=60, memory_bytes=2**32)
+    assert "not numeric" in statuses["knn_distances_two_loops"]["error"]
+    assert statuses["knn_distances_one_loop"]["ok"]
+
+
+# ---------------------------------------------------------------- the graded batch
+
+
+def solve(release_dir, dest):
+    return examples.write_reference(dest, release_dir)
+
+
+def edit_cell(folder, notebook, grade_id, source=None, tags=None, new_id=None, delete=False):
+    path = Path(folder) / notebook
+    nb = nbformat.read(path, as_version=4)
+    for cell in list(nb.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            if delete:
+                nb.cells.remove(cell)
+                continue
+            if source is not None:
+                cell.source = source
+            if tags is not None:
+                cell.metadata["tags"] = tags
+            if new_id is not None:
+                cell.metadata["nbgrader"]["grade_id"] = new_id
+    nbformat.write(nb, path)
+
+
+def craft(root, release_dir):
+    """The trap submissions; returns {name: path}."""
+    root = Path(root)
+    made = {}
+
+    # Downloaded from Colab and zipped by hand: odd names, a nested folder.
+    folder = solve(release_dir, root / "colab_src" / "loss")
+    (folder / "knn.ipynb").rename(folder / "Copy of knn.ipynb")
+    (folder / "svm.ipynb").rename(folder / "svm (1).ipynb")
+    zip_path = root / "colab_names.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for path in sorted(folder.parent.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder.parent))
+        archive.writestr("__MACOSX/._knn.ipynb", "junk")
+    made["colab_names"] = zip_path
+
+    # A wrong answer with its test cell tagged skip-execution.
+    folder = solve(release_dir, root / "skip_tag")
+    edit_cell(folder, "svm.ipynb", "svm_q1", source="q1_car_loss_after_small_change = 5.0")
+    edit_cell(folder, "svm.ipynb", "svm_test_q1", tags=["skip-execution"])
+    made["skip_tag"] = folder
+
+    # Answers that claim to equal anything.
+    folder = solve(release_dir, root / "lying_eq")
+    edit_cell(folder, "knn.ipynb", "knn_inline_q2", source=(
+        "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})"))
+    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
+        "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"))
+    made["lying_eq"] = folder
+
+    # A deleted test cell (answer right) and a renamed answer cell (answer right).
+    folder = solve(release_dir, root / "deleted_renamed")
+    edit_cell(folder, "svm.ipynb", "svm_test_q2", delete=True)
+    edit_cell(folder, "svm.ipynb", "svm_q3", new_id="my_q3")
+    made["deleted_renamed"] = folder
+
+    # A cell that kills the kernel.
+    folder = solve(release_dir, root / "kernel_crash")
+    edit_cell(folder, "softmax.ipynb", "softmax_q1", source="import os\nos._exit(1)")
+    made["kernel_crash"] = folder
+
+    # Correct code that warns (stderr) inside a graded cell's run, and a student who
+    # looks for the hidden tests and the gradebook next to the kernel.
+    folder = solve(release_dir, root / "warns_and_snoops")
+    svm = folder / "cs_loss" / "svm.py"
+    svm.write_text(svm.read_text().replace(
+        '    """Multiclass SVM loss and its gradient, without loops over examples.\n',
+        '    """Multiclass SVM loss and its gradient, without loops over examples.\n', 1
+    ).replace("import numpy as np\n", "import warnings\n\nimport numpy as np\n", 1).replace(
+        "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
+        "    warnings.warn('an old-style call')\n    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)", 1))
+    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
+        "import glob\n"
+        "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
+        "q4_change_in_loss = 99.0 if peek else 1.0"))
+    made["warns_and_snoops"] = folder
+
+    # Only a syntax error in one package file: everything else still counts.
+    folder = solve(release_dir, root / "broken_package")
+    (folder / "cs_loss" / "knn.py").write_text("def oops(:\n")
+    made["broken_package"] = folder
+
+    # Not a submission at all.
+    junk = root / "junk.zip"
+    junk.write_text("this is not a zip")
+    made["junk"] = junk
+    return made
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    work = root / "work"
+    ag.prepare(work)
+    release = work / "release" / course.ASSIGNMENT
+    submissions = examples.write_examples(root / "examples", release)
+    submissions.update(craft(root / "crafted", release))
+    results = ag.autograde(list(submissions.values()), root / "out", workers=2, work_dir=work,
+                           progress=False)  # fmt: skip
+    by_name = {r["student"]: r for r in results}
+    return by_name, root / "out", release
+
+
+def score(result, test):
+    return next(t["score"] for t in result["tests"] if t["name"] == test)
+
+
+def full_marks(result):
+    return result["auto_score"] == result["auto_max"]
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_examples_verify(graded):
+    """The `check` proof: reference full, blank release 0, each bug costs exactly its tests."""
+    by_name, _, _ = graded
+    assert examples.verify(list(by_name.values())) == []
+    assert by_name["reference"]["auto_max"] == by_name["blank_release"]["auto_max"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_colab_names_and_zips_grade_normally(graded):
+    result = graded[0]["colab_names"]
+    assert full_marks(result), result
+    assert any("'Copy of knn.ipynb' graded as knn.ipynb" in f for f in result["flags"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_skip_execution_tag_earns_nothing(graded):
+    result = graded[0]["skip_tag"]
+    assert score(result, "svm:svm_test_q1") == 0
+    assert any("execution tags removed" in f for f in result["flags"])
+    assert result["auto_score"] == result["auto_max"] - 1
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_lying_eq_earns_nothing_and_is_flagged(graded):
+    result = graded[0]["lying_eq"]
+    assert score(result, "knn:knn_test_inline_q2") == 0
+    assert score(result, "svm:svm_test_q4") == 0
+    assert any("defines __eq__" in f for f in result["flags"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_deleted_test_and_renamed_answer_are_graded(graded):
+    result = graded[0]["deleted_renamed"]
+    assert score(result, "svm:svm_test_q2") == 1 and score(result, "svm:svm_test_q3") == 1
+    assert full_marks(result)
+    assert any("svm_test_q2 was deleted" in f for f in result["flags"])
+    assert any("not found by id" in f for f in result["flags"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_kernel_crash_costs_only_its_cell(graded):
+    result = graded[0]["kernel_crash"]
+    assert score(result, "softmax:softmax_test_q1") == 0
+    for test in ("softmax:softmax_test_q2", "softmax:softmax_test_q3", "softmax:softmax_test_search"):
+        assert score(result, test) > 0, test
+    assert result["auto_score"] == result["auto_max"] - 1
+    assert any("kernel died" in f for f in result["flags"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_warnings_cost_nothing_and_kernel_sees_no_hidden_tests(graded):
+    result = graded[0]["warns_and_snoops"]
+    assert score(result, "svm:svm_test_search") == 3
+    assert score(result, "svm:svm_test_q4") == 1, "the kernel's folder exposes notebooks or the gradebook"
+    assert full_marks(result)
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_a_broken_file_costs_only_its_tests(graded):
+    result = graded[0]["broken_package"]
+    lost = {t["name"] for t in result["tests"] if t["kind"] != "written" and t["score"] < t["max_score"]}
+    assert lost and all(name.startswith(("cs_loss:knn", "knn:")) for name in lost), lost
+    assert score(result, "cs_loss:svm_vectorized_reg") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_unreadable_submission_is_reported_not_dropped(graded):
+    result = graded[0]["junk"]
+    assert "could not read the submission" in result["error"]
+    assert result["auto_score"] == 0 and len(result["tests"]) == len(graded[0]["reference"]["tests"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_reports_are_quoted_and_complete(graded):
+    by_name, out, _ = graded
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["student"] for r in rows} == set(by_name)
+    per_student = {s: [r for r in rows if r["student"] == s] for s in by_name}
+    assert len({len(v) for v in per_student.values()}) == 1  # every student, every test
+    assert any("," in r["output"] for r in rows)  # commas survive quoting
+    assert json.loads((out / "grades.json").read_text())[0]["tests"]
+    with open(out / "totals.csv", newline="") as f:
+        totals = {r["student"]: r for r in csv.DictReader(f)}
+    assert totals["lying_eq"]["needs_review"] == "True"
+    assert totals["reference"]["needs_review"] == "False"
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_feedback_shows_failures_without_hidden_code(graded):
+    by_name, out, _ = graded
+    page = (out / "feedback" / "svm_vectorized_without_reg_gradient.html").read_text()
+    assert "svm_vectorized_reg" in page and "differs from the expected value" in page
+    assert "BEGIN HIDDEN" not in page and "assert float(" not in page
+    page = (out / "feedback" / "skip_tag.html").read_text()
+    assert "svm_test_q1" in page and "a hidden check failed" in page
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_release_has_no_solutions_and_stubs_raise(graded):
+    _, _, release = graded
+    from grading.release import find_leaks
+
+    assert find_leaks(release.parent) == []
+    text = (release / "cs_loss" / "svm.py").read_text()
+    assert text.count("raise NotImplementedError(") == 2
+    assert (release.parent / "loss.zip").is_file()
