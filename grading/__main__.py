@@ -9,6 +9,7 @@ check       the assignment's own proof: release, then grade the reference, the
             blank release and one-bug submissions, and verify every grade
 demo        the same run as check, printing the grade table
 expected    regenerate grading/expected.npz from the reference solution
+gradescope  build the Gradescope autograder zip (setup.sh, run_autograder)
 """
 
 import argparse
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from . import autograde as ag
-from . import course, examples, package
+from . import course, examples, gradescope, package
 from .markers import MarkerError
 from .release import build_release
 
@@ -61,6 +62,14 @@ def main(argv=None):
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
         p.add_argument("--workers", type=int, default=2)
     sub.add_parser("expected", help="regenerate grading/expected.npz")
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    p.add_argument("--out", type=Path, default=Path("build/gradescope"))
+    p = sub.add_parser("gradescope-prepare", help="(inside Gradescope) build the template once")
+    p.add_argument("--work", type=Path, required=True)
+    p = sub.add_parser("gradescope-run", help="(inside Gradescope) grade one upload")
+    p.add_argument("--root", type=Path, default=Path("/autograder"))
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--timeout", type=float, default=900)
     p = sub.add_parser("_grade_one")  # internal: one submission, in a worker process
     p.add_argument("template")
     p.add_argument("submission")
@@ -95,6 +104,13 @@ def main(argv=None):
             return 1 if problems else 0
         elif args.command == "expected":
             print(f"wrote {package.make_expected()}")
+        elif args.command == "gradescope":
+            print(f"wrote {gradescope.build_autograder(args.out)}: upload it to Gradescope unchanged")
+        elif args.command == "gradescope-prepare":
+            gradescope.prepare(args.work)
+        elif args.command == "gradescope-run":
+            payload = gradescope.run(args.root, args.work, timeout=args.timeout)
+            print(f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}")
         elif args.command == "_grade_one":
             ag.grade_one(args.template, args.submission, args.student, args.out_json)
     except (MarkerError, course.NbgraderError) as exc:

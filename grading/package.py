@@ -39,9 +39,13 @@ class TestResult:
     targets: tuple = ()
 
 
-def _limit_memory(limit_bytes):
+def _limit_memory(limit_bytes, user=None):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+        if user is not None:  # drop root: the student's code runs as an unprivileged user
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
 
     return apply
 
@@ -55,6 +59,12 @@ def run_child(package_dir, group, timeout, memory_bytes):
             shutil.copytree(source, tmp / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(HERE / "hidden_tests.py", tmp / "hidden_tests.py")
         out = tmp / "out.npz"
+        from .gradescope import grader_user
+
+        user = grader_user()
+        if user is not None:
+            for path in [tmp, *tmp.rglob("*")]:
+                os.chown(path, user.pw_uid, user.pw_gid)
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(tmp),
@@ -66,7 +76,7 @@ def run_child(package_dir, group, timeout, memory_bytes):
             done = subprocess.run(
                 [sys.executable, "-I", "hidden_tests.py", group, str(out)],
                 cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout,
-                preexec_fn=_limit_memory(memory_bytes), check=False,
+                preexec_fn=_limit_memory(memory_bytes, user), check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return {}, f"timed out after {timeout:.0f} s"

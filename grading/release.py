@@ -1,5 +1,6 @@
 """Build the student release: notebooks without solutions or hidden tests, stubbed package."""
 
+import json
 import shutil
 import tempfile
 import zipfile
@@ -18,6 +19,10 @@ STUDENT_README = """\
    Google Colaboratory). Run the first cell of each: it finds this folder by itself.
 3. Complete the functions marked TODO in cs_loss/*.py and the cells marked YOUR CODE HERE.
    Each notebook checks your work as you go.
+4. To submit: run each notebook from the top (Runtime > Restart and run all), save it, then run
+   python collect_submission.py   (in Colab, in a cell: !python collect_submission.py)
+   It checks that nothing is missing and writes submission.zip (upload it) and
+   submission_html/ (print these pages to PDF for the written answers).
 
 CIFAR-10 is downloaded by the notebooks the first time (or run: python data/get_datasets.py).
 """
@@ -59,6 +64,8 @@ def build_release(out_dir, keep_course=None):
         for path in sorted((built / "cs_loss").glob("*.py")):
             strip_file(path, f"cs_loss/{path.name}")
         (built / "README.md").write_text(STUDENT_README)
+        shutil.copy(Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py")
+        write_manifest(built)
         shutil.copy(course.KIT_ROOT / "requirements.txt", built / "requirements.txt")
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -70,6 +77,16 @@ def build_release(out_dir, keep_course=None):
     if leaks:
         raise RuntimeError("the release leaks solutions or hidden tests:\n" + "\n".join(leaks))
     return release
+
+
+def write_manifest(release):
+    """``.assignment_manifest.json``: the grade ids of each notebook, for collect_submission."""
+    manifest = {}
+    for name in course.NOTEBOOKS:
+        notebook = nbformat.read(Path(release) / name, as_version=4)
+        manifest[name] = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+                          if c.metadata.get("nbgrader", {}).get("grade_id")]  # fmt: skip
+    (Path(release) / ".assignment_manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
 def make_zip(folder, zip_path):

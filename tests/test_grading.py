@@ -123,35 +123,24 @@ def craft(root, release_dir):
         archive.writestr("__MACOSX/._knn.ipynb", "junk")
     made["colab_names"] = zip_path
 
-    # A wrong answer with its test cell tagged skip-execution.
+    # A wrong answer with its test cell tagged skip-execution; a deleted test cell (answer
+    # right) and a renamed answer cell (answer right).
     folder = solve(release_dir, root / "skip_tag")
     edit_cell(folder, "svm.ipynb", "svm_q1", source="q1_car_loss_after_small_change = 5.0")
     edit_cell(folder, "svm.ipynb", "svm_test_q1", tags=["skip-execution"])
-    made["skip_tag"] = folder
-
-    # Answers that claim to equal anything.
-    folder = solve(release_dir, root / "lying_eq")
-    edit_cell(folder, "knn.ipynb", "knn_inline_q2", source=(
-        "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
-        "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})"))
-    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
-        "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"))
-    made["lying_eq"] = folder
-
-    # A deleted test cell (answer right) and a renamed answer cell (answer right).
-    folder = solve(release_dir, root / "deleted_renamed")
     edit_cell(folder, "svm.ipynb", "svm_test_q2", delete=True)
     edit_cell(folder, "svm.ipynb", "svm_q3", new_id="my_q3")
-    made["deleted_renamed"] = folder
+    made["skip_tag"] = folder
+
 
     # A cell that kills the kernel.
     folder = solve(release_dir, root / "kernel_crash")
     edit_cell(folder, "softmax.ipynb", "softmax_q1", source="import os\nos._exit(1)")
     made["kernel_crash"] = folder
 
-    # Correct code that warns (stderr) inside a graded cell's run, and a student who
-    # looks for the hidden tests and the gradebook next to the kernel.
-    folder = solve(release_dir, root / "warns_and_snoops")
+    # Correct code that warns (stderr) inside a graded cell's run, a student who looks for
+    # the hidden tests and the gradebook next to the kernel, and answers that lie.
+    folder = solve(release_dir, root / "warns_snoops_lies")
     svm = folder / "cs_loss" / "svm.py"
     svm.write_text(svm.read_text().replace(
         '    """Multiclass SVM loss and its gradient, without loops over examples.\n',
@@ -159,11 +148,17 @@ def craft(root, release_dir):
     ).replace("import numpy as np\n", "import warnings\n\nimport numpy as np\n", 1).replace(
         "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
         "    warnings.warn('an old-style call')\n    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)", 1))
-    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
+    edit_cell(folder, "svm.ipynb", "svm_q5", source=(
         "import glob\n"
         "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
-        "q4_change_in_loss = 99.0 if peek else 1.0"))
-    made["warns_and_snoops"] = folder
+        "q5_mean_instead_of_sum = 3 if peek else 1"))
+    # Answers that claim to equal anything.
+    edit_cell(folder, "knn.ipynb", "knn_inline_q2", source=(
+        "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})"))
+    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
+        "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"))
+    made["warns_snoops_lies"] = folder
 
     # Only a syntax error in one package file: everything else still counts.
     folder = solve(release_dir, root / "broken_package")
@@ -222,26 +217,25 @@ def test_skip_execution_tag_earns_nothing(graded):
     result = graded[0]["skip_tag"]
     assert score(result, "svm:svm_test_q1") == 0
     assert any("execution tags removed" in f for f in result["flags"])
-    assert result["auto_score"] == result["auto_max"] - 1
-
-
-@pytest.mark.slow
-@pytest.mark.grading
-def test_lying_eq_earns_nothing_and_is_flagged(graded):
-    result = graded[0]["lying_eq"]
-    assert score(result, "knn:knn_test_inline_q2") == 0
-    assert score(result, "svm:svm_test_q4") == 0
-    assert any("defines __eq__" in f for f in result["flags"])
 
 
 @pytest.mark.slow
 @pytest.mark.grading
 def test_deleted_test_and_renamed_answer_are_graded(graded):
-    result = graded[0]["deleted_renamed"]
+    result = graded[0]["skip_tag"]
     assert score(result, "svm:svm_test_q2") == 1 and score(result, "svm:svm_test_q3") == 1
-    assert full_marks(result)
+    assert result["auto_score"] == result["auto_max"] - 1  # only the skip-tagged wrong answer
     assert any("svm_test_q2 was deleted" in f for f in result["flags"])
     assert any("not found by id" in f for f in result["flags"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_lying_eq_earns_nothing_and_is_flagged(graded):
+    result = graded[0]["warns_snoops_lies"]
+    assert score(result, "knn:knn_test_inline_q2") == 0
+    assert score(result, "svm:svm_test_q4") == 0
+    assert any("defines __eq__" in f for f in result["flags"])
 
 
 @pytest.mark.slow
@@ -258,10 +252,11 @@ def test_kernel_crash_costs_only_its_cell(graded):
 @pytest.mark.slow
 @pytest.mark.grading
 def test_warnings_cost_nothing_and_kernel_sees_no_hidden_tests(graded):
-    result = graded[0]["warns_and_snoops"]
+    result = graded[0]["warns_snoops_lies"]
     assert score(result, "svm:svm_test_search") == 3
-    assert score(result, "svm:svm_test_q4") == 1, "the kernel's folder exposes notebooks or the gradebook"
-    assert full_marks(result)
+    assert score(result, "svm:svm_test_q5") == 1, "the kernel's folder exposes notebooks or the gradebook"
+    lost = {t["name"] for t in result["tests"] if t["kind"] != "written" and t["score"] < t["max_score"]}
+    assert lost == {"knn:knn_test_inline_q2", "svm:svm_test_q4"}  # the lies only
 
 
 @pytest.mark.slow
@@ -300,7 +295,7 @@ def test_reports_are_quoted_and_complete(graded):
     assert json.loads((out / "grades.json").read_text())[0]["tests"]
     with open(out / "totals.csv", newline="") as f:
         totals = {r["student"]: r for r in csv.DictReader(f)}
-    assert totals["lying_eq"]["needs_review"] == "True"
+    assert totals["warns_snoops_lies"]["needs_review"] == "True"
     assert totals["reference"]["needs_review"] == "False"
 
 
@@ -325,3 +320,184 @@ def test_release_has_no_solutions_and_stubs_raise(graded):
     text = (release / "cs_loss" / "svm.py").read_text()
     assert text.count("raise NotImplementedError(") == 2
     assert (release.parent / "loss.zip").is_file()
+
+
+# ---------------------------------------------------------------- Gradescope
+
+
+RESULT_KEYS = {"score", "execution_time", "output", "tests"}
+TEST_KEYS = {"name", "score", "max_score", "output", "visibility"}
+
+
+def assert_gradescope_schema(payload):
+    """results.json as Gradescope's autograder specification describes it."""
+    assert RESULT_KEYS <= set(payload)
+    assert isinstance(payload["score"], (int, float)) and isinstance(payload["execution_time"], (int, float))
+    for test in payload["tests"]:
+        assert TEST_KEYS <= set(test)
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert 0 <= test["score"] <= test["max_score"]
+        assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+    assert abs(payload["score"] - sum(t["score"] for t in payload["tests"])) < 1e-9
+
+
+def test_autograder_zip_has_gradescopes_layout(tmp_path):
+    from grading import gradescope
+
+    zip_path = gradescope.build_autograder(tmp_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+    assert {"setup.sh", "run_autograder", "grading/hidden_tests.py", "grading/expected.npz",
+            "notebooks/svm.ipynb", "cs_loss/svm.py", "requirements.txt"} <= names  # fmt: skip
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+
+
+def test_run_autograder_writes_results_even_when_the_grader_fails(tmp_path):
+    from grading import gradescope
+
+    (tmp_path / "submission").mkdir()
+    broken_work = tmp_path / "not_a_folder"
+    broken_work.write_text("")
+    payload = gradescope.run(tmp_path, broken_work)
+    saved = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert saved == payload and payload["score"] == 0
+    assert "could not grade this submission" in payload["output"]
+    assert_gradescope_schema(payload)
+
+
+@pytest.fixture(scope="module")
+def gradescope_runs(graded, tmp_path_factory):
+    """run_autograder on a zip upload, loose files, and an empty upload, laid out like /autograder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grading import gradescope
+
+    by_name, out, release = graded
+    root = tmp_path_factory.mktemp("gradescope")
+    work = release.parent.parent  # the prepared work folder of the graded batch
+    uploads = {}
+    ref = examples.write_reference(root / "src_reference", release)
+    uploads["reference"] = root / "reference"
+    (uploads["reference"] / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(uploads["reference"] / "submission" / "submission.zip", "w") as archive:
+        for path in sorted(ref.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(ref))
+    bug = examples.BUGS[0]
+    uploads[bug.name] = root / bug.name
+    examples.write_bug(bug, uploads[bug.name] / "submission", release)
+    uploads["empty"] = root / "empty"
+    (uploads["empty"] / "submission").mkdir(parents=True)
+
+    def real_run_autograder(root):
+        """Unzip autograder.zip into root/source and run its run_autograder script."""
+        import os
+        import subprocess
+        import sys
+
+        with zipfile.ZipFile(gradescope.build_autograder(root / "zip")) as archive:
+            archive.extractall(root / "source")
+        shutil.copytree(work, root / "source" / "build" / "work")  # what setup.sh prepares
+        env = dict(os.environ, AUTOGRADER_ROOT=str(root), CS_LOSS_GRADE_USER="",
+                   PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])  # fmt: skip
+        subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True,
+                       capture_output=True, timeout=900)  # fmt: skip
+        return json.loads((root / "results" / "results.json").read_text())
+
+    runners = {"reference": real_run_autograder}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(runners.get(name, lambda r: gradescope.run(r, work)), root_dir)
+                   for name, root_dir in uploads.items()}  # fmt: skip
+        payloads = {name: future.result() for name, future in futures.items()}
+    return payloads, by_name
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_gradescope_and_nbgrader_give_the_same_scores(gradescope_runs):
+    payloads, by_name = gradescope_runs
+    for name in ("reference", examples.BUGS[0].name):
+        assert_gradescope_schema(payloads[name])
+        assert payloads[name]["score"] == by_name[name]["auto_score"], name
+        nbgrader_scores = {t["name"]: t["score"] for t in by_name[name]["tests"] if t["kind"] != "written"}
+        assert {t["name"]: t["score"] for t in payloads[name]["tests"]} == nbgrader_scores
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_gradescope_grades_an_empty_upload_as_zero_with_reasons(gradescope_runs):
+    payloads, by_name = gradescope_runs
+    payload = payloads["empty"]
+    assert_gradescope_schema(payload)
+    assert payload["score"] == 0
+    assert len(payload["tests"]) == len([t for t in by_name["reference"]["tests"] if t["kind"] != "written"])
+    assert "missing notebook knn.ipynb" in payload["output"]
+    assert not any("BEGIN HIDDEN" in t["output"] or "assert " in t["output"] for t in payload["tests"])
+
+
+# ---------------------------------------------------------------- collect_submission
+
+
+def executed_reference(release, dest):
+    """The reference filled into the release, with execution counts as after 'Run all'."""
+    folder = examples.write_reference(dest, release)
+    shutil.copy(release / ".assignment_manifest.json", folder)
+    for name in course.NOTEBOOKS:
+        nb = nbformat.read(folder / name, as_version=4)
+        count = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                count += 1
+                cell.execution_count = count
+        nbformat.write(nb, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small_release(graded):
+    """The release folder of the graded batch."""
+    return graded[2]
+
+
+def collect(folder):
+    from grading import collect_submission
+
+    return collect_submission.collect(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_collect_bundles_a_complete_submission(small_release, tmp_path):
+    folder = executed_reference(small_release, tmp_path / "done")
+    problems, written = collect(folder)
+    assert problems == []
+    with zipfile.ZipFile(folder / "submission.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(course.NOTEBOOKS + course.STUDENT_FILES)
+    assert (folder / "submission_html" / "svm.html").is_file()
+    # What collect writes, autograde reads.
+    flags = ag.intake(folder / "submission.zip", tmp_path / "laid_out", small_release)
+    assert flags == []
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_collect_refuses_with_a_reason_for_each_problem(small_release, tmp_path):
+    from grading import collect_submission
+
+    folder = executed_reference(small_release, tmp_path / "bad")
+    (folder / "cs_loss" / "softmax.py").write_text((small_release / "cs_loss" / "softmax.py").read_text())
+    (folder / "knn.ipynb").rename(folder / "Copy of knn.ipynb")
+    nb = nbformat.read(folder / "svm.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    code[5].execution_count, code[6].execution_count = 40, 3  # run out of order
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "svm_test_q7"]
+    nbformat.write(nb, folder / "svm.ipynb")
+    problems, written = collect(folder)
+    text = "\n".join(problems)
+    assert written == [] and not (folder / "submission.zip").exists()
+    assert "knn.ipynb is missing (found Copy of knn.ipynb: rename your copy to knn.ipynb)" in text
+    assert "cs_loss/softmax.py:" in text and "still raises NotImplementedError" in text
+    assert "svm.ipynb: cell" in text and "run out of order" in text
+    assert "svm_test_q7" in text
+    assert collect_submission.main([str(folder)]) == 1

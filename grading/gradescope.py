@@ -1,0 +1,151 @@
+"""Gradescope: the autograder zip, and what ``run_autograder`` runs inside it.
+
+``python -m grading gradescope`` writes ``autograder.zip`` with ``setup.sh`` and
+``run_autograder`` at its root and the kit beside them. On Gradescope,
+``setup.sh`` installs the requirements, creates an unprivileged ``student``
+user and builds the release once; ``run_autograder`` grades the upload in
+``/autograder/submission`` with exactly the pipeline of ``python -m grading
+autograde`` (the same hidden tests, notebook and package ones) and writes
+``/autograder/results/results.json`` in Gradescope's format: per-test
+``name``, ``score``, ``max_score``, ``output``, ``visibility``, and
+``execution_time``. It writes that file whatever happens: a crash or a hang
+of the submission, a missing file, or a failure of the grader itself.
+
+Written answers are graded by hand on Gradescope from the PDF, so they are not
+in the autograder's results.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+from . import autograde as ag
+from . import course
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when the autograder image is built.
+set -euo pipefail
+cd /autograder/source
+apt-get update -qq && apt-get install -y -qq python3-venv python3-pip > /dev/null || true
+python3 -m pip install --quiet -r requirements.txt
+id -u student > /dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin student
+python3 -m grading gradescope-prepare --work /autograder/source/build/work
+chmod -R go-rwx /autograder/source
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission, as root. It always writes results.json.
+# AUTOGRADER_ROOT stands in for /autograder in the kit's own tests.
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+cd "$ROOT/source"
+export CS_LOSS_GRADE_USER="${CS_LOSS_GRADE_USER:-student}"
+exec python3 -m grading gradescope-run --root "$ROOT" --work "$ROOT/source/build/work"
+"""
+
+KIT_PARTS = ("cs_loss", "notebooks", "data/get_datasets.py", "grading", "requirements.txt")
+
+
+def build_autograder(out_dir):
+    """Write ``out_dir/autograder.zip``; returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    zip_path = out_dir / "autograder.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            archive.writestr(info, text)
+        for part in KIT_PARTS:
+            path = course.KIT_ROOT / part
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for file in files:
+                if "__pycache__" in file.parts or file.suffix == ".pyc":
+                    continue
+                archive.write(file, file.relative_to(course.KIT_ROOT))
+    return zip_path
+
+
+def to_results(result, elapsed):
+    """A grading result in Gradescope's results.json format (written answers left out)."""
+    tests = [
+        {"name": t["name"], "score": t["score"], "max_score": t["max_score"],
+         "output": t["output"], "visibility": "visible"}
+        for t in result["tests"] if t["kind"] != "written"
+    ]  # fmt: skip
+    notes = []
+    if result.get("error"):
+        notes.append(f"Grading problem: {result['error']}")
+    notes += [f"Note: {f}" for f in result.get("flags", []) if not f.startswith("review")]
+    notes.append("Written answers are graded by hand from your PDF.")
+    return {
+        "score": round(sum(t["score"] for t in tests), 4),
+        "execution_time": round(elapsed, 1),
+        "output": "\n".join(notes),
+        "tests": tests,
+    }
+
+
+def failure_results(reason, elapsed):
+    return {"score": 0.0, "execution_time": round(elapsed, 1), "tests": [],
+            "output": f"The autograder could not grade this submission: {reason}. "
+                      "Your instructor has been told; nothing was lost."}  # fmt: skip
+
+
+def run(root, work, timeout=900):
+    """Grade ``root/submission`` into ``root/results/results.json``; never raises."""
+    start = time.perf_counter()
+    root = Path(root)
+    results_path = root / "results" / "results.json"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        template = Path(work) / "course"
+        if not (template / "gradebook.db").is_file():
+            template = ag.prepare(work)
+        submission = root / "submission"
+        uploads = [p for p in submission.iterdir()] if submission.is_dir() else []
+        # A single zip upload is unpacked; loose files are graded as they are.
+        source = uploads[0] if len(uploads) == 1 and zipfile.is_zipfile(uploads[0]) else submission
+        with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
+            laid_out = Path(tmp) / "submission"
+            flags = ag.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
+            result = ag.run_worker(template, laid_out, "student", Path(tmp) / "result.json",
+                                   timeout=timeout, memory_bytes=6 * 2**30)  # fmt: skip
+        result["flags"] = flags + result.get("flags", [])
+        result = ag.complete(result, ag.all_tests(template))
+        payload = to_results(result, time.perf_counter() - start)
+    except BaseException as exc:  # the grader's own failure must still produce results
+        reason = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+        payload = failure_results(reason[:300], time.perf_counter() - start)
+    results_path.write_text(json.dumps(payload, indent=1))
+    return payload
+
+
+def prepare(work):
+    """Build the template once (setup.sh); later runs reuse it."""
+    work = Path(work)
+    if work.exists():
+        shutil.rmtree(work)
+    return ag.prepare(work)
+
+
+def grader_user():
+    """The unprivileged user that runs student code, when the grader runs as root."""
+    name = os.environ.get("CS_LOSS_GRADE_USER")
+    if not name or os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        print(f"warning: user {name} does not exist; student code runs as root", file=sys.stderr)
+        return None
