@@ -122,7 +122,7 @@ def secret_lines():
         text = path.read_text()
         regions = find_regions(text, path.name)
         inside = {n for r in regions for n in range(r.begin, r.end + 1)}
-        public.update(l.strip() for n, l in enumerate(text.splitlines(), 1) if n not in inside)
+        public.update(line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside)
     return secrets - public
 
 

@@ -129,3 +129,21 @@ def test_real_cifar_sample(cifar_sample_dir):
     data = get_CIFAR10_data(4000, 1000, 1000, 500, root=cifar_sample_dir)
     assert data["X_train"].shape == (4000, 3073)
     assert data["class_names"][0] == "airplane"
+
+
+def test_sizes_shrink_to_a_partial_copy_when_asked(fixture_dir):
+    folder, _ = fixture_dir
+    data = get_CIFAR10_data(49000, 5, 1000, 3, root=folder, fit_to_available=True)
+    assert data["X_train"].shape[0] == 25 and data["X_val"].shape[0] == 5
+    assert data["X_test"].shape[0] == 6
+
+
+def test_digits_fast_path_equals_scikit_learn():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from cs_loss.data import _digits_arrays
+
+    pixels, labels = _digits_arrays()
+    digits = sklearn_digits()
+    np.testing.assert_array_equal(pixels, digits.data)
+    np.testing.assert_array_equal(labels, digits.target)
