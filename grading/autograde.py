@@ -47,6 +47,7 @@ SUSPICIOUS = {
     "exits the kernel": re.compile(r"os\._exit|sys\.exit|os\.kill|signal\."),
     "reaches into IPython": re.compile(r"get_ipython\(\)\.(events|run_cell|set_custom_exc)"),
     "reads notebooks or the gradebook": re.compile(r"\.ipynb|gradebook|\.db\b"),
+    "imports the grader": re.compile(r"^\s*(import|from)\s+(grading|nbgrader)\b", re.M),
 }
 
 
@@ -288,7 +289,10 @@ def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
     """``grade_one`` in a child process with a wall-clock and memory limit."""
     cmd = [sys.executable, "-m", "grading", "_grade_one", str(template), str(laid_out), sid,
            str(out_json)]  # fmt: skip
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONPATH=str(course.KIT_ROOT))
+    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
+    # `-m grading` finds the kit through the working folder instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     process = subprocess.Popen(cmd, cwd=course.KIT_ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_bytes))  # fmt: skip
     try:
@@ -351,12 +355,12 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         stub_dir = work / "release" / course.ASSIGNMENT
         tests = all_tests(template)
         jobs, results = [], {}
-        used = set()
+        order = []  # student ids in the order the submissions were given
         for submission in submissions:
             sid = student_id(submission)
-            while sid in used:
+            while sid in order:
                 sid += "_"
-            used.add(sid)
+            order.append(sid)
             laid_out = work / "intake" / sid
             try:
                 flags = intake(submission, laid_out, stub_dir)
@@ -385,7 +389,7 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
                     bar.update(1)
         if bar is not None:
             bar.close()
-        ordered = [results[s] for s in sorted(results, key=list(results).index)]
+        ordered = [results[s] for s in order]
         write_reports(ordered, out_dir)
         leaks = find_leaks(out_dir / "feedback", secret_lines())
         if leaks:

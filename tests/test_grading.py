@@ -151,6 +151,7 @@ def craft(root, release_dir):
     edit_cell(folder, "svm.ipynb", "svm_q5", source=(
         "import glob\n"
         "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
+        "try:\n    import grading\n    peek.append(grading.__file__)\nexcept ImportError:\n    pass\n"
         "q5_mean_instead_of_sum = 3 if peek else 1"))
     # Answers that claim to equal anything.
     edit_cell(folder, "knn.ipynb", "knn_inline_q2", source=(
@@ -254,7 +255,7 @@ def test_kernel_crash_costs_only_its_cell(graded):
 def test_warnings_cost_nothing_and_kernel_sees_no_hidden_tests(graded):
     result = graded[0]["warns_snoops_lies"]
     assert score(result, "svm:svm_test_search") == 3
-    assert score(result, "svm:svm_test_q5") == 1, "the kernel's folder exposes notebooks or the gradebook"
+    assert score(result, "svm:svm_test_q5") == 1, "the kernel sees notebooks, the gradebook or the grader"
     lost = {t["name"] for t in result["tests"] if t["kind"] != "written" and t["score"] < t["max_score"]}
     assert lost == {"knn:knn_test_inline_q2", "svm:svm_test_q4"}  # the lies only
 
