@@ -274,10 +274,6 @@ def get_CIFAR10_data(
     ----------
     num_training, num_validation, num_test, num_dev : int
         Split sizes (see :func:`preprocess_splits`).
-    fit_to_available : bool
-        If the copy at hand holds fewer images than the sizes ask for (a 10%
-        sample has 5,000 training and 1,000 test images), shrink
-        ``num_training`` and ``num_test`` to fit instead of raising.
     root : str or os.PathLike, optional
         See :func:`cifar10_dir`.
     subtract_mean, add_bias : bool
@@ -286,6 +282,10 @@ def get_CIFAR10_data(
         The dtype of the X arrays; float32 halves memory and time.
     seed : int
         Chooses the dev subset.
+    fit_to_available : bool
+        If the copy at hand holds fewer images than the sizes ask for (a 10%
+        sample has 5,000 training and 1,000 test images), shrink
+        ``num_training`` and ``num_test`` to fit instead of raising.
 
     Returns
     -------

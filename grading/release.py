@@ -101,8 +101,12 @@ def make_zip(folder, zip_path):
 def secret_lines():
     """Lines that must never reach a student: solution code and hidden tests, kit-wide."""
     secrets = set()
+    public = set()  # lines that also stand outside the regions (given code) are not secrets
     for path in sorted(course.KIT_ROOT.glob(course.PACKAGE_GLOB)):
-        secrets.update(solution_lines(path.read_text(), path.name))
+        text = path.read_text()
+        secrets.update(solution_lines(text, path.name))
+        inside = {n for r in find_regions(text, path.name) for n in range(r.begin, r.end + 1)}
+        public.update(line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside)
     for name in course.NOTEBOOKS:
         notebook = nbformat.read(course.KIT_ROOT / "notebooks" / name, as_version=4)
         for cell in notebook.cells:
@@ -116,13 +120,6 @@ def secret_lines():
                         inside = False
                     elif inside and len(line.strip()) >= 12 and not line.strip().startswith("#"):
                         secrets.add(line.strip())
-    # Lines that also stand outside the regions (given code) are not secrets.
-    public = set()
-    for path in sorted(course.KIT_ROOT.glob(course.PACKAGE_GLOB)):
-        text = path.read_text()
-        regions = find_regions(text, path.name)
-        inside = {n for r in regions for n in range(r.begin, r.end + 1)}
-        public.update(line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside)
     return secrets - public
 
 
