@@ -26,6 +26,8 @@ class Region:
     end: int  # 1-based line of the END marker
     indent: str
     function: str  # the enclosing def or class, "" at module level
+    qualname: str = ""  # dotted: "KNearestNeighbor.predict_labels", "svm_loss_vectorized"
+    id: str = ""  # qualname, or "qualname#k" (k from 1) when one def holds several regions
 
 
 def find_regions(text, filename="<string>"):
@@ -59,8 +61,8 @@ def find_regions(text, filename="<string>"):
                     f"{filename}:{number}: {BEGIN} inside the region opened at line {open_at[0]}"
                 )
             width = len(marker["indent"])
-            function = next((n for w, n in reversed(enclosing) if w < width), "")
-            open_at = (number, marker["indent"], function)
+            outer = [n for w, n in enclosing if w < width]
+            open_at = (number, marker["indent"], outer[-1] if outer else "", ".".join(outer))
         else:
             if open_at is None:
                 raise MarkerError(f"{filename}:{number}: {END} without a {BEGIN} before it")
@@ -71,11 +73,75 @@ def find_regions(text, filename="<string>"):
                 )
             if number == open_at[0] + 1:
                 raise MarkerError(f"{filename}:{open_at[0]}: empty solution region")
-            regions.append(Region(open_at[0], number, open_at[1], open_at[2]))
+            regions.append(Region(open_at[0], number, open_at[1], open_at[2], open_at[3]))
             open_at = None
     if open_at is not None:
         raise MarkerError(f"{filename}:{open_at[0]}: {BEGIN} is never closed by {END}")
+    counts = {}
+    for region in regions:
+        counts[region.qualname] = counts.get(region.qualname, 0) + 1
+    seen = {}
+    for region in regions:
+        seen[region.qualname] = seen.get(region.qualname, 0) + 1
+        several = counts[region.qualname] > 1
+        region.id = f"{region.qualname}#{seen[region.qualname]}" if several else region.qualname
     return regions
+
+
+def region_body(text, region):
+    """The code between the markers of ``region``, dedented to column 0."""
+    import textwrap
+
+    lines = text.splitlines(keepends=True)[region.begin : region.end - 1]
+    return textwrap.dedent("".join(lines))
+
+
+def fill_regions(text, bodies, filename="<string>"):
+    """``text`` as a student would write it: markers removed, chosen regions replaced.
+
+    Parameters
+    ----------
+    text : str
+        Kit source with solution regions.
+    bodies : dict of str to str
+        Region id -> replacement code (written at column 0; it is indented to
+        the region's indentation). Regions not named keep the reference code.
+
+    Returns
+    -------
+    str
+        Valid Python with no solution markers.
+
+    Raises
+    ------
+    KeyError
+        If ``bodies`` names a region that ``text`` does not have.
+    """
+    import textwrap
+
+    regions = find_regions(text, filename)
+    unknown = set(bodies) - {r.id for r in regions}
+    if unknown:
+        raise KeyError(f"{filename} has no solution region {sorted(unknown)}; it has "
+                       f"{[r.id for r in regions]}")  # fmt: skip
+    lines = text.splitlines(keepends=True)
+    starts = {r.begin: r for r in regions}
+    out = []
+    number = 1
+    while number <= len(lines):
+        region = starts.get(number)
+        if region is None:
+            out.append(lines[number - 1])
+            number += 1
+            continue
+        if region.id in bodies:
+            body = textwrap.indent(textwrap.dedent(bodies[region.id]).strip("\n") + "\n",
+                                   region.indent, lambda line: line.strip() != "")  # fmt: skip
+            out.append(body)
+        else:
+            out.extend(lines[region.begin : region.end - 1])
+        number = region.end + 1
+    return "".join(out)
 
 
 def stub_line(region, filename, lineno):
@@ -130,3 +196,49 @@ def strip_file(path, display_name=None):
     stripped, regions = strip_solutions(path.read_text(), display_name or path.name)
     path.write_text(stripped)
     return len(regions)
+
+
+def kit_regions(package_dir):
+    """Every solution region of a package folder: {region id: (file name, Region)}.
+
+    Region ids are unique across the package (the kit's functions have unique names).
+    """
+    found = {}
+    for path in sorted(Path(package_dir).glob("*.py")):
+        for region in find_regions(path.read_text(), path.name):
+            if region.id in found:
+                raise MarkerError(f"{path.name}:{region.begin}: region id {region.id!r} is also "
+                                  f"used in {found[region.id][0]}")  # fmt: skip
+            found[region.id] = (path.name, region)
+    return found
+
+
+def write_package(package_dir, dest, bodies=None):
+    """Write ``dest/cs_loss`` as a student would submit it: no markers, chosen regions replaced.
+
+    Parameters
+    ----------
+    package_dir : path
+        The kit's ``cs_loss`` (with solution regions).
+    dest : path
+        The submission folder to write ``cs_loss/`` into (created if needed).
+    bodies : dict of str to str, optional
+        Region id -> the student's code for that region (column 0). Other
+        regions keep the reference code.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest / "cs_loss"``.
+    """
+    bodies = dict(bodies or {})
+    regions = kit_regions(package_dir)
+    unknown = set(bodies) - set(regions)
+    if unknown:
+        raise KeyError(f"no solution region {sorted(unknown)} in {package_dir}")
+    out = Path(dest) / "cs_loss"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(package_dir).glob("*.py")):
+        mine = {rid: code for rid, code in bodies.items() if regions[rid][0] == path.name}
+        (out / path.name).write_text(fill_regions(path.read_text(), mine, path.name))
+    return out
