@@ -8,12 +8,18 @@ says what was expected, shows what was received and, where one is likely,
 suggests the fix.
 
 One exception to "check before": the vectorized losses find NaN and infinity
-in X from their result. Scanning X costs a full pass over it, as much as the
-whole blocked loss (49,000 x 3,073 floats is 600 MB), while NaN or infinity in
-X makes a vectorized loss NaN or infinite anyway; so they check their result
-with :func:`check_loss_result`, which only then looks for the culprit and
-names it. The naive losses scan X first: beside their loops a scan costs
-nothing, and a loop's ``if margin > 0`` would silently skip a NaN.
+in X from their result. Scanning X costs a full pass over it, half as much again
+as the two matrix products of a vectorized loss (49,000 x 3,073 floats is 600
+MB), while NaN or infinity in X makes a vectorized loss NaN or infinite anyway;
+so they check their result with :func:`check_loss_result`, which only then
+looks for the culprit and names it. The naive losses scan X first: beside their
+loops a scan costs nothing, and a loop's ``if margin > 0`` would silently skip
+a NaN.
+
+:func:`check_loss_result` also reads what a student's loss returned the way a
+reader would (a NumPy scalar or an array with one element is a number), and
+says in the student's terms what their function returned when it cannot be
+used.
 """
 
 import numbers
@@ -171,24 +177,101 @@ def check_loss_inputs(W, X, y, reg, scan_X=True):
     return W, X, y, reg
 
 
-def check_loss_result(loss, dW, X):
-    """Return ``(float(loss), dW)``, or name X if its NaN or infinity spoiled them.
+def _returned(value):
+    """How a returned value looks to the student who wrote the return statement."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"a NumPy {value.dtype} scalar"
+    return f"{type(value).__name__} {value!r}" if value is None or np.isscalar(value) else (
+        f"a {type(value).__name__}"
+    )  # fmt: skip
+
+
+def check_loss_result(loss, dW, W, X, function):
+    """Return ``(loss, dW)`` as the kit promises them, or say what is wrong with them.
+
+    The loss is read as a reader would: a Python or NumPy number, or an
+    array with a single element (shape ``()``, ``(1,)``, ``(1, 1)``), of any
+    real dtype; it is returned as a Python float. ``dW`` must have W's shape;
+    it is returned as an array of the floating dtype of ``X @ W``.
 
     Parameters
     ----------
     loss : float
+        The loss the student's code computed.
     dW : ndarray of shape (D, C)
+        The gradient the student's code computed.
+    W : ndarray of shape (D, C)
+        The weights the loss was computed at.
     X : ndarray of shape (N, D)
         The examples the loss was computed on.
+    function : str
+        The loss function's name, for messages ("svm_loss_vectorized").
+
+    Returns
+    -------
+    loss : float
+    dW : ndarray of shape (D, C), dtype=float
 
     Raises
     ------
+    TypeError
+        If the loss is not a single real number, or dW is not a numeric array.
     ValueError
-        If the loss or gradient is not finite because X holds NaN or infinity.
-        Finite inputs whose loss overflows are returned as they are: that is a
-        property of W (a learning rate too large, say), for the caller to see.
+        If dW does not have W's shape; or if the loss or gradient is not
+        finite because X holds NaN or infinity. Finite inputs whose loss
+        overflows are returned as they are: that is a property of W (a
+        learning rate too large, say), for the caller to see.
     """
-    loss = float(loss)
+    loss = _as_loss_number(loss, function)
+    dW = _as_gradient(dW, W, X, function)
     if not (np.isfinite(loss) and np.isfinite(dW).all()):
         _check_finite(X, "X")
     return loss, dW
+
+
+def _as_loss_number(loss, function):
+    try:
+        arr = np.asarray(loss)
+    except Exception:  # an object numpy cannot read at all
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "fiu":
+        hint = " Did the code set loss, or return it?" if loss is None else ""
+        raise TypeError(
+            f"{function} returned loss as {_returned(loss)}; expected a number "
+            f"(a float, or a NumPy scalar).{hint}"
+        )
+    if arr.size != 1:
+        hint = ""
+        if arr.ndim == 1:
+            hint = " It looks like one loss per example: average them over the N examples."
+        raise TypeError(
+            f"{function} returned loss as {_returned(arr)}; expected a single number "
+            f"(the mean loss plus the penalty).{hint}"
+        )
+    return float(arr.reshape(()))
+
+
+def _as_gradient(dW, W, X, function):
+    expected_dtype = np.result_type(W, X)
+    try:
+        arr = np.asarray(dW)
+    except Exception:
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(
+            f"{function} returned dW as {_returned(dW)}; expected an array of W's shape "
+            f"{W.shape}."
+        )
+    if arr.shape != W.shape:
+        if arr.shape == W.shape[::-1]:
+            hint = " It is transposed: (C, D) instead of (D, C); check the order of the product."
+        elif arr.ndim == 0:
+            hint = " A number, not an array: was dW summed, or was it overwritten by the loss?"
+        else:
+            hint = ""
+        raise ValueError(
+            f"{function} returned dW of shape {arr.shape}; expected W's shape {W.shape}.{hint}"
+        )
+    return arr.astype(expected_dtype, copy=False)

@@ -12,8 +12,15 @@ same dictionary of arrays, so code written for one runs on the other. Code
 must therefore take image shapes and class counts from the data
 (``data["image_shape"]``, ``len(data["class_names"])``), never from constants.
 
-Images come as uint8 arrays of shape (N, H, W, channels), as stored; the
-preprocessed splits of :func:`get_CIFAR10_data` are float32 rows.
+Images come as uint8 arrays of shape (N, H, W, channels), as stored, unless
+``load_CIFAR10(dtype=...)`` asks for floats; the preprocessed splits of
+:func:`get_CIFAR10_data` are float32 rows.
+
+Coming from CS231n: its ``load_CIFAR10`` returns float64 images, so code such
+as ``X_train -= mean_image`` works on them. Here the default is the stored
+uint8 (a quarter of float32's memory, an eighth of float64's), on which that
+line fails with a casting error; ``load_CIFAR10(root, dtype=np.float64)``
+returns what CS231n's loader does.
 """
 
 import importlib.util
@@ -91,26 +98,36 @@ def load_CIFAR_batch(filename):
     return np.ascontiguousarray(X), np.asarray(labels, dtype=np.int64)
 
 
-def load_CIFAR10(root=None):
+def load_CIFAR10(root=None, dtype=np.uint8):
     """Load all of CIFAR-10.
 
     Parameters
     ----------
     root : str or os.PathLike, optional
         The ``cifar-10-batches-py`` folder; see :func:`cifar10_dir`.
+    dtype : numpy dtype, default np.uint8
+        The dtype of the images: ``np.uint8`` (pixels 0..255 as stored) or a
+        floating dtype. CS231n's loader returns float64; pass
+        ``dtype=np.float64`` for the same (50,000 float64 images take 1.2 GB,
+        the uint8 ones 150 MB). Arithmetic such as ``X_train -= mean_image``
+        needs floats: on uint8 it raises a casting error (or, for ``X - m``
+        with an integer m, wraps around).
 
     Returns
     -------
-    X_train : ndarray of shape (num_train, 32, 32, 3), dtype=uint8
+    X_train : ndarray of shape (num_train, 32, 32, 3), dtype=uint8 or ``dtype``
     y_train : ndarray of shape (num_train,), dtype=int64
-    X_test : ndarray of shape (num_test, 32, 32, 3), dtype=uint8
+    X_test : ndarray of shape (num_test, 32, 32, 3), dtype=uint8 or ``dtype``
     y_test : ndarray of shape (num_test,), dtype=int64
 
     Raises
     ------
     FileNotFoundError
         If a batch file is missing; the message says how to fetch it.
+    TypeError
+        If ``dtype`` is neither uint8 nor a floating dtype.
     """
+    dtype = _image_dtype(dtype)
     folder = cifar10_dir(root)
     missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
     if missing:
@@ -122,7 +139,7 @@ def load_CIFAR10(root=None):
     parts = [load_CIFAR_batch(folder / name) for name in CIFAR10_FILES[:5]]
     # One preallocated array instead of concatenating copies keeps the peak low.
     num_train = sum(len(y) for _, y in parts)
-    X_train = np.empty((num_train,) + parts[0][0].shape[1:], dtype=np.uint8)
+    X_train = np.empty((num_train,) + parts[0][0].shape[1:], dtype=dtype)
     y_train = np.empty(num_train, dtype=np.int64)
     start = 0
     while parts:
@@ -131,7 +148,21 @@ def load_CIFAR10(root=None):
         y_train[start : start + len(y_b)] = y_b
         start += len(y_b)
     X_test, y_test = load_CIFAR_batch(folder / "test_batch")
-    return X_train, y_train, X_test, y_test
+    return X_train, y_train, X_test.astype(dtype, copy=False), y_test
+
+
+def _image_dtype(dtype):
+    """``dtype`` as a numpy dtype, if it is one images can be returned in."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be a numpy dtype such as np.float64, got {dtype!r}.") from exc
+    if dtype != np.uint8 and dtype.kind != "f":
+        raise TypeError(
+            f"dtype must be np.uint8 (the stored pixels) or a floating dtype such as "
+            f"np.float64, got {dtype}."
+        )
+    return dtype
 
 
 def load_CIFAR10_class_names(root=None):

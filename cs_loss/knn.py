@@ -106,6 +106,10 @@ class KNearestNeighbor:
         X = self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train), dtype=np.result_type(X, self.X_train))
+        # TODO: Compute the L2 distance between the i-th test example X[i] and the j-th
+        # training example self.X_train[j] for every pair (i, j), and store it in dists[i, j].
+        # Set: dists
+        # Hint: loop over i and j only; np.sum and np.sqrt handle the D dimensions.
         ### BEGIN SOLUTION
         for i in range(num_test):
             for j in range(num_train):
@@ -121,6 +125,11 @@ class KNearestNeighbor:
         X = self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train), dtype=np.result_type(X, self.X_train))
+        # TODO: Fill dists one row at a time: row i holds the L2 distances from the test
+        # example X[i] to every training example.
+        # Set: dists
+        # Hint: self.X_train - X[i] broadcasts X[i] against every training row; sum the
+        # squares along axis=1.
         ### BEGIN SOLUTION
         for i in range(num_test):
             # Broadcasting (num_train, D) - (D,) compares X[i] with every training row.
@@ -136,16 +145,19 @@ class KNearestNeighbor:
         X = self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train), dtype=np.result_type(X, self.X_train))
+        # TODO: Compute every L2 distance at once, with no explicit loop and no array of
+        # shape (num_test, num_train, D): expand ||x - t||^2 = ||x||^2 - 2 x.t + ||t||^2.
+        # Set: dists
+        # Hint: X @ self.X_train.T gives every x.t in one product; add the squared norms by
+        # broadcasting, and clip at 0 before np.sqrt (rounding can go slightly below 0).
         ### BEGIN SOLUTION
-        # ||x - t||^2 = ||x||^2 - 2 x.t + ||t||^2, with one matrix product for all x.t.
-        # In-place steps keep a single (num_test, num_train) array alive.
-        np.matmul(X, self.X_train.T, out=dists)  # (num_test, num_train)
-        dists *= -2
-        dists += np.einsum("ij,ij->i", X, X)[:, None]  # (num_test, 1)
-        dists += np.einsum("ij,ij->i", self.X_train, self.X_train)[None, :]  # (1, num_train)
-        # Rounding can make a tiny squared distance negative; clip before the root.
-        np.maximum(dists, 0, out=dists)
-        np.sqrt(dists, out=dists)
+        # ||x - t||^2 = ||x||^2 - 2 x.t + ||t||^2: one matrix product gives every x.t.
+        test_sq = np.sum(X**2, axis=1)[:, np.newaxis]  # (num_test, 1)
+        train_sq = np.sum(self.X_train**2, axis=1)[np.newaxis, :]  # (1, num_train)
+        cross = X @ self.X_train.T  # (num_test, num_train)
+        sq_dists = test_sq - 2 * cross + train_sq  # (num_test, num_train)
+        # Rounding can make a squared distance near 0 slightly negative; clip before the root.
+        dists = np.sqrt(np.maximum(sq_dists, 0))  # (num_test, num_train)
         ### END SOLUTION
         return dists
 
@@ -179,19 +191,17 @@ class KNearestNeighbor:
         k = as_positive_int(k, "k", num_train, "the number of training examples")
         num_test = dists.shape[0]
         y_pred = np.zeros(num_test, dtype=np.int64)
+        # TODO: For each test example i, find the labels of its k nearest training examples
+        # (row i of dists) and store the most common one in y_pred[i]; a tie goes to the
+        # smaller label.
+        # Set: y_pred
+        # Hint: np.argsort orders a row's distances; np.bincount counts the labels, and
+        # np.argmax returns the first of equal counts, which is the smaller label.
         ### BEGIN SOLUTION
-        num_classes = int(self.y_train.max()) + 1
-        # The k smallest distances of each row (in no particular order; order does not
-        # matter for a vote). A stable argsort would do the same, more slowly.
-        if k < num_train:
-            nearest = np.argpartition(dists, k - 1, axis=1)[:, :k]  # (num_test, k)
-        else:
-            nearest = np.broadcast_to(np.arange(num_train), (num_test, k))
-        closest_y = self.y_train[nearest]  # (num_test, k)
-        # Count the votes of every row at once: row i's labels go to bins i*C .. i*C + C-1.
-        offsets = np.arange(num_test)[:, None] * num_classes  # (num_test, 1)
-        votes = np.bincount((closest_y + offsets).ravel(), minlength=num_test * num_classes)
-        # argmax returns the first maximum, which is the smaller label on a tie.
-        y_pred[:] = votes.reshape(num_test, num_classes).argmax(axis=1)
+        for i in range(num_test):
+            # A stable sort keeps equally distant neighbours in training order.
+            nearest = np.argsort(dists[i], kind="stable")[:k]  # (k,)
+            closest_y = self.y_train[nearest]  # (k,)
+            y_pred[i] = np.argmax(np.bincount(closest_y))
         ### END SOLUTION
         return y_pred

@@ -110,23 +110,25 @@ class LinearClassifier:
         # Labels are checked against C here, once, rather than in every step.
         as_labels(y, "y", num_classes=self.W.shape[1])
 
-        # All minibatch indices at once; batches are gathered into one reused buffer.
-        # Sorting each batch's indices makes the gather read X in address order
-        # (faster); the loss of a batch does not depend on the order of its rows.
-        batch_idx = rng.integers(0, num_train, size=(num_iters, batch_size))
-        batch_idx.sort(axis=1)
-        X_batch = np.empty((batch_size, dim), dtype=X.dtype)  # (B, D)
         loss_history = []
         for it in range(num_iters):
-            # Fill X_batch (B, D) and y_batch (B,) with the examples batch_idx[it] names.
+            # TODO: Sample batch_size training examples with replacement, with their labels.
+            # Set: X_batch, y_batch
+            # Hint: draw the indices with the seeded generator rng (rng.choice, not
+            # np.random, so that a run can be repeated), then index X and y with them.
             ### BEGIN SOLUTION
-            np.take(X, batch_idx[it], axis=0, out=X_batch)
-            y_batch = y[batch_idx[it]]
+            idx = rng.choice(num_train, batch_size)  # (batch_size,)
+            X_batch = X[idx]  # (batch_size, D)
+            y_batch = y[idx]  # (batch_size,)
             ### END SOLUTION
             # Overflow is detected below and reported once, not warned about at every step.
             with np.errstate(over="ignore", invalid="ignore"):
                 loss, grad = self.loss(X_batch, y_batch, reg)
-                # One SGD step: W_new is W moved against the gradient.
+                # TODO: Take one SGD step from self.W against the gradient grad of the batch
+                # loss; store the result in W_new (leave self.W alone: it is replaced by
+                # W_new below, once W_new is known to be finite).
+                # Set: W_new
+                # Hint: the step is learning_rate times the gradient.
                 ### BEGIN SOLUTION
                 W_new = self.W - learning_rate * grad
                 ### END SOLUTION
@@ -166,8 +168,13 @@ class LinearClassifier:
                 "preprocess test data exactly like training data (bias column included)."
             )
         y_pred = np.zeros(X.shape[0], dtype=np.int64)
+        # TODO: Predict the class with the highest score for each example; the scores
+        # are X @ self.W.
+        # Set: y_pred
+        # Hint: np.argmax along axis 1 of the (N, C) scores.
         ### BEGIN SOLUTION
-        y_pred[:] = np.argmax(X @ self.W, axis=1)
+        scores = X @ self.W  # (N, C)
+        y_pred = np.argmax(scores, axis=1)  # (N,)
         ### END SOLUTION
         return y_pred
 

@@ -31,7 +31,7 @@ GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 
 # Reload order: a module after the modules it imports.
 _MODULES = (
-    "_validation", "_blocks", "gradient_check", "svm", "softmax", "linear_classifier",
+    "_validation", "gradient_check", "svm", "softmax", "linear_classifier",
     "knn", "data", "vis", "notebook",
 )  # fmt: skip
 
@@ -175,28 +175,102 @@ def check(condition, message):
 def check_close(got, expected, what, hint="", rtol=1e-6, atol=0.0):
     """Check that ``got`` is close to ``expected`` (elementwise for arrays).
 
+    When it is not, the message names the most likely cause it can see from
+    the numbers (:func:`likely_cause`) before ``hint``.
+
     Parameters
     ----------
     got, expected : float or ndarray
+        A single-element array counts as a number when ``expected`` is one.
     what : str
         What is being checked, for the message ("the SVM loss at W = 0").
     hint : str
         Where to look when it is wrong.
     """
-    got_arr = np.asarray(got, dtype=np.float64)
     expected_arr = np.asarray(expected, dtype=np.float64)
+    try:
+        got_arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        wanted = "a number" if expected_arr.ndim == 0 else f"an array of shape {expected_arr.shape}"
+        cause = "Does your function return its result? " if got is None else ""
+        raise AssertionError(
+            f"{what}: got {_shown_type(got)}, expected {wanted}. {cause}{hint}".strip()
+        ) from None
+    if expected_arr.ndim == 0 and got_arr.size == 1:
+        got_arr = got_arr.reshape(())
     if got_arr.shape != expected_arr.shape:
         raise AssertionError(
-            f"{what}: expected shape {expected_arr.shape}, got {got_arr.shape}. {hint}".strip()
+            f"{what}: your result has shape {got_arr.shape}, expected shape "
+            f"{expected_arr.shape}. {_shape_cause(got_arr.shape, expected_arr.shape)}{hint}".strip()
         )
     if not np.all(np.isfinite(got_arr)):
         raise AssertionError(f"{what}: got NaN or infinity. {hint}".strip())
     if not np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
-        worst = np.max(np.abs(got_arr - expected_arr))
-        shown = f"{float(got):.6g} instead of {float(expected):.6g}" if got_arr.ndim == 0 else (
-            f"largest difference {worst:.3g}"
-        )  # fmt: skip
-        raise AssertionError(f"{what}: {shown}. {hint}".strip())
+        if got_arr.ndim == 0:
+            shown = f"{float(got_arr):.6g} instead of {float(expected_arr):.6g}"
+        else:
+            shown = f"largest difference {np.max(np.abs(got_arr - expected_arr)):.3g}"
+        cause = likely_cause(got_arr, expected_arr)
+        raise AssertionError(f"{what}: {shown}. {cause + ' ' if cause else ''}{hint}".strip())
+
+
+def _shown_type(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}"
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def _shape_cause(got_shape, expected_shape):
+    if len(got_shape) == 2 and got_shape == expected_shape[::-1]:
+        return "It is the transposed shape: check the order of a product or a missing .T. "
+    if len(got_shape) > len(expected_shape) and got_shape[: len(expected_shape)] == expected_shape:
+        return "It has an extra axis: a sum or a broadcast over the wrong axis? "
+    return ""
+
+
+def likely_cause(got, expected, rtol=1e-5):
+    """A sentence naming the likely cause of ``got`` differing from ``expected``, or "".
+
+    Two patterns are recognised, for arrays of the same shape (numbers too):
+    ``got`` is (nearly exactly) an integer N >= 2 times ``expected`` -- the
+    mean was not taken, so the sum is N times too large; and ``got`` equals
+    ``expected**2`` -- the square root of a distance is missing.
+
+    Parameters
+    ----------
+    got, expected : float or ndarray
+    rtol : float
+        How exact the pattern must hold.
+
+    Returns
+    -------
+    str
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return ""
+    nonzero = np.abs(expected) > 0
+    if nonzero.any():
+        ratio = float(np.median(got[nonzero] / expected[nonzero]))
+        times = round(ratio)
+        if times >= 2 and abs(ratio - times) <= rtol * times and np.allclose(
+            got, times * expected, rtol=rtol, atol=0
+        ):
+            if times == 2:
+                return (
+                    "Your value is 2 times the expected one: is a factor 2 counted twice, "
+                    "or a division by N = 2 missing?"
+                )
+            return (
+                f"Your value is {times} times the expected one: did you forget to divide "
+                f"by N = {times}?"
+            )
+    # x**2 == x only for 0 and 1, so the pattern says something only if other values occur.
+    informative = (np.abs(expected) > 1e-3) & (np.abs(np.abs(expected) - 1) > 1e-3)
+    if informative.any() and np.allclose(got, expected**2, rtol=rtol, atol=0):
+        return "Your values are the squares of the expected ones: did you forget the square root?"
+    return ""
 
 
 def progress(iterable, desc=None, total=None):

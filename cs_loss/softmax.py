@@ -6,17 +6,19 @@ s = X[i] @ W the loss is ``L_i = -log(exp(s[y[i]]) / sum_j exp(s[j]))``.
 
 Numerical stability: subtracting ``max_j s[j]`` from every score leaves the
 probabilities unchanged (it multiplies numerator and denominator by the same
-factor) and keeps ``exp`` from overflowing, so both functions return a finite
-loss and gradient for any finite scores. The loss of a row is computed as
-``log(sum_j exp(s[j] - max)) - (s[y[i]] - max)`` rather than as ``-log(p)``,
-which would be ``-log(0) = inf`` once a probability underflows; and the log
-of the sum as ``log1p`` of the terms other than the maximum's ``exp(0) = 1``,
-so that a confident but not certain prediction keeps a loss above 0.
+factor) and keeps ``exp`` from overflowing. With the shifted scores
+``f = s - max_j s[j]`` the loss of a row is computed in its log-sum-exp form
+``L_i = log(sum_j exp(f[j])) - f[y[i]]`` rather than as ``-log(p)``: a
+probability that underflows to 0 would make ``-log(p)`` infinite, while the
+log-sum-exp form stays finite (and exact) for any finite scores.
+
+A very confident right prediction has a true loss below the float64 rounding
+of 1 (scores [10, -100, -100] with y = 0 give 3.4e-48); ``log`` of a sum that
+rounds to exactly 1 returns 0.0 for it, which is the nearest float64 can say.
 """
 
 import numpy as np
 
-from ._blocks import row_blocks
 from ._validation import check_loss_inputs, check_loss_result
 
 
@@ -48,28 +50,32 @@ def softmax_loss_naive(W, X, y, reg):
     """
     W, X, y, reg = check_loss_inputs(W, X, y, reg)
     loss = 0.0
-    dW = np.zeros(W.shape, dtype=np.result_type(W, X))
+    dW = np.zeros(W.shape, dtype=np.result_type(W, X))  # (D, C)
+    # TODO: Compute the softmax loss -log(exp(s[y[i]]) / sum_j exp(s[j])) of each example
+    # with explicit loops, average it over the N examples and add reg * sum(W**2).
+    # Compute the gradient dW in the same loops.
+    # Set: loss, dW
+    # Hint: subtract the row's largest score first (no probability changes, exp cannot
+    # overflow) and take the loss as log(sum_j exp(s[j])) - s[y[i]] of the shifted s;
+    # dL_i/ds[j] = p[j] - (j == y[i]).
     ### BEGIN SOLUTION
     num_classes = W.shape[1]
     num_train = X.shape[0]
     for i in range(num_train):
-        scores = X[i].dot(W)
-        top = np.argmax(scores)
-        scores = scores - scores[top]  # shift for stability, see module docstring
-        exp_scores = np.exp(scores)
+        scores = X[i].dot(W)  # (C,)
+        scores -= np.max(scores)  # shift for stability, see the module docstring
+        exp_scores = np.exp(scores)  # (C,)
         sum_exp = np.sum(exp_scores)
-        # log(sum_exp) = log(1 + the other terms); log1p keeps tiny losses above 0.
-        loss += np.log1p(np.sum(np.delete(exp_scores, top))) - scores[y[i]]
+        loss += np.log(sum_exp) - scores[y[i]]
         for j in range(num_classes):
             p_j = exp_scores[j] / sum_exp
-            # dL_i/ds_j = p_j - 1[j == y_i]
             dW[:, j] += (p_j - (j == y[i])) * X[i]
     loss /= num_train
     dW /= num_train
     loss += reg * np.sum(W * W)
     dW += 2 * reg * W
     ### END SOLUTION
-    return check_loss_result(loss, dW, X)
+    return check_loss_result(loss, dW, W, X, "softmax_loss_naive")
 
 
 def softmax_loss_vectorized(W, X, y, reg):
@@ -79,27 +85,24 @@ def softmax_loss_vectorized(W, X, y, reg):
     """
     W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)  # X: see the result check
     loss = 0.0
-    dW = np.zeros(W.shape, dtype=np.result_type(W, X))
+    dW = np.zeros(W.shape, dtype=np.result_type(W, X))  # (D, C)
+    # TODO: Compute the same loss and gradient as softmax_loss_naive without any loop:
+    # the scores, the probabilities and dW for all examples at once.
+    # Set: loss, dW
+    # Hint: shift each row by its max and use log(sum exp(shifted)) - shifted[y], not
+    # -log(probs), which is inf where a probability underflows to 0;
+    # dW = X.T @ (probs - one_hot(y)) / N + 2 * reg * W.
     ### BEGIN SOLUTION
     num_train = X.shape[0]
-    dW_T = dW.T  # (C, D) view: dS.T @ X is the faster layout for a skinny product
-    for rows in row_blocks(X):
-        X_b, y_b = X[rows], y[rows]  # (B, D), (B,)
-        idx = np.arange(X_b.shape[0])
-        scores = X_b @ W  # (B, C)
-        top = scores.argmax(axis=1)  # (B,)
-        scores -= scores[idx, top][:, None]
-        exp_scores = np.exp(scores)  # (B, C), exactly 1 at each row's maximum
-        exp_scores[idx, top] = 0
-        others = exp_scores.sum(axis=1)  # (B,) sum of the terms besides that 1
-        exp_scores[idx, top] = 1
-        # log(sum of exp) = log1p(others), which stays above 0 for tiny losses.
-        loss += float(np.sum(np.log1p(others) - scores[idx, y_b], dtype=np.float64))
-        probs = exp_scores / (1 + others)[:, None]  # (B, C)
-        probs[idx, y_b] -= 1  # dL/dscores = probs - one_hot(y)
-        dW_T += probs.T @ X_b  # (C, D)
-    loss = loss / num_train + reg * float(np.sum(W * W))
-    dW /= num_train
-    dW += 2 * reg * W
+    rows = np.arange(num_train)  # (N,)
+    scores = X @ W  # (N, C)
+    shifted = scores - np.max(scores, axis=1, keepdims=True)  # (N, C), row maxima are 0
+    exp_scores = np.exp(shifted)  # (N, C)
+    sum_exp = np.sum(exp_scores, axis=1)  # (N,)
+    loss = np.sum(np.log(sum_exp) - shifted[rows, y]) / num_train + reg * np.sum(W * W)
+    probs = exp_scores / sum_exp[:, np.newaxis]  # (N, C)
+    dscores = probs.copy()  # (N, C)
+    dscores[rows, y] -= 1  # dL/dscores = probs - one_hot(y)
+    dW = X.T @ dscores / num_train + 2 * reg * W  # (D, C)
     ### END SOLUTION
-    return check_loss_result(loss, dW, X)
+    return check_loss_result(loss, dW, W, X, "softmax_loss_vectorized")

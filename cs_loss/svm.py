@@ -16,7 +16,6 @@ Conventions, shared with :mod:`cs_loss.softmax`:
 
 import numpy as np
 
-from ._blocks import row_blocks
 from ._validation import check_loss_inputs, check_loss_result
 
 
@@ -49,12 +48,18 @@ def svm_loss_naive(W, X, y, reg):
     """
     W, X, y, reg = check_loss_inputs(W, X, y, reg)
     loss = 0.0
-    dW = np.zeros(W.shape, dtype=np.result_type(W, X))
+    dW = np.zeros(W.shape, dtype=np.result_type(W, X))  # (D, C)
+    # TODO: Compute the multiclass SVM loss with loops over the examples and the classes:
+    # sum max(0, s[j] - s[y[i]] + 1) over the classes j != y[i], average over the N
+    # examples and add reg * sum(W**2). Compute the gradient dW in the same loops.
+    # Set: loss, dW
+    # Hint: each positive margin adds X[i] to column j of dW and subtracts X[i] from
+    # column y[i]; average dW over N too, and the penalty adds 2 * reg * W.
     ### BEGIN SOLUTION
     num_classes = W.shape[1]
     num_train = X.shape[0]
     for i in range(num_train):
-        scores = X[i].dot(W)
+        scores = X[i].dot(W)  # (C,)
         correct_class_score = scores[y[i]]
         for j in range(num_classes):
             if j == y[i]:
@@ -62,7 +67,7 @@ def svm_loss_naive(W, X, y, reg):
             margin = scores[j] - correct_class_score + 1  # note delta = 1
             if margin > 0:
                 loss += margin
-                # Each violated margin pushes class j up and the true class down.
+                # A positive margin pushes class j up and the true class down.
                 dW[:, j] += X[i]
                 dW[:, y[i]] -= X[i]
     loss /= num_train
@@ -70,7 +75,7 @@ def svm_loss_naive(W, X, y, reg):
     loss += reg * np.sum(W * W)
     dW += 2 * reg * W
     ### END SOLUTION
-    return check_loss_result(loss, dW, X)
+    return check_loss_result(loss, dW, W, X, "svm_loss_naive")
 
 
 def svm_loss_vectorized(W, X, y, reg):
@@ -80,24 +85,22 @@ def svm_loss_vectorized(W, X, y, reg):
     """
     W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)  # X: see the result check
     loss = 0.0
-    dW = np.zeros(W.shape, dtype=np.result_type(W, X))
+    dW = np.zeros(W.shape, dtype=np.result_type(W, X))  # (D, C)
+    # TODO: Compute the same loss and gradient as svm_loss_naive without any loop over
+    # the examples: all scores with one matrix product, then all margins at once.
+    # Set: loss, dW
+    # Hint: dL/dscores is 1 for each positive margin and minus the number of positive
+    # margins at the true class; then dW = X.T @ dscores / N + 2 * reg * W.
     ### BEGIN SOLUTION
     num_train = X.shape[0]
-    dW_T = dW.T  # (C, D) view: dS.T @ X is the faster layout for a skinny product
-    for rows in row_blocks(X):
-        X_b, y_b = X[rows], y[rows]  # (B, D), (B,)
-        idx = np.arange(X_b.shape[0])
-        scores = X_b @ W  # (B, C)
-        correct = scores[idx, y_b][:, None]  # (B, 1)
-        margins = np.maximum(scores - correct + 1, 0)  # (B, C)
-        margins[idx, y_b] = 0
-        loss += float(margins.sum(dtype=np.float64))
-        # dL/dscores: 1 for every violated margin, minus their count on the true class.
-        dscores = (margins > 0).astype(dW.dtype)  # (B, C)
-        dscores[idx, y_b] = -dscores.sum(axis=1)
-        dW_T += dscores.T @ X_b  # (C, D)
-    loss = loss / num_train + reg * float(np.sum(W * W))
-    dW /= num_train
-    dW += 2 * reg * W
+    rows = np.arange(num_train)  # (N,)
+    scores = X @ W  # (N, C)
+    correct_class_scores = scores[rows, y][:, np.newaxis]  # (N, 1)
+    margins = np.maximum(0, scores - correct_class_scores + 1)  # (N, C)
+    margins[rows, y] = 0  # the true class is not compared with itself
+    loss = np.sum(margins) / num_train + reg * np.sum(W * W)
+    dscores = (margins > 0).astype(scores.dtype)  # (N, C)
+    dscores[rows, y] = -np.sum(dscores, axis=1)
+    dW = X.T @ dscores / num_train + 2 * reg * W  # (D, C)
     ### END SOLUTION
-    return check_loss_result(loss, dW, X)
+    return check_loss_result(loss, dW, W, X, "svm_loss_vectorized")

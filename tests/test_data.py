@@ -147,3 +147,29 @@ def test_digits_fast_path_equals_scikit_learn():
     digits = sklearn_digits()
     np.testing.assert_array_equal(pixels, digits.data)
     np.testing.assert_array_equal(labels, digits.target)
+
+
+def test_images_are_uint8_unless_a_float_dtype_is_asked_for(fixture_dir):
+    """CS231n's loader returns float64; dtype=np.float64 gives the same, uint8 is the default."""
+    folder, (X_train, _, X_test, _) = fixture_dir
+    raw = load_CIFAR10(folder)
+    assert raw[0].dtype == np.uint8 and raw[2].dtype == np.uint8
+    X_train_f, y_train_f, X_test_f, _ = load_CIFAR10(folder, dtype=np.float64)
+    assert X_train_f.dtype == np.float64 and X_test_f.dtype == np.float64
+    np.testing.assert_array_equal(X_train_f, X_train.astype(np.float64))
+    np.testing.assert_array_equal(X_test_f, X_test.astype(np.float64))
+    assert y_train_f.dtype == np.int64
+    # The CS231n preprocessing line works on floats, and fails loudly on uint8.
+    mean_image = np.mean(X_train_f, axis=0)
+    X_train_f -= mean_image
+    np.testing.assert_allclose(X_train_f.mean(axis=0), 0, atol=1e-9)
+    with pytest.raises(TypeError, match="Cannot cast"):  # numpy's UFuncTypeError
+        raw[0].__isub__(mean_image)
+    assert load_CIFAR10(folder, dtype="float32")[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.int64, bool, "pixels"])
+def test_image_dtype_must_be_uint8_or_floating(fixture_dir, dtype):
+    folder, _ = fixture_dir
+    with pytest.raises(TypeError, match="dtype must be"):
+        load_CIFAR10(folder, dtype=dtype)

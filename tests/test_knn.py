@@ -33,13 +33,36 @@ def test_three_distance_functions_agree_with_sklearn(dtype, rng):
         np.testing.assert_allclose(dists, expected, rtol=tol)
 
 
-def test_identical_points_are_at_distance_zero(rng):
-    """Rounding in ||x||^2 - 2x.t + ||t||^2 must not give sqrt(negative) = NaN."""
-    X = rng.standard_normal((5, 3072)) * 100
-    knn = KNearestNeighbor().train(X, np.arange(5))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_coincident_and_near_coincident_points_give_no_nan(dtype, seed):
+    """Rounding in ||x||^2 - 2x.t + ||t||^2 can go below 0: sqrt must never see it.
+
+    Training points are test points, or test points moved by 1e-6 (about the
+    size of the expansion's rounding, so their squared distances can round
+    either way). Distances of 0 must come out tiny: the expansion cannot
+    resolve distances below about sqrt(eps) * ||x||, so that is the bound.
+    """
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((8, 3072)) * 100).astype(dtype)  # non-integer pixels
+    near = (X + rng.standard_normal(X.shape) * 1e-6).astype(dtype)
+    X_train = np.concatenate([X, near])  # (16, 3072)
+    knn = KNearestNeighbor().train(X_train, np.arange(16))
+    dists = knn.compute_distances_no_loops(X)  # (8, 16)
+    assert np.isfinite(dists).all() and (dists >= 0).all()
+    norms = np.linalg.norm(X.astype(np.float64), axis=1)
+    resolution = 4 * np.sqrt(np.finfo(dtype).eps) * norms  # (8,)
+    assert (np.diag(dists[:, :8]) <= resolution).all()
+    assert (np.diag(dists[:, 8:]) <= resolution + 1e-3).all()
+
+
+def test_coincident_points_with_exact_sums_are_at_distance_exactly_zero():
+    """Where every product and sum is exact (quarters, few features) the diagonal is 0.0."""
+    X = np.array([[0.25, -1.5, 3.75], [2.5, 0.5, -0.25], [-4.0, 1.25, 0.75]])
+    knn = KNearestNeighbor().train(X, np.arange(3))
     dists = knn.compute_distances_no_loops(X.copy())
-    assert np.isfinite(dists).all()
-    np.testing.assert_allclose(np.diag(dists), 0, atol=1e-3)
+    assert (np.diag(dists) == 0.0).all()
+    np.testing.assert_allclose(dists, euclidean_distances(X, X), atol=1e-12)
 
 
 def test_uint8_pixels_do_not_wrap_around():
@@ -68,6 +91,31 @@ def test_vote_ties_go_to_the_smaller_label():
 def test_majority_wins_over_the_nearest():
     knn = KNearestNeighbor().train(np.zeros((3, 1)), np.array([0, 2, 2]))
     assert knn.predict_labels(np.array([[0.0, 1.0, 2.0]]), k=3)[0] == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ties_among_ten_classes_go_to_the_smaller_label(seed):
+    """Every ordered two-way tie among labels 0..9 (and a three-way one for each), with the
+    tied labels' neighbours in random order of distance, goes to the smaller label."""
+    rng = np.random.default_rng(seed)
+    y_train = np.repeat(np.arange(10), 3)  # label c at training indices 3c, 3c+1, 3c+2
+
+    def dists_for(neighbour_labels):
+        row = np.full(len(y_train), 100.0)
+        used = {}
+        for rank, label in enumerate(neighbour_labels):
+            row[3 * label + used.get(label, 0)] = 1.0 + rank  # the rank-th nearest
+            used[label] = used.get(label, 0) + 1
+        return row
+
+    knn = KNearestNeighbor().train(np.zeros((30, 1)), y_train)
+    pairs = [(a, b) for a in range(10) for b in range(10) if a != b]
+    two_way = [rng.permutation([a, b, b, a]) for a, b in pairs]
+    three_way = [rng.permutation([a, b, rng.choice(sorted(set(range(10)) - {a, b}))])
+                 for a, b in pairs]  # fmt: skip
+    for rows, k in ((two_way, 4), (three_way, 3)):
+        dists = np.stack([dists_for(r) for r in rows])  # (90, 30)
+        np.testing.assert_array_equal(knn.predict_labels(dists, k=k), [min(r) for r in rows])
 
 
 @pytest.mark.parametrize("k", [1, 3, 5, 8])

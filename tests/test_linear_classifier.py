@@ -65,3 +65,29 @@ def test_argument_errors(digits):
     clf.train(X, y, num_iters=2)
     with pytest.raises(ValueError, match="X has 64 columns but W has 65 rows"):
         clf.predict(X[:, :-1])
+
+
+def test_each_step_takes_a_sampled_batch_and_moves_against_its_gradient(rng):
+    """Every batch is batch_size rows of X with their own labels; each step is W - lr * grad."""
+    N, D, C = 50, 6, 3
+    X = rng.standard_normal((N, D))
+    X[:, 0] = np.arange(N)  # the first column names the row
+    y = rng.integers(0, C, size=N)
+    steps = []
+
+    class Recording(LinearSVM):
+        def loss(self, X_batch, y_batch, reg):
+            loss, grad = super().loss(X_batch, y_batch, reg)
+            steps.append((X_batch.copy(), y_batch.copy(), self.W.copy(), grad))
+            return loss, grad
+
+    clf = Recording()
+    history = clf.train(X, y, learning_rate=1e-2, reg=0.1, num_iters=5, batch_size=8, seed=3)
+    assert len(history) == len(steps) == 5
+    for it, (X_batch, y_batch, W, grad) in enumerate(steps):
+        rows = X_batch[:, 0].astype(int)
+        assert X_batch.shape == (8, D)
+        np.testing.assert_array_equal(X_batch, X[rows])
+        np.testing.assert_array_equal(y_batch, y[rows])
+        W_next = steps[it + 1][2] if it + 1 < len(steps) else clf.W
+        np.testing.assert_allclose(W_next, W - 1e-2 * grad, rtol=1e-12)

@@ -39,17 +39,23 @@ def test_confident_scores_have_zero_loss(loss_fn):
 
 @pytest.mark.parametrize("loss_fn", BOTH)
 @pytest.mark.parametrize("C", [2, 3, 10])
-def test_zero_weights_give_C_minus_one(loss_fn, C, rng):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_weights_give_C_minus_one(loss_fn, C, dtype, rng):
     """W = 0 makes every margin exactly 1, so the loss is C - 1 for any data."""
-    _, X, y = make_problem(rng, N=17, D=8, C=C)
-    loss, _ = loss_fn(np.zeros((8, C)), X, y, 0.3)
+    _, X, y = make_problem(rng, N=17, D=8, C=C, dtype=dtype)
+    loss, dW = loss_fn(np.zeros((8, C), dtype=dtype), X, y, 0.3)
+    assert type(loss) is float
     assert loss == pytest.approx(C - 1)
+    # Every margin is violated: each wrong class gets +mean(X), the true class -(C-1) times it.
+    expected = np.stack([X[y != c].sum(0) - (C - 1) * X[y == c].sum(0) for c in range(C)], 1)
+    np.testing.assert_allclose(dW, expected / len(y), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reg", [0.0, 0.1])
-def test_naive_matches_vectorized(dtype, reg, rng):
-    W, X, y = make_problem(rng, dtype=dtype)
+def test_naive_matches_vectorized(seed, dtype, reg):
+    W, X, y = make_problem(np.random.default_rng(seed), dtype=dtype)
     loss_n, dW_n = svm_loss_naive(W, X, y, reg)
     loss_v, dW_v = svm_loss_vectorized(W, X, y, reg)
     tol = 1e-5 if dtype == np.float32 else 1e-10
@@ -58,8 +64,8 @@ def test_naive_matches_vectorized(dtype, reg, rng):
     np.testing.assert_allclose(dW_v, dW_n, rtol=tol, atol=tol * np.abs(dW_n).max())
 
 
-def test_naive_matches_vectorized_across_row_blocks(rng):
-    """CIFAR-sized rows: the vectorized loss walks X in several blocks."""
+def test_naive_matches_vectorized_on_cifar_sized_rows(rng):
+    """700 rows of 3,073 features, 10 classes: the sizes of a CIFAR-10 dev set."""
     W, X, y = make_problem(rng, N=700, D=3073, C=10)
     loss_n, dW_n = svm_loss_naive(W, X, y, 1e-2)
     loss_v, dW_v = svm_loss_vectorized(W, X, y, 1e-2)

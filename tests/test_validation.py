@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cs_loss import softmax_loss_naive, softmax_loss_vectorized, svm_loss_naive, svm_loss_vectorized
+from cs_loss._validation import check_loss_result
 
 LOSSES = [svm_loss_naive, svm_loss_vectorized, softmax_loss_naive, softmax_loss_vectorized]
 
@@ -64,3 +65,106 @@ def test_integer_pixels_are_accepted_as_floats(good):
     loss_i, _ = svm_loss_vectorized(W, X_int, y, 0.0)
     loss_f, _ = svm_loss_vectorized(W, X_int.astype(float), y, 0.0)
     assert loss_i == loss_f
+
+
+# --- What a student's loss returned: read as a reader would, or named in their terms ---
+
+W_SHAPE = (7, 3)
+
+
+@pytest.fixture
+def W_X():
+    rng = np.random.default_rng(3)
+    return rng.standard_normal(W_SHAPE), rng.standard_normal((4, 7))
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [2.5, np.float64(2.5), np.float32(2.5), np.array(2.5), np.array([2.5]), np.array([[2.5]]),
+     np.array([2.5], dtype=np.float32), 2, np.int64(2)],
+    ids=["float", "float64", "float32", "0-d", "(1,)", "(1, 1)", "(1,) float32", "int", "int64"],
+)  # fmt: skip
+def test_a_loss_that_reads_as_one_number_is_accepted(W_X, loss):
+    W, X = W_X
+    got, dW = check_loss_result(loss, np.zeros(W_SHAPE), W, X, "svm_loss_naive")
+    assert type(got) is float
+    assert got == pytest.approx(float(np.asarray(loss).ravel()[0]))
+    assert dW.shape == W_SHAPE and dW.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "loss, message",
+    [
+        (None, r"softmax_loss_naive returned loss as NoneType None; expected a number .*set loss"),
+        ("2.5", r"softmax_loss_naive returned loss as str '2.5'; expected a number"),
+        (np.ones(4), r"returned loss as an array of shape \(4,\) .*average them over the N"),
+        (np.ones((2, 3)), r"returned loss as an array of shape \(2, 3\).*expected a single number"),
+    ],
+)  # fmt: skip
+def test_a_loss_that_is_not_one_number_is_named(W_X, loss, message):
+    W, X = W_X
+    with pytest.raises(TypeError, match=message):
+        check_loss_result(loss, np.zeros(W_SHAPE), W, X, "softmax_loss_naive")
+
+
+@pytest.mark.parametrize(
+    "dW, error, message",
+    [
+        (np.zeros((3, 7)), ValueError,
+         r"svm_loss_vectorized returned dW of shape \(3, 7\); expected W's shape \(7, 3\)\. "
+         r"It is transposed"),
+        (np.zeros((7, 3, 1)), ValueError, r"returned dW of shape \(7, 3, 1\); expected W's shape"),
+        (np.float64(0.0), ValueError, r"returned dW of shape \(\); .*A number, not an array"),
+        (None, TypeError, r"svm_loss_vectorized returned dW as NoneType None; expected an array"),
+    ],
+)  # fmt: skip
+def test_a_gradient_of_the_wrong_shape_is_named(W_X, dW, error, message):
+    W, X = W_X
+    with pytest.raises(error, match=message):
+        check_loss_result(1.0, dW, W, X, "svm_loss_vectorized")
+
+
+def test_the_gradient_comes_back_in_the_dtype_of_X_at_W(W_X):
+    W, X = W_X
+    W32, X32 = W.astype(np.float32), X.astype(np.float32)
+    _, dW = check_loss_result(1.0, np.ones(W_SHAPE), W32, X32, "svm_loss_naive")
+    assert dW.dtype == np.float32
+    _, dW = check_loss_result(1.0, np.ones(W_SHAPE, dtype=int), W, X, "svm_loss_naive")
+    assert dW.dtype == np.float64 and (dW == 1).all()
+
+
+STUDENT_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import cs_loss
+rng = np.random.default_rng(0)
+W, X, y = rng.standard_normal((6, 3)), rng.standard_normal((5, 6)), np.array([0, 1, 2, 0, 1])
+loss, dW = cs_loss.svm_loss_naive(W, X, y, 0.1)
+assert type(loss) is float, type(loss)
+try:
+    cs_loss.svm_loss_vectorized(W, X, y, 0.1)
+except ValueError as exc:
+    print(exc)
+"""
+
+
+def test_student_code_returning_an_array_loss_and_a_transposed_dW(tmp_path):
+    """Written as a student would: the naive loss as a (1,) array passes, a dW.T is named."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from grading.markers import write_package
+
+    kit = Path(__file__).resolve().parent.parent / "cs_loss"
+    write_package(kit, tmp_path, {
+        "svm_loss_naive": "loss = np.array([1.5])\ndW = np.zeros_like(W)\n",
+        "svm_loss_vectorized": "loss = 1.0\ndW = np.zeros((W.shape[1], W.shape[0]))\n",
+    })  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", STUDENT_SCRIPT, str(tmp_path)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == (
+        "svm_loss_vectorized returned dW of shape (3, 6); expected W's shape (6, 3). "
+        "It is transposed: (C, D) instead of (D, C); check the order of the product."
+    )
