@@ -189,7 +189,10 @@ def check_close(got, expected, what, hint="", rtol=1e-6, atol=0.0):
     """
     expected_arr = np.asarray(expected, dtype=np.float64)
     try:
-        got_arr = np.asarray(got, dtype=np.float64)
+        got_arr = np.asarray(got)
+        if got_arr.dtype.kind not in "biuf":  # None, strings, objects
+            raise TypeError
+        got_arr = got_arr.astype(np.float64)
     except (TypeError, ValueError):
         wanted = "a number" if expected_arr.ndim == 0 else f"an array of shape {expected_arr.shape}"
         cause = "Does your function return its result? " if got is None else ""
@@ -233,8 +236,10 @@ def likely_cause(got, expected, rtol=1e-5):
 
     Two patterns are recognised, for arrays of the same shape (numbers too):
     ``got`` is (nearly exactly) an integer N >= 2 times ``expected`` -- the
-    mean was not taken, so the sum is N times too large; and ``got`` equals
-    ``expected**2`` -- the square root of a distance is missing.
+    mean was not taken, so the sum is N times too large (for N >= 10 within
+    0.1%, so that a small penalty term added after the mean does not hide
+    it); and ``got`` equals ``expected**2`` -- the square root of a distance
+    is missing.
 
     Parameters
     ----------
@@ -254,8 +259,10 @@ def likely_cause(got, expected, rtol=1e-5):
     if nonzero.any():
         ratio = float(np.median(got[nonzero] / expected[nonzero]))
         times = round(ratio)
-        if times >= 2 and abs(ratio - times) <= rtol * times and np.allclose(
-            got, times * expected, rtol=rtol, atol=0
+        # A large N survives a small additive term (a penalty reg * sum(W**2), say).
+        close = rtol if times < 10 else max(rtol, 1e-3)
+        if times >= 2 and abs(ratio - times) <= close * times and np.allclose(
+            got, times * expected, rtol=close, atol=0
         ):
             if times == 2:
                 return (

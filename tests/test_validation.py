@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cs_loss import softmax_loss_naive, softmax_loss_vectorized, svm_loss_naive, svm_loss_vectorized
+from cs_loss import notebook as nb
 from cs_loss._validation import check_loss_result
 
 LOSSES = [svm_loss_naive, svm_loss_vectorized, softmax_loss_naive, softmax_loss_vectorized]
@@ -168,3 +169,58 @@ def test_student_code_returning_an_array_loss_and_a_transposed_dW(tmp_path):
         "svm_loss_vectorized returned dW of shape (3, 6); expected W's shape (6, 3). "
         "It is transposed: (C, D) instead of (D, C); check the order of the product."
     )
+
+
+# --- The notebooks' self-checks name the likely cause of a wrong result ---
+
+
+def test_a_loss_n_times_too_large_asks_about_the_division_by_n():
+    """The issue's case: a vectorized SVM loss that sums instead of averaging over N = 500."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((20, 10)) * 1e-3
+    X, y = rng.standard_normal((500, 20)) * 50, rng.integers(0, 10, 500)
+    expected, _ = svm_loss_naive(W, X, y, 5e-6)
+    summed = expected * 500 - 499 * 5e-6 * np.sum(W**2)  # the penalty is added once, after
+    with pytest.raises(AssertionError, match=r"is 500 times the expected one: did you forget to "
+                                             r"divide by N = 500\? Look at the mean"):
+        nb.check_close(summed, expected, "the vectorized loss", hint="Look at the mean.")
+
+
+def test_squared_distances_ask_about_the_square_root(rng):
+    expected = rng.uniform(0.5, 40, size=(5, 7))
+    expected[0, 0] = 0.0
+    message = "squares of the expected ones: did you forget the square root"
+    with pytest.raises(AssertionError, match=message):
+        nb.check_close(expected**2, expected, "no-loop distances")
+
+
+def test_a_wrong_shape_shows_both_shapes():
+    message = r"dW: your result has shape \(10, 3073\), expected shape \(3073, 10\)\. It is"
+    with pytest.raises(AssertionError, match=message):
+        nb.check_close(np.zeros((10, 3073)), np.zeros((3073, 10)), "dW")
+    message = r"has shape \(4, 1\), expected shape \(4,\)\. It has an extra axis"
+    with pytest.raises(AssertionError, match=message):
+        nb.check_close(np.zeros((4, 1)), np.zeros(4), "y_pred")
+
+
+def test_nothing_returned_is_named():
+    message = r"the loss: got None, expected a number\. Does your function return"
+    with pytest.raises(AssertionError, match=message):
+        nb.check_close(None, 2.0, "the loss")
+
+
+def test_a_number_in_a_one_element_array_passes():
+    nb.check_close(np.array([2.0]), 2.0, "the loss")
+    nb.check_close(np.float32(2.0), 2.0, "the loss")
+
+
+@pytest.mark.parametrize(
+    "got, expected",
+    [(3.3, 2.0), (np.array([1.0, 5.0]), np.array([1.0, 2.5])), (np.array([0.0, 1.0]), [0.0, 1.1])],
+)
+def test_no_cause_is_claimed_without_the_pattern(got, expected):
+    with pytest.raises(AssertionError) as info:
+        nb.check_close(got, expected, "x", hint="The hint.")
+    assert "times the expected" not in str(info.value) and "square root" not in str(info.value)
+    assert str(info.value).endswith("The hint.")
+    assert nb.likely_cause(got, expected) == ""
