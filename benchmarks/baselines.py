@@ -25,7 +25,11 @@ def svm_loss_cs231n(W, X, y, reg):
 
 
 def train_cs231n(X, y, learning_rate, reg, num_iters, batch_size, seed=0):
-    """The CS231n LinearClassifier.train loop, with a local generator instead of np.random."""
+    """The CS231n LinearClassifier.train loop: choice of batch_size indices, then X[idx].
+
+    CS231n calls ``np.random.choice``; a local generator's ``choice`` draws the
+    same kind of indices at the same cost without touching global state.
+    """
     rng = np.random.default_rng(seed)
     num_train, dim = X.shape
     num_classes = int(np.max(y)) + 1

@@ -183,9 +183,9 @@ def _returned(value):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, np.generic):
         return f"a NumPy {value.dtype} scalar"
-    return f"{type(value).__name__} {value!r}" if value is None or np.isscalar(value) else (
-        f"a {type(value).__name__}"
-    )  # fmt: skip
+    if value is None or isinstance(value, (str, bytes, numbers.Number)):
+        return f"{type(value).__name__} {value!r}"
+    return f"a {type(value).__name__}"
 
 
 def check_loss_result(loss, dW, W, X, function):
@@ -237,7 +237,9 @@ def _as_loss_number(loss, function):
     except Exception:  # an object numpy cannot read at all
         arr = np.asarray(None)
     if arr.dtype.kind not in "fiu":
-        hint = " Did the code set loss, or return it?" if loss is None else ""
+        hint = ""
+        if loss is None:
+            hint = " Was loss assigned the result of an in-place method (which returns None)?"
         raise TypeError(
             f"{function} returned loss as {_returned(loss)}; expected a number "
             f"(a float, or a NumPy scalar).{hint}"

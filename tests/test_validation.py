@@ -96,7 +96,7 @@ def test_a_loss_that_reads_as_one_number_is_accepted(W_X, loss):
 @pytest.mark.parametrize(
     "loss, message",
     [
-        (None, r"softmax_loss_naive returned loss as NoneType None; expected a number .*set loss"),
+        (None, r"softmax_loss_naive returned loss as NoneType None; expected a number .*returns None"),
         ("2.5", r"softmax_loss_naive returned loss as str '2.5'; expected a number"),
         (np.ones(4), r"returned loss as an array of shape \(4,\) .*average them over the N"),
         (np.ones((2, 3)), r"returned loss as an array of shape \(2, 3\).*expected a single number"),
