@@ -3,6 +3,10 @@
     python benchmarks/bench.py            # full sizes (a few minutes on 2 cores, ~3 GB)
     python benchmarks/bench.py --quick    # a tenth of the rows, for a smoke run
 
+The targets are for the full sizes; ``--quick`` figures are a smoke test (at a
+tenth of the rows, fixed costs such as the training norms of the no-loop
+distances weigh more, and the memory row is measured at full size anyway).
+
 Every speed figure is a ratio to a baseline measured in this process (this
 machine's speed and load cancel out); each timing is the median of
 ``--repeats`` interleaved runs. The reference solutions are the textbook
