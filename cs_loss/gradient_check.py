@@ -265,7 +265,7 @@ class GradCheckResult:
         if not self.ok[n]:
             return f"FAIL ({between} at step {self.steps[n]:.0e})"
         if self.steps[n] < self.h:
-            return f"kink within h; matches at step {self.steps[n]:.0e}"
+            return f"no match at step h; matches at the smaller step {self.steps[n]:.0e}"
         return ""
 
     def cs231n_lines(self):

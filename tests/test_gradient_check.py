@@ -103,9 +103,35 @@ def test_kink_at_a_fraction_of_h_is_resolved_by_a_smaller_step(distance):
     assert result.passed, str(result)
     assert result.steps[0] < distance and not result.kinks[0]
     assert result.rel_errors[0] < 1e-9
-    assert "matches at step" in str(result)
+    assert "matches at the smaller step" in str(result)
     wrong = grad_check_sparse(f, np.zeros(1), np.array([0.5]), num_checks=1)
     assert not wrong.passed, str(wrong)
+
+
+@pytest.mark.parametrize("distance", [H / 3, H / 2, 1e-3 * H, 0.0])
+def test_svm_with_a_margin_crossing_0_within_h(rng, distance):
+    """The issue's case: a hinge of the reference SVM bends at distance h/3 from W."""
+    N, D, C = 4, 6, 3
+    X = rng.standard_normal((N, D)) * 50  # (N, D)
+    y = np.array([0, 1, 2, 0])
+    scores = rng.standard_normal((N, C)) * 0.3  # (N, C), the target X @ W
+    # Margin (n=0, j=1) reaches 0 when W[2, 1] grows by `distance`.
+    scores[0, 1] = scores[0, 0] - 1 - distance * X[0, 2]
+    W = np.linalg.lstsq(X, scores, rcond=None)[0]  # (D, C), X @ W = scores
+    f = lambda w: cs_loss.svm_loss_vectorized(w, X, y, 0.0)[0]
+    dW = cs_loss.svm_loss_vectorized(W, X, y, 0.0)[1]
+    result = grad_check_sparse(f, W, dW, num_checks=W.size, seed=0)  # every coordinate
+    assert result.passed, str(result)
+    row = result.indices.index((2, 1))
+    assert result.steps[row] < H or result.kinks[row], str(result)
+    # The hinge's slope jump is |X[0, 2]| / N. Off W, a fifth of it is wrong; at
+    # the kink (distance 0) anything within the jump is a subgradient, beyond is wrong.
+    jump = abs(X[0, 2]) / N
+    for error in [0.2 * jump, -0.2 * jump] if distance else [1.5 * jump, -1.5 * jump]:
+        wrong = dW.copy()
+        wrong[2, 1] += error
+        result = grad_check_sparse(f, W, wrong, num_checks=W.size, seed=0)
+        assert not result.passed and not result.ok[row], str(result)
 
 
 def test_at_the_kink_every_subgradient_passes_and_nothing_else():
