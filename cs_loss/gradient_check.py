@@ -278,14 +278,12 @@ class GradCheckResult:
             checked coordinate; ``print("\\n".join(result.cs231n_lines()))``.
         """
         return [
-            "numerical: %f analytic: %f, relative error: %e" % (n, a, e)
-            for n, a, e in zip(self.numerical, self.analytic, self.rel_errors)
+            f"numerical: {n:f} analytic: {a:f}, relative error: {e:e}"
+            for n, a, e in zip(self.numerical, self.analytic, self.rel_errors, strict=False)
         ]
 
     def __str__(self):
-        lines = [
-            f"{'index':>14} {'numerical':>13} {'analytic':>13} {'rel error':>10} {'step':>6}"
-        ]
+        lines = [f"{'index':>14} {'numerical':>13} {'analytic':>13} {'rel error':>10} {'step':>6}"]
         for n, ix in enumerate(self.indices):
             note = self._note(n)
             lines.append(
@@ -296,8 +294,7 @@ class GradCheckResult:
         return "\n".join(lines)
 
 
-def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e-5,
-                      verbose=False):
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e-5, verbose=False):
     """Compare an analytic gradient with numerical ones at random coordinates.
 
     At each coordinate: pass if the centred difference matches within
@@ -355,9 +352,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e
     verbose = _check_verbose(verbose)
     analytic_grad = np.asarray(analytic_grad)
     if analytic_grad.shape != x.shape:
-        raise ValueError(
-            f"analytic_grad must have x's shape {x.shape}, got {analytic_grad.shape}."
-        )
+        raise ValueError(f"analytic_grad must have x's shape {x.shape}, got {analytic_grad.shape}.")
     num_checks = as_positive_int(num_checks, "num_checks")
     if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite relative error > 0, got {tol!r}.")
@@ -377,7 +372,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, tol=1e
     for n, ix in enumerate(indices):
         g = analytic[n]
         step = float(h)
-        for shrinks in range(MAX_SHRINKS + 1):
+        for _ in range(MAX_SHRINKS + 1):
             f_minus, f_plus, step_minus, step_plus = _one_sided(f, x, ix, step)
             # Rounding bound for each value of f (module docstring, "Rounding").
             eps_f = ROUNDING_ULPS * eps * max(abs(f_0), abs(f_minus), abs(f_plus))

@@ -88,7 +88,7 @@ def test_kink_closer_than_the_smallest_step_passes_as_a_subgradient():
     """|x| checked at 1e-12, closer to its kink at 0 than any step, against its subgradient."""
     x = np.array([1e-12, 2.0, -3.0])
     result = grad_check_sparse(lambda v: np.sum(np.abs(v)), x, np.sign(x), num_checks=3, seed=0)
-    by_index = dict(zip([ix[0] for ix in result.indices], result.kinks))
+    by_index = dict(zip([ix[0] for ix in result.indices], result.kinks, strict=False))
     assert by_index == {0: True, 1: False, 2: False}
     assert result.passed
     assert "kink within h: analytic value is between the one-sided slopes" in str(result)
@@ -98,7 +98,10 @@ def test_kink_closer_than_the_smallest_step_passes_as_a_subgradient():
 @pytest.mark.parametrize("distance", [H / 3, 0.3 * H, H / 2, 0.9 * H, H / 30])
 def test_kink_at_a_fraction_of_h_is_resolved_by_a_smaller_step(distance):
     """The halving test could not see a kink at h/3 (its gap test vanishes there)."""
-    f = lambda v: float(relu(v[0] + distance))  # kink at -distance, slope 1 at 0
+
+    def f(v):
+        return float(relu(v[0] + distance))  # kink at -distance, slope 1 at 0
+
     result = grad_check_sparse(f, np.zeros(1), np.ones(1), num_checks=1)
     assert result.passed, str(result)
     assert result.steps[0] < distance and not result.kinks[0]
@@ -118,7 +121,10 @@ def test_svm_with_a_margin_crossing_0_within_h(rng, distance):
     # Margin (n=0, j=1) reaches 0 when W[2, 1] grows by `distance`.
     scores[0, 1] = scores[0, 0] - 1 - distance * X[0, 2]
     W = np.linalg.lstsq(X, scores, rcond=None)[0]  # (D, C), X @ W = scores
-    f = lambda w: cs_loss.svm_loss_vectorized(w, X, y, 0.0)[0]
+
+    def f(w):
+        return cs_loss.svm_loss_vectorized(w, X, y, 0.0)[0]
+
     dW = cs_loss.svm_loss_vectorized(W, X, y, 0.0)[1]
     result = grad_check_sparse(f, W, dW, num_checks=W.size, seed=0)  # every coordinate
     assert result.passed, str(result)
@@ -135,7 +141,9 @@ def test_svm_with_a_margin_crossing_0_within_h(rng, distance):
 
 
 def test_at_the_kink_every_subgradient_passes_and_nothing_else():
-    f = lambda v: float(np.sum(np.abs(v)))
+    def f(v):
+        return float(np.sum(np.abs(v)))
+
     for g in [-1.0, -0.3, 0.0, 0.999, 1.0]:
         assert grad_check_sparse(f, np.zeros(1), np.array([g]), num_checks=1).passed
     for g in [-1.01, 1.01, 2.0]:
@@ -147,7 +155,10 @@ def test_many_hinges_crossing_within_the_step(rng):
     """Sum of hinges whose kinks lie at random points within +-h (5 within +-1e-12) of x."""
     offsets = np.concatenate([rng.uniform(-H, H, 40), rng.uniform(-1e-12, 1e-12, 5)])
     weights = rng.uniform(0.1, 2.0, offsets.size)
-    f = lambda v: float(weights @ relu(v[0] - offsets))
+
+    def f(v):
+        return float(weights @ relu(v[0] - offsets))
+
     x = np.zeros(1)
     slope_left, slope_right = weights[offsets < 0].sum(), weights[offsets <= 0].sum()
     for g in [slope_left, slope_right, 0.5 * (slope_left + slope_right)]:
@@ -167,7 +178,10 @@ def test_a_wrong_gradient_cannot_hide_in_the_curvature_of_a_smooth_f():
     f is smooth, so the centred difference must match.
     """
     a = 5e4  # the curvature 2 * reg of the penalty at reg = 2.5e4
-    f = lambda v: 0.5 * a * float(v @ v)
+
+    def f(v):
+        return 0.5 * a * float(v @ v)
+
     x = np.array([1e-4, -2e-4, 3e-4])
     assert grad_check_sparse(f, x, a * x, num_checks=3).passed
     wrong = a * x + 0.25 * H * a
@@ -180,7 +194,10 @@ def test_a_wrong_gradient_cannot_hide_in_the_curvature_of_a_smooth_f():
 def test_rounding_of_a_large_f_is_not_a_mismatch(rng):
     """f ~ 1e5 (a mean over many rows): its rounding must not count against a correct gradient."""
     A = rng.standard_normal((200, 6)) * 300.0
-    f = lambda v: float(np.mean((A @ v) ** 2) + np.sum(np.abs(v)))
+
+    def f(v):
+        return float(np.mean((A @ v) ** 2) + np.sum(np.abs(v)))
+
     x = rng.standard_normal(6)
     g = 2 * A.T @ (A @ x) / A.shape[0] + np.sign(x)
     assert f(x) > 1e4
@@ -198,8 +215,12 @@ def test_same_seed_checks_same_coordinates(rng):
 
 def test_result_built_from_the_original_fields_still_works():
     result = GradCheckResult(
-        [(0,), (1,)], np.array([1.0, 2.0]), np.array([1.0, 3.0]), np.array([0.0, 0.2]),
-        np.array([False, False]), 1e-5,
+        [(0,), (1,)],
+        np.array([1.0, 2.0]),
+        np.array([1.0, 3.0]),
+        np.array([0.0, 0.2]),
+        np.array([False, False]),
+        1e-5,
     )
     assert not result.passed and result.max_rel_error == pytest.approx(0.2)
     assert "FAIL" in str(result)
