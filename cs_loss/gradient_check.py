@@ -56,6 +56,14 @@ compared (so no step accepts more than about twice ``tol``), and at most
 four times (down to h/10**4). Where the step cannot shrink below the
 distance to the kinks (many kinks packed within the smallest step), the
 check can only tell a wrong gradient by the interval of rule 3.
+
+CS231n compatibility. ``eval_numerical_gradient(f, x, verbose, h)`` and
+``grad_check_sparse(f, x, analytic_grad, num_checks, h)`` take CS231n's
+arguments in CS231n's order. cs_loss never prints: with ``verbose=True`` the
+per-coordinate lines CS231n prints go to the ``cs_loss.gradient_check``
+logger at level INFO (``logging.basicConfig(level=logging.INFO)`` shows
+them), and ``GradCheckResult.cs231n_lines()`` returns CS231n's lines
+(``numerical: ... analytic: ..., relative error: ...``) as strings.
 """
 
 import logging
