@@ -1,9 +1,8 @@
 """Is the student release fit to ship, and does building it never lose anyone's files?
 
-One release is built per test module (nbgrader, about 20 s; marked slow). While
-the kit's regions still lack their TODO blocks (they are written in the
-sources, not here), the release is built from a copy of the kit given
-stand-in blocks, so the build itself is still tested; see ``release_kit``.
+One release is built per test module (nbgrader, about 20 s; marked slow), from
+a copy of the kit (see ``release_kit``): tests here may edit the copy, never
+the kit.
 """
 
 import json
@@ -36,18 +35,20 @@ def _kit_is_release_ready():
 
 
 def release_kit(dest):
-    """The kit to release: the kit itself once its sources are ready, else a prepared copy.
+    """A copy of the kit in ``dest`` to release (tests may edit it; the kit is never touched).
 
-    The copy gets a stand-in TODO block above each region that lacks one, loses
-    the imports that only solution code used, and says "quicker" for
-    "faster", which is what the sources must do themselves.
+    While the kit's sources are not release-ready yet, the copy gets a stand-in
+    TODO block above each region that lacks one, loses the imports that only
+    solution code used, and says "quicker" for "faster", which is what the
+    sources must do themselves; once they are ready the copy is verbatim.
     """
-    if _kit_is_release_ready():
-        return course.KIT_ROOT
+    ready = _kit_is_release_ready()
     for part in ("cs_loss", "notebooks", "data"):
         shutil.copytree(course.KIT_ROOT / part, dest / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.npz", "cifar*"))  # fmt: skip
     shutil.copy(course.KIT_ROOT / "requirements.txt", dest / "requirements.txt")
+    if ready:
+        return dest
     for path in sorted((dest / "cs_loss").glob("*.py")):
         text = path.read_text()
         lines = text.splitlines(keepends=True)
@@ -92,7 +93,10 @@ def test_a_non_empty_folder_the_release_did_not_make_is_refused_untouched(tmp_pa
 
 
 def test_build_release_refuses_before_building(tmp_path):
-    """``--out .`` from the kit root must not even start (the kit is a non-empty folder)."""
+    """``--out .`` from the kit root must not even start (the kit is a non-empty folder).
+
+    Run on a copy of the kit, so that a regression cannot delete the real one.
+    """
     kit = release_kit(tmp_path / "kit")
     with pytest.raises(ReleaseError, match="not empty"):
         build_release(kit, kit_root=kit)
