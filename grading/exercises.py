@@ -327,6 +327,8 @@ MODULE_ORDER = module_order()
 #: ``MODULES``: the package modules the hidden tests import one by one).
 GRADED_MODULES = module_order(roots=[Path(f).stem for f in student_files()])
 STUDENT_FILES = student_files()
+#: Graded notebook test ("<notebook stem>:<grade id>", as in the grade reports) -> region ids.
+NOTEBOOK_TARGETS = notebook_targets()
 
 
 # ---------------------------------------------------------------------------

@@ -160,6 +160,8 @@ def unused_imports(text, filename="<string>"):
     imported = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                continue
             for alias in node.names:
                 if alias.name == "*":
                     continue

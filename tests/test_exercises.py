@@ -100,7 +100,7 @@ def test_notebook_targets_name_declared_regions_and_graded_test_cells():
 
 
 def test_examples_use_the_exercise_table_targets():
-    assert examples.NOTEBOOK_TARGETS == exercises.notebook_targets()
+    assert examples.NOTEBOOK_TARGETS == exercises.NOTEBOOK_TARGETS == exercises.notebook_targets()
     variant = examples.FALLBACK_MISTAKES[0]
     tests = [{"name": "svm:svm_test_search", "kind": "notebook"},
              {"name": "softmax:softmax_test_search", "kind": "notebook"},
@@ -183,3 +183,18 @@ def test_mistakes_catalogue_is_optional_and_attached_by_region():
         assert all(v.region == exercise.id for v in exercise.mistakes + exercise.correct)
     assert sum(len(e.mistakes) for e in exercises.exercises()) == len(mistakes)
     assert sum(len(e.correct) for e in exercises.exercises()) == len(correct)
+
+
+def test_the_manifest_has_the_contract_fields():
+    """The full comparison with a built release is in tests/test_release.py."""
+    manifest = exercises.manifest(course.KIT_ROOT / "notebooks")  # same grade ids as the release
+    assert list(manifest) == ["assignment", "notebooks", "points", "student_files", "stubs"]
+    assert manifest["assignment"] == "loss"
+    assert list(manifest["notebooks"]) == list(exercises.NOTEBOOKS)
+    assert manifest["points"]["knn.ipynb"]["knn_test_cross_validation"] == 3
+    assert set(manifest["stubs"]) == set(manifest["student_files"]) == set(exercises.STUDENT_FILES)
+    assert manifest["stubs"]["cs_loss/linear_classifier.py"].count(
+        'raise NotImplementedError("LinearClassifier.train: see the TODO above '
+        '(cs_loss/linear_classifier.py)")'
+    ) == 2  # one line per region
+    json.dumps(manifest)  # plain JSON

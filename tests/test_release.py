@@ -141,6 +141,7 @@ def test_unused_imports_are_named_with_file_and_line():
         "cs_loss/svm.py:3: imports 'row_blocks' but never uses it"
     ]
     assert unused_imports("from .a import b\n__all__ = ['b']\n", "m.py") == []
+    assert unused_imports("from __future__ import annotations\n", "m.py") == []
 
 
 def test_release_problems_name_speed_talk_and_missing_stubs(tmp_path):
