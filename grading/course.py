@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "loss"
-NOTEBOOKS = ("knn.ipynb", "svm.ipynb", "softmax.ipynb")
-# What students edit besides the notebooks: their versions are the ones graded.
-STUDENT_FILES = ("cs_loss/knn.py", "cs_loss/svm.py", "cs_loss/softmax.py",
-                 "cs_loss/linear_classifier.py")  # fmt: skip
+from .exercises import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, STUDENT_FILES
+
+# NOTEBOOKS and STUDENT_FILES (what students edit besides the notebooks: their
+# versions are the ones graded) are derived from the exercise table.
+__all__ = ["ASSIGNMENT", "KIT_ROOT", "NOTEBOOKS", "STUDENT_FILES", "NbgraderError", "nbgrader",
+           "write_config", "write_source"]  # fmt: skip
 # Shipped to students alongside the notebooks.
 PACKAGE_GLOB = "cs_loss/*.py"
 DATA_FILES = ("data/get_datasets.py",)
@@ -59,19 +59,24 @@ class NbgraderError(RuntimeError):
     """nbgrader failed; the message holds the end of its log."""
 
 
-def write_source(course_root):
-    """Copy the kit's notebooks, package and data scripts into ``source/loss``."""
+def write_source(course_root, kit_root=None):
+    """Copy the kit's notebooks, package and data scripts into ``source/loss``.
+
+    ``kit_root`` (default: this kit) is the folder holding ``notebooks/``,
+    ``cs_loss/`` and ``data/``.
+    """
+    kit_root = Path(kit_root or KIT_ROOT)
     source = Path(course_root) / "source" / ASSIGNMENT
     if source.exists():
         shutil.rmtree(source)
     (source / "cs_loss").mkdir(parents=True)
     (source / "data").mkdir()
     for name in NOTEBOOKS:
-        shutil.copy(KIT_ROOT / "notebooks" / name, source / name)
-    for path in sorted(KIT_ROOT.glob(PACKAGE_GLOB)):
+        shutil.copy(kit_root / "notebooks" / name, source / name)
+    for path in sorted(kit_root.glob(PACKAGE_GLOB)):
         shutil.copy(path, source / "cs_loss" / path.name)
     for name in DATA_FILES:
-        shutil.copy(KIT_ROOT / name, source / name)
+        shutil.copy(kit_root / name, source / name)
     return source
 
 

@@ -1,67 +1,88 @@
-"""Example submissions made from the kit: the reference, the blank release, and one-bug ones.
+"""Example submissions made from the exercise table: the reference, the blank release,
+and one-mistake ones.
 
-Each one-bug submission is the reference with one typical mistake; ``check``
-verifies that it loses exactly points of tests that target the buggy
-function (and at least one of them), so that the tests are known to tell
-these bugs apart.
+Each one-mistake submission is the reference with one region replaced by a
+known mistake (``grading/mistakes.py``), written with
+:func:`grading.markers.write_package` from the region's code, never by
+editing the reference text. ``check`` verifies that each loses points only on
+tests that target its region (and on at least one of them), so that the tests
+are known to tell these mistakes apart.
 """
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from . import course
+from . import course, exercises, markers
 
 
 @dataclass(frozen=True)
-class Bug:
+class Variant:
+    """Same fields as ``grading.mistakes.Variant``, for the fallback catalogue below."""
+
+    region: str
     name: str
-    file: str
-    old: str
-    new: str
-    target: str
-    occurrence: int = -1  # which occurrence of ``old`` to replace (-1: the last)
+    code: str
+    diagnosis: str = ""
 
 
-BUGS = (
-    Bug("svm_vectorized_without_reg_gradient", "cs_loss/svm.py",
-        "    dW += 2 * reg * W\n", "", "svm_loss_vectorized"),
-    Bug("no_loop_distances_without_sqrt", "cs_loss/knn.py",
-        "        np.sqrt(dists, out=dists)\n", "", "KNearestNeighbor.compute_distances_no_loops"),
-    Bug("softmax_without_max_shift", "cs_loss/softmax.py",
-        """        top = scores.argmax(axis=1)  # (B,)
-        scores -= scores[idx, top][:, None]
-        exp_scores = np.exp(scores)  # (B, C), exactly 1 at each row's maximum
-        exp_scores[idx, top] = 0
-        others = exp_scores.sum(axis=1)  # (B,) sum of the terms besides that 1
-        exp_scores[idx, top] = 1
-        # log(sum of exp) = log1p(others), which stays above 0 for tiny losses.
-        loss += float(np.sum(np.log1p(others) - scores[idx, y_b], dtype=np.float64))
-        probs = exp_scores / (1 + others)[:, None]  # (B, C)
+# Used only while grading/mistakes.py does not exist; the catalogue there replaces them.
+FALLBACK_MISTAKES = (
+    Variant(
+        "svm_loss_vectorized", "svm_vectorized_without_reg_gradient",
+        """\
+num_train = X.shape[0]
+scores = X @ W  # (N, C)
+correct_scores = scores[np.arange(num_train), y][:, np.newaxis]  # (N, 1)
+margins = np.maximum(0, scores - correct_scores + 1)  # (N, C)
+margins[np.arange(num_train), y] = 0
+loss = np.sum(margins) / num_train + reg * np.sum(W * W)
+dscores = (margins > 0).astype(X.dtype)  # (N, C)
+dscores[np.arange(num_train), y] = -np.sum(dscores, axis=1)
+dW = X.T @ dscores / num_train
 """,
-        """        exp_scores = np.exp(scores)  # (B, C)
-        sum_exp = exp_scores.sum(axis=1)  # (B,)
-        loss += float(np.sum(np.log(sum_exp) - scores[idx, y_b], dtype=np.float64))
-        probs = exp_scores / sum_exp[:, None]  # (B, C)
-""", "softmax_loss_vectorized"),
+        "the gradient lacks the regularisation term 2 * reg * W",
+    ),
+    Variant(
+        "KNearestNeighbor.compute_distances_no_loops", "no_loop_distances_without_sqrt",
+        """\
+test_sq = np.sum(X**2, axis=1)[:, np.newaxis]  # (num_test, 1)
+train_sq = np.sum(self.X_train**2, axis=1)[np.newaxis, :]  # (1, num_train)
+dists = test_sq - 2 * X @ self.X_train.T + train_sq  # (num_test, num_train)
+""",
+        "the distances are squared: the square root is missing",
+    ),
+    Variant(
+        "softmax_loss_vectorized", "softmax_without_max_shift",
+        """\
+num_train = X.shape[0]
+scores = X @ W  # (N, C)
+exp_scores = np.exp(scores)  # (N, C)
+probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)  # (N, C)
+loss = -np.sum(np.log(probs[np.arange(num_train), y])) / num_train + reg * np.sum(W * W)
+dscores = probs.copy()  # (N, C)
+dscores[np.arange(num_train), y] -= 1
+dW = X.T @ dscores / num_train + 2 * reg * W
+""",
+        "no max shift before np.exp: large scores overflow to inf and the loss becomes nan",
+    ),
 )  # fmt: skip
 
-# Notebook tests that exercise package functions (besides the student's notebook code).
-NOTEBOOK_TARGETS = {
-    "knn:knn_test_cross_validation": ("KNearestNeighbor.compute_distances_no_loops",
-                                      "KNearestNeighbor.predict_labels"),
-    "knn:knn_test_best_k": ("KNearestNeighbor.compute_distances_no_loops",
-                            "KNearestNeighbor.predict_labels"),
-    "svm:svm_test_search": ("LinearClassifier.train", "LinearClassifier.predict", "svm_loss_vectorized"),
-    "softmax:softmax_test_search": ("LinearClassifier.train", "LinearClassifier.predict",
-                                    "softmax_loss_vectorized"),
-}  # fmt: skip
+
+def one_mistake_variants():
+    """The mistakes that ``check`` grades: the catalogue's, or the fallback while it is absent."""
+    mistakes, _correct = exercises.catalogue()
+    return tuple(mistakes) or FALLBACK_MISTAKES
 
 
-def write_reference(dest, release_dir):
-    """What a perfect student submits: the release with the kit's solutions filled in."""
+def write_reference(dest, release_dir, bodies=None):
+    """What a perfect student submits: the release with the kit's solutions filled in.
+
+    ``bodies`` (region id -> code) replaces some regions, for a variant submission.
+    """
     dest = Path(dest)
     (dest / "cs_loss").mkdir(parents=True, exist_ok=True)
     for name in course.NOTEBOOKS:
@@ -74,23 +95,16 @@ def write_reference(dest, release_dir):
             if gid in answers and cell.cell_type == "code":
                 cell.source = answers[gid]
         nbformat.write(notebook, dest / name)
-    for student_file in course.STUDENT_FILES:
-        shutil.copy(course.KIT_ROOT / student_file, dest / student_file)
+    with tempfile.TemporaryDirectory(prefix="cs_loss_variant_") as tmp:
+        package = markers.write_package(course.KIT_ROOT / "cs_loss", tmp, bodies or {})
+        for student_file in course.STUDENT_FILES:  # a student submits only these
+            shutil.copy(package / Path(student_file).name, dest / student_file)
     return dest
 
 
-def write_bug(bug, dest, release_dir):
-    dest = write_reference(dest, release_dir)
-    path = dest / bug.file
-    text = path.read_text()
-    count = text.count(bug.old)
-    if count == 0:
-        raise ValueError(f"bug {bug.name}: its text no longer occurs in {bug.file}; update BUGS")
-    index = range(count)[bug.occurrence]
-    parts = text.split(bug.old)
-    text = bug.old.join(parts[: index + 1]) + bug.new + bug.old.join(parts[index + 1 :])
-    path.write_text(text)
-    return dest
+def write_variant(variant, dest, release_dir):
+    """The reference with ``variant.code`` in place of region ``variant.region``."""
+    return write_reference(dest, release_dir, {variant.region: variant.code})
 
 
 def write_examples(dest, release_dir):
@@ -100,17 +114,27 @@ def write_examples(dest, release_dir):
     blank = dest / "blank_release"
     shutil.copytree(release_dir, blank)
     examples["blank_release"] = blank
-    for bug in BUGS:
-        examples[bug.name] = write_bug(bug, dest / bug.name, release_dir)
+    for variant in one_mistake_variants():
+        examples[variant.name] = write_variant(variant, dest / variant.name, release_dir)
     return examples
 
 
-def allowed_failures(bug, tests):
-    """Names of the tests that a submission with ``bug`` may fail."""
+def allowed_failures(variant, tests):
+    """Names of the tests that a submission with ``variant`` (one region wrong) may fail.
+
+    A package test may fail if one of its targets names the region (a qualname
+    names all its regions); a notebook test, if the exercise table's
+    NOTEBOOK_TARGETS lists the region.
+    """
+    regions = tuple(markers.kit_regions(course.KIT_ROOT / "cs_loss"))
+    by_notebook = exercises.NOTEBOOK_TARGETS
     allowed = set()
     for test in tests:
-        targets = test.get("targets") or NOTEBOOK_TARGETS.get(test["name"], ())
-        if bug.target in targets:
+        if test.get("targets"):
+            targets = [r for t in test["targets"] for r in exercises.regions_of(t, regions)]
+        else:
+            targets = by_notebook.get(test["name"], ())
+        if variant.region in targets:
             allowed.add(test["name"])
     return allowed
 
@@ -129,14 +153,23 @@ def verify(results):
     if blank["auto_score"] != 0:
         earned = [t["name"] for t in blank["tests"] if t["score"] > 0]
         problems.append(f"the blank release earns {blank['auto_score']} points: {earned}")
-    for bug in BUGS:
-        result = by_name[bug.name]
+    for variant in one_mistake_variants():
+        result = by_name.get(variant.name)
+        if result is None:
+            problems.append(f"{variant.name}: was not graded")
+            continue
         failed = {t["name"] for t in result["tests"]
                   if t["kind"] != "written" and t["score"] < t["max_score"]}  # fmt: skip
-        allowed = allowed_failures(bug, result["tests"])
+        allowed = allowed_failures(variant, result["tests"])
         if not failed:
-            problems.append(f"{bug.name}: no test catches it")
+            problems.append(f"{variant.name}: no test catches it")
         if failed - allowed:
-            problems.append(f"{bug.name}: also loses {sorted(failed - allowed)}, which do not target "
-                            f"{bug.target}")  # fmt: skip
+            problems.append(f"{variant.name}: also loses {sorted(failed - allowed)}, which do not "
+                            f"target {variant.region}")  # fmt: skip
     return problems
+
+
+# Old names, kept until tests/test_grading.py moves to the new ones.
+BUGS = one_mistake_variants()
+write_bug = write_variant
+NOTEBOOK_TARGETS = exercises.NOTEBOOK_TARGETS

@@ -1,9 +1,11 @@
 """Solution regions in Python source: find them, check them, replace them with stubs.
 
 A region is the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
-(nbgrader's markers), both at the same indentation. In the student release each
-region becomes one line, at the region's indentation, that raises
-``NotImplementedError`` and says where the TODO is.
+(nbgrader's markers), both at the same indentation. Directly above each region
+stands its TODO block (``# TODO:``, ``# Set:``, ``# Hint:`` comment lines), which
+is outside the region and so reaches the student. In the release each region
+becomes one line, at the region's indentation, that raises
+``NotImplementedError("<qualname>: see the TODO above (cs_loss/<file>)")``.
 """
 
 import re
@@ -144,17 +146,79 @@ def fill_regions(text, bodies, filename="<string>"):
     return "".join(out)
 
 
-def stub_line(region, filename, lineno):
-    """The raising line that replaces ``region``; ``lineno`` is its line in the stripped file."""
-    where = f"{region.function} in {filename}" if region.function else filename
-    return (
-        f'{region.indent}raise NotImplementedError("TODO: complete {where} '
-        f'(the TODO at line {lineno})")'
-    )
+def stub_line(region, filename, lineno=None):
+    """The one raising line that replaces ``region`` in the release.
+
+    ``filename`` is the file as the student sees it (``cs_loss/svm.py``); the
+    TODO block just above the line says what to write. ``lineno`` is accepted
+    for old callers and ignored: the message points at the TODO, not a number.
+    """
+    return f'{region.indent}raise NotImplementedError("{region.qualname}: see the TODO above ({filename})")'
+
+
+@dataclass(frozen=True)
+class Todo:
+    """The task text above a region: ``# TODO:``, ``# Set:`` and ``# Hint:`` lines."""
+
+    line: int  # 1-based line of "# TODO:"
+    task: str
+    sets: tuple  # the names the region must set, e.g. ("loss", "dW")
+    hint: str
+
+
+_TODO_KEYS = ("TODO", "Set", "Hint")
+
+
+def todo_block(text, region):
+    """The TODO block directly above ``region`` (a :class:`Todo`), or None if it is missing.
+
+    The block is the contiguous run of comment lines, at the region's
+    indentation, that ends on the line before ``### BEGIN SOLUTION``. Its
+    ``TODO:``, ``Set:`` and ``Hint:`` lines must come in that order; the plain
+    ``# ...`` lines after each continue it.
+    """
+    lines = text.splitlines()
+    first = region.begin - 1  # 1-based number of the line above the marker
+    while first >= 1 and lines[first - 1].startswith(region.indent + "#") \
+            and lines[first - 1].strip().startswith("#"):  # fmt: skip
+        first -= 1
+    block = lines[first : region.begin - 1]
+    parts = {}
+    key = None
+    todo_line = None
+    for offset, line in enumerate(block):
+        comment = line.strip()[1:].strip()
+        head = comment.split(":", 1)[0]
+        if head in _TODO_KEYS and ":" in comment:
+            if head in parts or (key is None and head != "TODO") or \
+                    (key is not None and _TODO_KEYS.index(head) != _TODO_KEYS.index(key) + 1):  # fmt: skip
+                return None
+            key = head
+            parts[key] = [comment.split(":", 1)[1].strip()]
+            if key == "TODO":
+                todo_line = first + 1 + offset
+        elif key is not None:
+            parts[key].append(comment)
+    if set(parts) != set(_TODO_KEYS) or not all(" ".join(v).strip() for v in parts.values()):
+        return None
+    sets = tuple(n.strip() for n in " ".join(parts["Set"]).split(",") if n.strip())
+    return Todo(todo_line, " ".join(parts["TODO"]).strip(), sets, " ".join(parts["Hint"]).strip())
+
+
+def missing_todo_blocks(text, filename="<string>"):
+    """``file:line: ...`` for every region of ``text`` without a complete TODO block."""
+    return [
+        f"{filename}:{region.begin}: the region of {region.qualname} has no TODO block above "
+        f"{BEGIN} (comment lines at its indentation: '# TODO: ...', '# Set: ...', '# Hint: ...')"
+        for region in find_regions(text, filename)
+        if todo_block(text, region) is None
+    ]
 
 
 def strip_solutions(text, filename="<string>"):
-    """``text`` with every solution region replaced by a raising stub line.
+    """``text`` with every solution region replaced by its one raising stub line.
+
+    The TODO block above each region is outside it, so it stays.
 
     Returns
     -------
@@ -172,8 +236,7 @@ def strip_solutions(text, filename="<string>"):
             out.append(lines[number - 1])
             number += 1
             continue
-        out.append(f"{region.indent}# TODO: your code here (replace the line below).\n")
-        out.append(stub_line(region, filename, len(out)) + "\n")
+        out.append(stub_line(region, filename) + "\n")
         number = region.end + 1
     return "".join(out), regions
 

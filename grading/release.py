@@ -1,5 +1,6 @@
 """Build the student release: notebooks without solutions or hidden tests, stubbed package."""
 
+import ast
 import json
 import shutil
 import tempfile
@@ -8,8 +9,16 @@ from pathlib import Path
 
 import nbformat
 
-from . import course
-from .markers import find_regions, solution_lines, strip_file
+from . import course, exercises
+from .markers import (
+    MarkerError,
+    find_regions,
+    kit_regions,
+    missing_todo_blocks,
+    solution_lines,
+    strip_file,
+    stub_line,
+)
 
 STUDENT_README = """\
 # The loss-functions assignment
@@ -28,36 +37,102 @@ CIFAR-10 is downloaded by the notebooks the first time (or run: python data/get_
 """
 
 
-def check_sources():
-    """Check every solution marker of the kit before building; MarkerError names file and line."""
+class ReleaseError(RuntimeError):
+    """The release cannot be built as asked; the message says what to do."""
+
+
+# Written into the out folder by build_release: only a folder holding it may be rebuilt.
+OUT_MARKER = ".cs_loss_release"
+
+
+def check_sources(kit_root=None):
+    """Check every solution marker and TODO block of the kit before building.
+
+    Returns the number of regions. Raises MarkerError naming ``file:line`` for a
+    malformed marker or a region without a TODO block (``# TODO:``, ``# Set:``,
+    ``# Hint:`` just above ``### BEGIN SOLUTION``), which students would see as
+    a stub with no task.
+    """
+    kit_root = Path(kit_root or course.KIT_ROOT)
     count = 0
-    for path in sorted(course.KIT_ROOT.glob(course.PACKAGE_GLOB)):
-        count += len(find_regions(path.read_text(), f"cs_loss/{path.name}"))
+    problems = []
+    for path in sorted(kit_root.glob(course.PACKAGE_GLOB)):
+        text = path.read_text()
+        count += len(find_regions(text, f"cs_loss/{path.name}"))
+        problems += missing_todo_blocks(text, f"cs_loss/{path.name}")
+    if problems:
+        raise MarkerError("\n".join(problems))
     return count
 
 
-def build_release(out_dir, keep_course=None):
+def _prepare_out_dir(out_dir):
+    """Make ``out_dir`` ready for a release, deleting only what an earlier release wrote there.
+
+    A folder that does not exist or is empty is used; a non-empty folder is used
+    only if it holds :data:`OUT_MARKER` (written by an earlier build), and then
+    only the entries that build listed are removed.
+    """
+    out_dir = Path(out_dir)
+    marker = out_dir / OUT_MARKER
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReleaseError(f"--out {out_dir} is a file, not a folder: give a new folder's name.")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not marker.is_file():
+        raise ReleaseError(
+            f"--out {out_dir} is not empty and was not made by 'python -m grading release', so "
+            "nothing in it is deleted or overwritten. Give a new or empty folder, e.g. "
+            f"--out {out_dir / 'release'}."
+        )
+    if marker.is_file():
+        for name in json.loads(marker.read_text()).get("wrote", []):
+            target = out_dir / name
+            if Path(name).name != name or name in ("", ".", ".."):
+                continue  # only plain entries of out_dir, never a path elsewhere
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wrote = [course.ASSIGNMENT, f"{course.ASSIGNMENT}.zip"]
+    marker.write_text(json.dumps({"made_by": "python -m grading release", "wrote": wrote}) + "\n")
+    return out_dir
+
+
+def build_release(out_dir, keep_course=None, kit_root=None):
     """Build ``out_dir/loss`` (the student folder) and ``out_dir/loss.zip``.
 
     Parameters
     ----------
     out_dir : path
-        Where the release goes; replaced if it exists.
+        Where the release goes. It must be new, empty, or made by an earlier
+        release (which holds the file ``.cs_loss_release``); only what that
+        release wrote is replaced.
     keep_course : path, optional
         Build the nbgrader course directory here (kept, for autograding) instead
         of in a temporary folder.
+    kit_root : path, optional
+        The kit to release (``notebooks/``, ``cs_loss/``, ``data/``); this kit
+        by default.
 
     Returns
     -------
     pathlib.Path
         The release folder.
+
+    Raises
+    ------
+    MarkerError
+        A malformed marker or a region without its TODO block (``file:line``).
+    ReleaseError
+        ``out_dir`` holds files of its own; or the built release leaks a
+        solution, keeps an unused import, or has no stub for a region.
     """
-    check_sources()
-    out_dir = Path(out_dir)
+    kit_root = Path(kit_root or course.KIT_ROOT)
+    check_sources(kit_root)
+    out_dir = _prepare_out_dir(out_dir)  # before the slow part: a refusal comes at once
     with tempfile.TemporaryDirectory(prefix="cs_loss_course_") as tmp:
         root = Path(keep_course) if keep_course else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        course.write_source(root)
+        course.write_source(root, kit_root)
         course.write_config(root)
         course.nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
         built = root / "release" / course.ASSIGNMENT
@@ -65,28 +140,88 @@ def build_release(out_dir, keep_course=None):
             strip_file(path, f"cs_loss/{path.name}")
         (built / "README.md").write_text(STUDENT_README)
         shutil.copy(Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py")
-        write_manifest(built)
-        shutil.copy(course.KIT_ROOT / "requirements.txt", built / "requirements.txt")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.mkdir(parents=True)
+        write_manifest(built, kit_root)
+        shutil.copy(kit_root / "requirements.txt", built / "requirements.txt")
         release = out_dir / course.ASSIGNMENT
         shutil.copytree(built, release, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     make_zip(release, out_dir / f"{course.ASSIGNMENT}.zip")
-    leaks = find_leaks(release)
-    if leaks:
-        raise RuntimeError("the release leaks solutions or hidden tests:\n" + "\n".join(leaks))
+    problems = find_leaks(release, secret_lines(kit_root)) + release_problems(release, kit_root)
+    if problems:
+        raise ReleaseError("the release is not fit to ship:\n" + "\n".join(problems))
     return release
 
 
-def write_manifest(release):
-    """``.assignment_manifest.json``: the grade ids of each notebook, for collect_submission."""
-    manifest = {}
-    for name in course.NOTEBOOKS:
-        notebook = nbformat.read(Path(release) / name, as_version=4)
-        manifest[name] = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
-                          if c.metadata.get("nbgrader", {}).get("grade_id")]  # fmt: skip
-    (Path(release) / ".assignment_manifest.json").write_text(json.dumps(manifest, indent=1))
+def unused_imports(text, filename="<string>"):
+    """``file:line: ...`` for each name a module imports and never uses (read with ``ast``).
+
+    Names listed in ``__all__`` count as used (re-exports).
+    """
+    tree = ast.parse(text, filename)
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                continue
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                name = alias.asname or alias.name.split(".")[0]
+                imported.setdefault(name, node.lineno)
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    exported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            exported |= {c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant)}
+    is_init = Path(filename).name == "__init__.py"
+    return [f"{filename}:{line}: imports {name!r} but never uses it"
+            for name, line in sorted(imported.items(), key=lambda item: item[1])
+            if name not in used and name not in exported and not is_init]  # fmt: skip
+
+
+BANNED_WORDS = ("faster",)  # speed talk belongs in benchmarks, not in what students read
+
+
+def release_problems(release, kit_root=None):
+    """What makes a built release unfit to ship, as ``file:line: ...`` sentences.
+
+    Checks the released ``.py`` files for unused imports, every text file for
+    the words of :data:`BANNED_WORDS`, and that each region of the kit became
+    exactly its stub line (with its TODO block above it) in the released file.
+    """
+    release = Path(release)
+    problems = []
+    for path in sorted(release.rglob("*")):
+        if not path.is_file() or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".json"):
+            continue
+        name = path.relative_to(release).as_posix()
+        text = path.read_text(errors="replace")
+        if path.suffix == ".py":
+            problems += unused_imports(text, name)
+        for number, line in enumerate(text.splitlines(), start=1):
+            for word in BANNED_WORDS:
+                if word in line.lower():
+                    problems.append(f"{name}:{number}: contains the word {word!r}: {line.strip()[:70]!r}")
+    kit_root = Path(kit_root or course.KIT_ROOT)
+    expected = {}
+    for file_name, region in kit_regions(kit_root / "cs_loss").values():
+        expected.setdefault(f"cs_loss/{file_name}", []).append(stub_line(region, f"cs_loss/{file_name}"))
+    for name, stubs in expected.items():
+        path = release / name
+        lines = path.read_text().splitlines() if path.is_file() else []
+        for stub in dict.fromkeys(stubs):
+            found = [n for n, line in enumerate(lines) if line == stub]
+            if len(found) != stubs.count(stub):
+                problems.append(f"{name}: has {len(found)} of the {stubs.count(stub)} stub line(s) "
+                                f"{stub.strip()!r}")  # fmt: skip
+            for n in found:
+                if n == 0 or not lines[n - 1].strip().startswith("#"):
+                    problems.append(f"{name}:{n + 1}: the stub has no TODO block above it")
+    return problems
+
+
+def write_manifest(release, kit_root=None):
+    """``.assignment_manifest.json`` (see :func:`grading.exercises.manifest`)."""
+    return exercises.write_manifest(release, Path(kit_root or course.KIT_ROOT) / "cs_loss")
 
 
 def make_zip(folder, zip_path):
@@ -98,17 +233,18 @@ def make_zip(folder, zip_path):
     return zip_path
 
 
-def secret_lines():
+def secret_lines(kit_root=None):
     """Lines that must never reach a student: solution code and hidden tests, kit-wide."""
+    kit_root = Path(kit_root or course.KIT_ROOT)
     secrets = set()
     public = set()  # lines that also stand outside the regions (given code) are not secrets
-    for path in sorted(course.KIT_ROOT.glob(course.PACKAGE_GLOB)):
+    for path in sorted(kit_root.glob(course.PACKAGE_GLOB)):
         text = path.read_text()
         secrets.update(solution_lines(text, path.name))
         inside = {n for r in find_regions(text, path.name) for n in range(r.begin, r.end + 1)}
         public.update(line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside)
     for name in course.NOTEBOOKS:
-        notebook = nbformat.read(course.KIT_ROOT / "notebooks" / name, as_version=4)
+        notebook = nbformat.read(kit_root / "notebooks" / name, as_version=4)
         for cell in notebook.cells:
             for begin, end in [("### BEGIN SOLUTION", "### END SOLUTION"),
                                ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")]:  # fmt: skip

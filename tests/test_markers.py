@@ -2,12 +2,24 @@
 
 import pytest
 
-from grading.markers import MarkerError, find_regions, solution_lines, strip_solutions
+from grading.markers import (
+    MarkerError,
+    Todo,
+    find_regions,
+    missing_todo_blocks,
+    solution_lines,
+    strip_solutions,
+    todo_block,
+)
 
 SOURCE = '''\
 def f(x):
     """Doc."""
     y = 0
+    # TODO: Double x and add the secret.
+    # Set: y
+    # Hint: the helper
+    # does the rest.
     ### BEGIN SOLUTION
     y = x * 2 + secret_helper(x)
     ### END SOLUTION
@@ -17,32 +29,61 @@ def f(x):
 class K:
     def g(self):
         for i in range(3):
+            # TODO: Show i.
+            # Set: nothing, really
+            # Hint: print it.
             ### BEGIN SOLUTION
             print(i)
             ### END SOLUTION
 '''
 
 
-def test_regions_are_replaced_by_raising_stubs():
-    stripped, regions = strip_solutions(SOURCE, "pkg/f.py")
-    assert [r.function for r in regions] == ["f", "g"]
+def test_each_region_becomes_one_raise_line_below_its_todo_block():
+    stripped, regions = strip_solutions(SOURCE, "cs_loss/f.py")
+    assert [r.id for r in regions] == ["f", "K.g"]
     assert "secret_helper" not in stripped and "print(i)" not in stripped
-    assert "BEGIN SOLUTION" not in stripped
-    assert 'raise NotImplementedError("TODO: complete f in pkg/f.py (the TODO at line 4)")' in stripped
+    assert "BEGIN SOLUTION" not in stripped and "your code here" not in stripped
+    lines = stripped.splitlines()
+    stubs = [n for n, line in enumerate(lines) if "NotImplementedError" in line]
+    assert [lines[n] for n in stubs] == [
+        '    raise NotImplementedError("f: see the TODO above (cs_loss/f.py)")',
+        '            raise NotImplementedError("K.g: see the TODO above (cs_loss/f.py)")',
+    ]
+    assert [lines[n - 1].strip() for n in stubs] == ["# does the rest.", "# Hint: print it."]
+    assert len(lines) == len(SOURCE.splitlines()) - 2 * 2  # each 3-line region -> one line
     compile(stripped, "f.py", "exec")  # still valid Python
     namespace = {}
     exec(stripped, namespace)
-    with pytest.raises(NotImplementedError, match="complete f in pkg/f.py"):
+    with pytest.raises(NotImplementedError, match=r"^f: see the TODO above \(cs_loss/f.py\)$"):
         namespace["f"](1)
 
 
-def test_stub_line_numbers_point_at_the_stripped_file():
-    stripped, _ = strip_solutions(SOURCE, "f.py")
-    lines = stripped.splitlines()
-    for number, line in enumerate(lines, start=1):
-        if "raise NotImplementedError" in line:
-            assert f"line {number - 1})" in line
-            assert "TODO" in lines[number - 2]
+def test_todo_block_gives_task_names_to_set_and_hint():
+    regions = find_regions(SOURCE)
+    todo = todo_block(SOURCE, regions[0])
+    assert todo == Todo(4, "Double x and add the secret.", ("y",), "the helper does the rest.")
+    assert todo_block(SOURCE, regions[1]).sets == ("nothing", "really")
+    assert missing_todo_blocks(SOURCE, "f.py") == []
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "",  # no block at all
+        "    # Set: y\n    # Hint: h\n",  # no TODO line
+        "    # TODO: t\n    # Hint: h\n",  # no Set line
+        "    # TODO: t\n    # Set: y\n",  # no Hint line
+        "    # Set: y\n    # TODO: t\n    # Hint: h\n",  # out of order
+        "    # TODO: t\n    # Set: y\n    # Hint: h\n\n",  # a blank line before the marker
+        "# TODO: t\n# Set: y\n# Hint: h\n",  # not at the region's indentation
+        "    # TODO: t\n    # Set:\n    # Hint: h\n",  # no names to set
+    ],
+)  # fmt: skip
+def test_a_region_without_a_complete_todo_block_is_named_with_file_and_line(block):
+    text = "def f(x):\n" + block + "    ### BEGIN SOLUTION\n    y = x\n    ### END SOLUTION\n"
+    begin = text.splitlines().index("    ### BEGIN SOLUTION") + 1
+    problems = missing_todo_blocks(text, "cs_loss/f.py")
+    assert len(problems) == 1 and problems[0].startswith(f"cs_loss/f.py:{begin}: the region of f ")
 
 
 def test_solution_lines_lists_the_code_to_keep_secret():
@@ -66,6 +107,7 @@ def test_malformed_markers_name_file_and_line(text, message):
 
 
 def test_the_kit_itself_has_well_formed_markers():
-    from grading.release import check_sources
+    from grading import course
+    from grading.markers import kit_regions
 
-    assert check_sources() >= 10
+    assert len(kit_regions(course.KIT_ROOT / "cs_loss")) >= 10
