@@ -41,7 +41,8 @@ def _describe_value(value):
     array = np.asarray(value) if not isinstance(value, (str, bytes)) else None
     if array is not None and array.dtype.kind in "biuf":
         return f"an array of shape {array.shape} and dtype {array.dtype}"
-    return f"a {type(value).__name__}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, which is not numeric"
 
 
 def as_number(value, call, what="loss"):

@@ -519,8 +519,12 @@ y_pred[:] = scores.argmax(axis=1)
 )
 
 
-def verify_catalogue():
-    """Fast static checks of the catalogue; returns a list of problems (empty if none).
+def verify_catalogue(run=False):
+    """Checks of the catalogue; returns a list of problems (empty if none).
+
+    With ``run``, also runs every variant through the hidden tests
+    (``package.prove_catalogue``, a few seconds): each mistake must lose points
+    and be named, each correct variant must get full marks.
 
     Names unique and snake_case, every region of the kit covered by at least one mistake
     and three correct variants, every region id known, every body parses and writes
@@ -569,4 +573,8 @@ def verify_catalogue():
                     markers.write_package(kit, Path(tmp) / variant.name, {variant.region: variant.code})
                 except Exception as exc:  # noqa: BLE001 - reported, not raised
                     problems.append(f"{variant.name}: cannot be written: {exc}")
+    if run and not problems:
+        from . import package
+
+        problems += package.prove_catalogue()
     return problems

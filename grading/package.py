@@ -299,9 +299,45 @@ def load_mistakes(npz_path=MISTAKES_NPZ, json_path=MISTAKES_JSON):
 
 
 def _mistake_catalogue():
+    try:
+        from . import mistakes
+    except ImportError:  # a grader without the catalogue still scores, without names
+        return {}
+    return {m.name: m for m in mistakes.MISTAKES}
+
+
+def prove_catalogue(expected_path=EXPECTED):
+    """Run every known mistake and correct variant; return the problems (empty if none).
+
+    A mistake must lose points and be named (with its diagnosis) in a failing test's
+    output; a correct variant must get full marks. One child per variant and affected
+    group, two at a time: a few seconds in all.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from . import mistakes
 
-    return {m.name: m for m in mistakes.MISTAKES}
+    with np.load(expected_path, allow_pickle=False) as saved:
+        expected = {key: saved[key] for key in saved.files}
+    known = load_mistakes(Path(expected_path).parent / "mistakes.npz",
+                          Path(expected_path).parent / "mistakes.json")  # fmt: skip
+    variants = mistakes.MISTAKES + mistakes.CORRECT
+    with tempfile.TemporaryDirectory(prefix="cs_loss_catalogue_") as tmp:
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda v: run_variant(v, tmp), variants))
+    problems = []
+    for variant, (arrays, statuses) in zip(variants, runs):
+        results = [r for r in score(arrays, statuses, expected, known) if r.name in statuses]
+        failing = [r for r in results if r.score < r.max_score]
+        if variant.diagnosis:
+            if not failing:
+                problems.append(f"known mistake {variant.name} gets full marks")
+            elif not any(f"`{variant.name}`" in r.output for r in failing):
+                problems.append(f"known mistake {variant.name} loses points but is not named")
+        elif failing or not results:
+            problems.append(f"correct variant {variant.name} loses points: "
+                            + "; ".join(f"{r.name}: {r.output}" for r in failing))  # fmt: skip
+    return problems
 
 
 def diagnose(name, got, expected, problem_codes, known):
