@@ -8,6 +8,13 @@ only plain numbers reach the grader, which compares them with the expected
 values (``expected.npz``, made from the reference solution by
 ``python -m grading expected``). It never sees the expected values itself.
 
+Most outputs are compared with expected values. The ``linear_train_*`` tests
+instead export what the student's ``train`` passed to ``self.loss`` (the
+batches, W before each step, the final W and the history; the loss itself is
+:func:`reference_svm_loss`, so they depend on ``train`` alone), and the grader
+checks the SGD behaviour from those numbers (``package.BEHAVIOUR_CHECKS``):
+any correct sampling, with ``rng`` or ``np.random``, passes.
+
 Each test: a name, its points, the functions it targets (a bug elsewhere must
 not cost its points), and ``run(cs_loss) -> dict of arrays``. Inputs are made
 here from fixed seeds; none needs CIFAR-10.

@@ -154,8 +154,10 @@ def _compare(got, expected):
         bad = "NaN" if np.isnan(got).any() else "infinity"
         return f"contains {bad} ({int(np.sum(~np.isfinite(got)))} of {got.size} values)"
     if not _close(got, expected):
-        wrong = int(np.sum(~np.isclose(got.astype(np.float64), expected, rtol=1e-5, atol=1e-12)))
-        return f"differs from the expected value ({max(wrong, 1)} of {expected.size} values)"
+        rtol = TOLERANCE["float32" if got.dtype == np.float32 else "float64"][0]
+        wrong = int(np.sum(~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=1e-12)))
+        return (f"differs from the expected value ({max(wrong, 1)} of {expected.size} values, "
+                f"beyond a relative tolerance of {rtol:g})")  # fmt: skip
     return None
 
 
