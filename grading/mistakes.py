@@ -173,6 +173,17 @@ dW += 2 * reg * W
     _m("svm_loss_vectorized", "svm_vectorized_counts_true_class", _TRUE_CLASS, _svm_vec(zero_true="")),
     _m("svm_loss_vectorized", "svm_vectorized_no_true_class_grad", _NO_TRUE_GRAD,
        _svm_vec(true_grad="dscores[rows, y] = 0")),
+    _m("svm_loss_vectorized", "svm_vectorized_no_delta", _NO_DELTA, """
+num_train = X.shape[0]
+rows = np.arange(num_train)
+scores = X @ W  # (N, C)
+margins = np.maximum(0, scores - scores[rows, y][:, np.newaxis])  # (N, C)
+margins[rows, y] = 0
+loss = np.sum(margins) / num_train + reg * np.sum(W * W)
+dscores = (margins > 0).astype(scores.dtype)  # (N, C)
+dscores[rows, y] = -np.sum(dscores, axis=1)
+dW = X.T @ dscores / num_train + 2 * reg * W  # (D, C)
+"""),
     # softmax_loss_naive
     _m("softmax_loss_naive", "softmax_naive_no_shift", _NO_SHIFT, _softmax_loop(shift="pass")),
     _m("softmax_loss_naive", "softmax_naive_neg_log_p", _NEG_LOG_P,
@@ -205,6 +216,12 @@ for i in range(num_test):
        "dists are squared distances: take the square root of the sum of squares", """
 for i in range(num_test):
     dists[i, :] = np.sum((self.X_train - X[i]) ** 2, axis=1)
+"""),
+    _m("KNearestNeighbor.compute_distances_one_loop", "one_loop_l1",
+       "dists are L1 (sum of absolute differences) distances: this assignment uses L2, "
+       "the square root of the sum of squared differences", """
+for i in range(num_test):
+    dists[i, :] = np.sum(np.abs(self.X_train - X[i]), axis=1)
 """),
     _m("KNearestNeighbor.compute_distances_no_loops", "no_loops_no_factor_2",
        "the cross term misses its factor 2: ||x - t||² = ||x||² - 2·x·t + ||t||²", """
@@ -493,6 +510,11 @@ idx = np.random.randint(num_train, size=batch_size)
 X_batch = np.take(X, idx, axis=0)
 y_batch = np.take(y, idx)
 """),
+    _c("LinearClassifier.train#1", "train_without_replacement", """
+idx = rng.choice(num_train, size=batch_size, replace=False)
+X_batch = X[idx, :]
+y_batch = y[idx]
+"""),
     # train: update
     _c("LinearClassifier.train#2", "train_update_textbook", """
 W_new = self.W - learning_rate * grad
@@ -500,6 +522,10 @@ W_new = self.W - learning_rate * grad
     _c("LinearClassifier.train#2", "train_update_copy_inplace", """
 W_new = self.W.copy()
 W_new -= learning_rate * grad
+"""),
+    _c("LinearClassifier.train#2", "train_update_in_place", """
+self.W -= learning_rate * grad
+W_new = self.W
 """),
     _c("LinearClassifier.train#2", "train_update_subtract", """
 W_new = np.subtract(self.W, np.multiply(learning_rate, grad))
