@@ -204,10 +204,13 @@ def _call_loss(cs_loss, function, case, W, X, y, reg):
 
 
 LOSS_CASES = []  # (case, function, group, reg, data seed, W scale, N)
-for _group, _function, _short in [("svm", "svm_loss_naive", "svm_naive"),
-                                  ("svm", "svm_loss_vectorized", "svm_vectorized"),
-                                  ("softmax", "softmax_loss_naive", "softmax_naive"),
-                                  ("softmax", "softmax_loss_vectorized", "softmax_vectorized")]:  # fmt: skip
+_LOSS_FUNCTIONS = [
+    ("svm", "svm_loss_naive", "svm_naive"),
+    ("svm", "svm_loss_vectorized", "svm_vectorized"),
+    ("softmax", "softmax_loss_naive", "softmax_naive"),
+    ("softmax", "softmax_loss_vectorized", "softmax_vectorized"),
+]
+for _group, _function, _short in _LOSS_FUNCTIONS:
     LOSS_CASES.append((f"{_short}_no_reg", _function, _group, 0.0, 11, 1.0, 30))
     LOSS_CASES.append((f"{_short}_reg", _function, _group, 0.3, 11, 1.0, 30))
     if _group == "softmax":
@@ -341,7 +344,8 @@ def _uses_only_good_modules(targets, import_errors):
              "LinearClassifier": "linear_classifier"}  # fmt: skip
     for target in targets:
         for prefix, module in needs.items():
-            if target.startswith(prefix) and (module in import_errors or "_validation" in import_errors):
+            broken = module in import_errors or "_validation" in import_errors
+            if target.startswith(prefix) and broken:
                 return False
     return True
 
@@ -373,7 +377,8 @@ def import_package():
         try:
             loaded = importlib.import_module(f"cs_loss.{module}")
         except BaseException as exc:
-            errors[module] = f"cs_loss/{module}.py could not be imported: {type(exc).__name__}: {exc}"
+            errors[module] = (f"cs_loss/{module}.py could not be imported: "
+                              f"{type(exc).__name__}: {exc}")  # fmt: skip
             continue
         for attr in dir(loaded):
             if not attr.startswith("_"):

@@ -98,7 +98,8 @@ dW += {reg_grad}
 
 
 def _softmax_loop(shift="scores = scores - np.max(scores)",
-                  row_loss="np.log(np.sum(exp_scores)) - scores[y[i]]", reg_grad="2 * reg * W"):  # fmt: skip
+                  row_loss="np.log(np.sum(exp_scores)) - scores[y[i]]",
+                  reg_grad="2 * reg * W"):  # fmt: skip
     return _SOFTMAX_LOOP.format(shift=shift, row_loss=row_loss, reg_grad=reg_grad)
 
 
@@ -165,12 +166,14 @@ loss += reg * np.sum(W * W)
 dW += 2 * reg * W
 """),
     _m("svm_loss_naive", "svm_naive_no_delta", _NO_DELTA, _svm_loop(delta="0")),
-    _m("svm_loss_naive", "svm_naive_no_true_class_grad", _NO_TRUE_GRAD, _svm_loop(true_grad="pass")),
+    _m("svm_loss_naive", "svm_naive_no_true_class_grad", _NO_TRUE_GRAD,
+       _svm_loop(true_grad="pass")),
     # svm_loss_vectorized
     _m("svm_loss_vectorized", "svm_vectorized_no_mean", _NO_MEAN, _svm_vec(divide="1")),
     _m("svm_loss_vectorized", "svm_vectorized_half_reg", _HALF_REG,
        _svm_vec(reg_loss="0.5 * reg * np.sum(W * W)", reg_grad="reg * W")),
-    _m("svm_loss_vectorized", "svm_vectorized_counts_true_class", _TRUE_CLASS, _svm_vec(zero_true="")),
+    _m("svm_loss_vectorized", "svm_vectorized_counts_true_class", _TRUE_CLASS,
+       _svm_vec(zero_true="")),
     _m("svm_loss_vectorized", "svm_vectorized_no_true_class_grad", _NO_TRUE_GRAD,
        _svm_vec(true_grad="dscores[rows, y] = 0")),
     _m("svm_loss_vectorized", "svm_vectorized_no_delta", _NO_DELTA, """
@@ -188,7 +191,8 @@ dW = X.T @ dscores / num_train + 2 * reg * W  # (D, C)
     _m("softmax_loss_naive", "softmax_naive_no_shift", _NO_SHIFT, _softmax_loop(shift="pass")),
     _m("softmax_loss_naive", "softmax_naive_neg_log_p", _NEG_LOG_P,
        _softmax_loop(row_loss="-np.log(probs[y[i]])")),
-    _m("softmax_loss_naive", "softmax_naive_reg_grad_half", _REG_GRAD, _softmax_loop(reg_grad="reg * W")),
+    _m("softmax_loss_naive", "softmax_naive_reg_grad_half", _REG_GRAD,
+       _softmax_loop(reg_grad="reg * W")),
     # softmax_loss_vectorized
     _m("softmax_loss_vectorized", "softmax_vectorized_wrong_axis",
        "the probabilities are normalised over the examples (axis 0) instead of over the "
@@ -357,7 +361,8 @@ dW = (grad / num_train + 2 * reg * W).astype(np.float32)
 N = X.shape[0]
 scores = np.einsum("nd,dc->nc", X, W)
 true = np.take_along_axis(scores, y[:, None], axis=1)
-margins = np.where(np.arange(W.shape[1])[None, :] == y[:, None], 0.0, np.maximum(0.0, scores - true + 1))
+is_true = np.arange(W.shape[1])[None, :] == y[:, None]
+margins = np.where(is_true, 0.0, np.maximum(0.0, scores - true + 1))
 loss = margins.sum() / N + reg * np.einsum("dc,dc->", W, W)
 mask = (margins > 0).astype(float)
 mask[np.arange(N), y] = -mask.sum(axis=1)
@@ -461,8 +466,9 @@ train_sq = np.sum(self.X_train ** 2, axis=1)[np.newaxis, :]
 dists = np.sqrt(np.maximum(test_sq - 2 * X @ self.X_train.T + train_sq, 0))
 """),
     _c("KNearestNeighbor.compute_distances_no_loops", "no_loops_einsum_clip", """
-sq = (np.einsum("ij,ij->i", X, X)[:, None] + np.einsum("ij,ij->i", self.X_train, self.X_train)[None, :]
-      - 2 * np.dot(X, self.X_train.T))
+test_sq = np.einsum("ij,ij->i", X, X)[:, None]
+train_sq = np.einsum("ij,ij->i", self.X_train, self.X_train)[None, :]
+sq = test_sq + train_sq - 2 * np.dot(X, self.X_train.T)
 dists = np.sqrt(np.clip(sq, 0, None))
 """),
     _c("KNearestNeighbor.compute_distances_no_loops", "no_loops_broadcast_3d", """
@@ -596,7 +602,8 @@ def verify_catalogue(run=False):
         with tempfile.TemporaryDirectory() as tmp:
             for variant in MISTAKES + CORRECT:
                 try:
-                    markers.write_package(kit, Path(tmp) / variant.name, {variant.region: variant.code})
+                    bodies = {variant.region: variant.code}
+                    markers.write_package(kit, Path(tmp) / variant.name, bodies)
                 except Exception as exc:  # noqa: BLE001 - reported, not raised
                     problems.append(f"{variant.name}: cannot be written: {exc}")
     if run and not problems:

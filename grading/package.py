@@ -133,7 +133,7 @@ def _close(got, expected):
         return False
     if expected.dtype.kind in "iub" and got.dtype.kind in "iub":
         return bool(np.array_equal(got, expected))
-    rtol, atol = TOLERANCE["float32" if got.dtype.itemsize <= 4 and got.dtype.kind == "f" else "float64"]
+    rtol, atol = TOLERANCE["float32" if got.dtype == np.float32 else "float64"]
     got = got.astype(np.float64)
     if not np.isfinite(got).all():
         return False
@@ -181,8 +181,9 @@ def check_train_batches(arrays, name):
         problems.append(("steps", f"self.loss was called {len(sizes)} times in {steps} "
                                   "iterations; expected once per iteration"))  # fmt: skip
     if np.any(sizes != size):
-        problems.append(("batch_size", f"X_batch had {sorted(set(sizes.tolist()))} rows; "
-                                       f"expected batch_size={size} rows at every step"))  # fmt: skip
+        had = sorted(set(sizes.tolist()))
+        problems.append(("batch_size", f"X_batch had {had} rows; expected batch_size={size} "
+                                       "rows at every step"))  # fmt: skip
     if len(labels) != len(rows):
         problems.append(("label_count", "y_batch does not have one label per row of X_batch"))
         return problems
@@ -228,8 +229,9 @@ def check_train_update(arrays, name):
         losses.append(loss)
         candidates = {"ok": W - lr * grad, "ascent": W + lr * grad, "no_learning_rate": W - grad,
                       "not_moved": W}  # fmt: skip
-        codes.append(next((c for c, want in candidates.items()
-                           if np.allclose(W_after[t], want, rtol=1e-7, atol=1e-12)), "unknown"))  # fmt: skip
+        matches = [c for c, want in candidates.items()
+                   if np.allclose(W_after[t], want, rtol=1e-7, atol=1e-12)]  # fmt: skip
+        codes.append(matches[0] if matches else "unknown")
     problems = []
     bad = [c for c in codes if c != "ok"]
     if bad:
@@ -239,11 +241,12 @@ def check_train_update(arrays, name):
                 "no_learning_rate": "W moved by the whole gradient: multiply grad by "
                                     "learning_rate",
                 "not_moved": "W did not change: W_new must be W - learning_rate * grad",
-                "unknown": "the new W is not W - learning_rate * grad of the batch"}[code]  # fmt: skip
+                "unknown": "the new W is not W - learning_rate * grad of the batch",
+                }[code]  # fmt: skip
         problems.append((code, f"{len(bad)} of {len(codes)} steps are wrong: {what}"))
     if len(history) != len(W_before):
-        problems.append(("history_length", f"the loss history has {len(history)} entries for "
-                                           f"{len(W_before)} steps; expected one per step"))  # fmt: skip
+        problems.append(("history_length", f"the loss history has {len(history)} entries "
+                         f"for {len(W_before)} steps; expected one per step"))  # fmt: skip
     elif not np.allclose(history, losses, rtol=1e-7, atol=1e-12):
         problems.append(("history", "the loss history is not the list of the losses "
                                     "self.loss returned, one per step"))  # fmt: skip
@@ -328,7 +331,7 @@ def prove_catalogue(expected_path=EXPECTED):
         with ThreadPoolExecutor(2) as pool:
             runs = list(pool.map(lambda v: run_variant(v, tmp), variants))
     problems = []
-    for variant, (arrays, statuses) in zip(variants, runs):
+    for variant, (arrays, statuses) in zip(variants, runs, strict=True):
         results = [r for r in score(arrays, statuses, expected, known) if r.name in statuses]
         failing = [r for r in results if r.score < r.max_score]
         if variant.diagnosis:
@@ -520,7 +523,7 @@ def make_expected(reference_dir=KIT_ROOT, path=EXPECTED, with_mistakes=True):
         with tempfile.TemporaryDirectory(prefix="cs_loss_mistakes_") as tmp:
             with ThreadPoolExecutor(2) as pool:
                 runs = list(pool.map(lambda v: run_variant(v, tmp), mistakes.MISTAKES))
-        for variant, (got, got_statuses) in zip(mistakes.MISTAKES, runs):
+        for variant, (got, got_statuses) in zip(mistakes.MISTAKES, runs, strict=True):
             codes = {}
             for key, value in got.items():
                 if key.split("/")[0] not in BEHAVIOUR_CHECKS:
@@ -531,5 +534,6 @@ def make_expected(reference_dir=KIT_ROOT, path=EXPECTED, with_mistakes=True):
             mistake_codes[variant.name] = codes
         folder = Path(path).parent
         np.savez(folder / "mistakes.npz", **mistake_arrays)
-        (folder / "mistakes.json").write_text(json.dumps(mistake_codes, indent=1, sort_keys=True) + "\n")
+        text = json.dumps(mistake_codes, indent=1, sort_keys=True) + "\n"
+        (folder / "mistakes.json").write_text(text)
     return path

@@ -37,8 +37,11 @@ def _score_all(variants, expected):
     with tempfile.TemporaryDirectory(prefix="fairness_") as tmp:
         with ThreadPoolExecutor(2) as pool:
             runs = list(pool.map(lambda v: package.run_variant(v, tmp), variants))
-    return {v.name: [r for r in package.score(arrays, statuses, expected, known) if r.name in statuses]
-            for v, (arrays, statuses) in zip(variants, runs)}  # fmt: skip
+    scored = {}
+    for variant, (arrays, statuses) in zip(variants, runs, strict=True):
+        results = package.score(arrays, statuses, expected, known)
+        scored[variant.name] = [r for r in results if r.name in statuses]
+    return scored
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_mistake_loses_points_and_is_named(variant, mistake_results):
 def _expected_texts(expected):
     """Expected floats, written the ways feedback could write them."""
     texts = set()
-    for key, value in expected.items():
+    for value in expected.values():
         if value.dtype.kind != "f":
             continue
         for v in value.ravel()[:50]:

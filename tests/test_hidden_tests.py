@@ -41,7 +41,8 @@ def test_a_number_in_any_reasonable_form_is_accepted(loss):
 
 @pytest.mark.parametrize("loss", [None, np.zeros(3), "1.0"])
 def test_a_non_number_is_named_in_the_students_terms(loss):
-    with pytest.raises(ht.StudentValueError, match=r"^svm_loss_naive\(W, X, y, reg\) returned loss as"):
+    message = r"^svm_loss_naive\(W, X, y, reg\) returned loss as"
+    with pytest.raises(ht.StudentValueError, match=message):
         ht.as_number(loss, "svm_loss_naive(W, X, y, reg)")
 
 
@@ -84,7 +85,7 @@ def test_knn_data_have_ten_classes_and_coincident_float_points():
 def test_tie_rows_are_real_ties_with_larger_labels_nearer_in_some_rows(patterns, k):
     _X, y_train, _Xt = ht._knn_data()
     dists = ht._tie_dists(y_train, patterns, seed=0)
-    for row, labels in zip(dists, patterns):
+    for row, labels in zip(dists, patterns, strict=True):
         nearest = y_train[np.argsort(row)[:k]]
         assert list(nearest) == list(labels)  # in the pattern's order
         assert len(set(nearest.tolist())) == k  # every label one vote: a k-way tie
