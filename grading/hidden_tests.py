@@ -8,6 +8,13 @@ only plain numbers reach the grader, which compares them with the expected
 values (``expected.npz``, made from the reference solution by
 ``python -m grading expected``). It never sees the expected values itself.
 
+Most outputs are compared with expected values. The ``linear_train_*`` tests
+instead export what the student's ``train`` passed to ``self.loss`` (the
+batches, W before each step, the final W and the history; the loss itself is
+:func:`reference_svm_loss`, so they depend on ``train`` alone), and the grader
+checks the SGD behaviour from those numbers (``package.BEHAVIOUR_CHECKS``):
+any correct sampling, with ``rng`` or ``np.random``, passes.
+
 Each test: a name, its points, the functions it targets (a bug elsewhere must
 not cost its points), and ``run(cs_loss) -> dict of arrays``. Inputs are made
 here from fixed seeds; none needs CIFAR-10.
@@ -31,20 +38,69 @@ def hidden_test(group, points, targets):
     return register
 
 
+class StudentValueError(TypeError):
+    """A student's function returned something the test cannot use; the message says what."""
+
+
+def _describe_value(value):
+    if value is None:
+        return "None"
+    array = np.asarray(value) if not isinstance(value, (str, bytes)) else None
+    if array is not None and array.dtype.kind in "biuf":
+        return f"an array of shape {array.shape} and dtype {array.dtype}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, which is not numeric"
+
+
+def as_number(value, call, what="loss"):
+    """``value`` as a 0-d array, accepting what a reader would call a number.
+
+    A Python number, a NumPy scalar or an array of size 1 (any float or int
+    dtype) is a number; the dtype is kept, so the grader can allow float32 its
+    own tolerance.
+    """
+    try:
+        array = np.asarray(value)
+    except Exception:
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf" or array.size != 1:
+        raise StudentValueError(
+            f"{call} returned {what} as {_describe_value(value)}; expected a single number"
+        )
+    return array.reshape(())
+
+
+def as_array(value, call, what, shape, kinds="biuf", description="an array"):
+    """``value`` as an array of ``shape``, or an error in the student's terms."""
+    try:
+        array = np.asarray(value)
+    except Exception:
+        array = np.asarray(None)
+    if array.dtype.kind not in kinds or array.shape != tuple(shape):
+        raise StudentValueError(
+            f"{call} returned {what}{_describe_value(value)}; expected {description} of shape "
+            f"{tuple(shape)}"
+        )
+    return array
+
+
+def _labels(value, call, num):
+    return as_array(value, call, "", (num,), "biu", "an array of integer labels")
+
+
+# ---------------------------------------------------------------- kNN
 def _knn_data(seed=0):
+    """Float (non-integer) data with 10 classes; the test set holds copies of training
+    points (distance exactly 0) and near copies (distance about 1e-6): an unclipped square
+    root of the expanded square gives NaN there."""
     rng = np.random.default_rng(seed)
-    X_train = rng.integers(0, 256, size=(40, 12)).astype(np.float64)
-    y_train = rng.integers(0, 4, size=40)
-    X_test = rng.integers(0, 256, size=(7, 12)).astype(np.float64)
+    X_train = rng.uniform(0, 255, size=(40, 12))
+    y_train = rng.permutation(np.arange(40) % 10)
+    fresh = rng.uniform(0, 255, size=(7, 12))
+    copies = X_train[[3, 11, 17, 22, 29, 31, 36, 38]]
+    near = X_train[[5, 8, 14, 25]] + rng.uniform(-1e-6, 1e-6, size=(4, 12))
+    X_test = np.concatenate([fresh, copies, near])
     return X_train, y_train, X_test
-
-
-def _loss_data(seed, N=30, D=16, C=5, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    W = (rng.standard_normal((D, C)) * 0.05).astype(dtype)
-    X = (rng.standard_normal((N, D)) * 5).astype(dtype)
-    y = rng.integers(0, C, size=N)
-    return W, X, y
 
 
 def _knn(cs_loss):
@@ -52,22 +108,46 @@ def _knn(cs_loss):
     return cs_loss.KNearestNeighbor().train(X_train, y_train), X_test
 
 
+def _distances(cs_loss, method):
+    knn, X_test = _knn(cs_loss)
+    call = f"compute_distances_{method}(X)"
+    dists = getattr(knn, f"compute_distances_{method}")(X_test)
+    shape = (X_test.shape[0], knn.X_train.shape[0])
+    return {"dists": as_array(dists, call, "", shape, "biuf", "an array of distances")}
+
+
 @hidden_test("knn", 2, ["KNearestNeighbor.compute_distances_two_loops"])
 def knn_distances_two_loops(cs_loss):
-    knn, X_test = _knn(cs_loss)
-    return {"dists": knn.compute_distances_two_loops(X_test)}
+    return _distances(cs_loss, "two_loops")
 
 
 @hidden_test("knn", 2, ["KNearestNeighbor.compute_distances_one_loop"])
 def knn_distances_one_loop(cs_loss):
-    knn, X_test = _knn(cs_loss)
-    return {"dists": knn.compute_distances_one_loop(X_test)}
+    return _distances(cs_loss, "one_loop")
 
 
 @hidden_test("knn", 3, ["KNearestNeighbor.compute_distances_no_loops"])
 def knn_distances_no_loops(cs_loss):
-    knn, X_test = _knn(cs_loss)
-    return {"dists": knn.compute_distances_no_loops(X_test)}
+    return _distances(cs_loss, "no_loops")
+
+
+TIE_PAIRS = [(1, 8), (8, 1), (0, 9), (9, 0), (2, 9), (9, 2), (3, 8), (8, 3), (4, 5), (7, 6)]
+TIE_TRIPLES = [(9, 1, 8), (8, 9, 0), (0, 8, 9), (2, 9, 8), (9, 8, 3), (5, 7, 6)]
+
+
+def _tie_dists(y_train, patterns, seed):
+    """One row per pattern: the nearest training points carry the pattern's labels in the
+    pattern's order (each at its own distance), every other point is far."""
+    rng = np.random.default_rng(seed)
+    dists = rng.uniform(50, 100, size=(len(patterns), y_train.size))
+    for row, labels in enumerate(patterns):
+        used = set()
+        for rank, label in enumerate(labels):
+            choices = [j for j in np.flatnonzero(y_train == label) if j not in used]
+            j = choices[int(rng.integers(len(choices)))]
+            used.add(j)
+            dists[row, j] = 1.0 + rank + rng.uniform(0, 0.5)
+    return dists
 
 
 @hidden_test("knn", 3, ["KNearestNeighbor.predict_labels"])
@@ -77,53 +157,177 @@ def knn_predict_labels(cs_loss):
     rng = np.random.default_rng(5)
     # Distances on a coarse grid make vote ties common: they must go to the smaller label.
     dists = rng.integers(0, 6, size=(25, 40)).astype(np.float64) + np.arange(40) * 1e-3
-    return {f"k{k}": knn.predict_labels(dists, k=k) for k in (1, 2, 4, 7)}
+    out = {}
+    for k in (1, 2, 4, 7):
+        out[f"k{k}"] = _labels(knn.predict_labels(dists, k=k), f"predict_labels(dists, k={k})", 25)
+    # Deliberate ties: two-way (k=2), three-way (k=3) and two pairs beside a single (k=5).
+    cases = [("tie2", TIE_PAIRS, 2), ("tie3", TIE_TRIPLES, 3),
+             ("tie22", [(a, b, b, a, c) for a, b, c in TIE_TRIPLES], 5)]  # fmt: skip
+    for key, patterns, k in cases:
+        tie_dists = _tie_dists(y_train, patterns, seed=len(key))
+        got = knn.predict_labels(tie_dists, k=k)
+        out[key] = _labels(got, f"predict_labels(dists, k={k})", len(patterns))
+    return out
 
 
-for _name, _reg, _group, _target in [
-    ("svm_naive_no_reg", 0.0, "svm", "svm_loss_naive"),
-    ("svm_naive_reg", 0.3, "svm", "svm_loss_naive"),
-    ("svm_vectorized_no_reg", 0.0, "svm", "svm_loss_vectorized"),
-    ("svm_vectorized_reg", 0.3, "svm", "svm_loss_vectorized"),
-    ("softmax_naive_no_reg", 0.0, "softmax", "softmax_loss_naive"),
-    ("softmax_naive_reg", 0.3, "softmax", "softmax_loss_naive"),
-    ("softmax_vectorized_no_reg", 0.0, "softmax", "softmax_loss_vectorized"),
-    ("softmax_vectorized_reg", 0.3, "softmax", "softmax_loss_vectorized"),
-]:
-
-    def _loss_test(cs_loss, _reg=_reg, _target=_target):
-        W, X, y = _loss_data(seed=11)
-        loss, dW = getattr(cs_loss, _target)(W, X, y, _reg)
-        return {"loss": np.float64(loss), "dW": dW}
-
-    _loss_test.__name__ = _name
-    hidden_test(_group, 2, [_target])(_loss_test)
+# ---------------------------------------------------------------- losses
+def _loss_data(seed, N=30, D=16, C=5, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    W = (rng.standard_normal((D, C)) * 0.05).astype(dtype)
+    X = (rng.standard_normal((N, D)) * 5).astype(dtype)
+    y = rng.integers(0, C, size=N)
+    return W, X, y
 
 
-@hidden_test("softmax", 2, ["softmax_loss_vectorized"])
-def softmax_vectorized_huge_scores(cs_loss):
-    W, X, y = _loss_data(seed=12)
-    W = W * 2000  # scores in the thousands: exp overflows without the max shift
-    with np.errstate(over="ignore", invalid="ignore"):
-        loss, dW = cs_loss.softmax_loss_vectorized(W, X, y, 0.0)
-    return {"loss": np.float64(loss), "dW": dW}
+_LOSS_CACHE = {}
 
 
-@hidden_test("softmax", 1, ["softmax_loss_naive"])
-def softmax_naive_huge_scores(cs_loss):
-    W, X, y = _loss_data(seed=12, N=8)
-    W = W * 2000
-    with np.errstate(over="ignore", invalid="ignore"):
-        loss, dW = cs_loss.softmax_loss_naive(W, X, y, 0.0)
-    return {"loss": np.float64(loss), "dW": dW}
+def _call_loss(cs_loss, function, case, W, X, y, reg):
+    """Call ``function`` once per case (its loss and gradient tests share the call)."""
+    if case not in _LOSS_CACHE:
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                result = getattr(cs_loss, function)(W, X, y, reg)
+            call = f"{function}(W, X, y, reg)"
+            if not isinstance(result, tuple) or len(result) != 2:
+                raise StudentValueError(
+                    f"{call} returned {_describe_value(result)}; expected a pair (loss, dW)"
+                )
+            loss, dW = result
+            _LOSS_CACHE[case] = ("ok", (as_number(loss, call), dW, call))
+        except BaseException as exc:  # the same error for both tests of the case
+            _LOSS_CACHE[case] = ("error", exc)
+    kind, value = _LOSS_CACHE[case]
+    if kind == "error":
+        raise value
+    return value
 
 
-@hidden_test("linear", 3, ["LinearClassifier.train", "svm_loss_vectorized"])
-def linear_svm_train(cs_loss):
+LOSS_CASES = []  # (case, function, group, reg, data seed, W scale, N)
+_LOSS_FUNCTIONS = [
+    ("svm", "svm_loss_naive", "svm_naive"),
+    ("svm", "svm_loss_vectorized", "svm_vectorized"),
+    ("softmax", "softmax_loss_naive", "softmax_naive"),
+    ("softmax", "softmax_loss_vectorized", "softmax_vectorized"),
+]
+for _group, _function, _short in _LOSS_FUNCTIONS:
+    LOSS_CASES.append((f"{_short}_no_reg", _function, _group, 0.0, 11, 1.0, 30))
+    LOSS_CASES.append((f"{_short}_reg", _function, _group, 0.3, 11, 1.0, 30))
+    if _group == "softmax":
+        # Scores in the thousands: exp overflows without the max shift, and -log(p) is
+        # infinite where p underflows although the loss is finite.
+        LOSS_CASES.append((f"{_short}_huge_scores", _function, _group, 0.0, 12, 2000.0, 30))
+
+
+def _make_loss_tests(case, function, group, reg, seed, scale, N):
+    def inputs():
+        W, X, y = _loss_data(seed=seed, N=N)
+        return W * scale, X, y
+
+    def loss_test(cs_loss):
+        loss, _dW, _call = _call_loss(cs_loss, function, case, *inputs(), reg)
+        return {"loss": loss}
+
+    def grad_test(cs_loss):
+        W = inputs()[0]
+        _loss, dW, call = _call_loss(cs_loss, function, case, *inputs(), reg)
+        return {"dW": as_array(dW, call, "dW as ", W.shape, "biuf", "an array of W's shape")}
+
+    loss_test.__name__ = f"{case}_loss"
+    grad_test.__name__ = f"{case}_grad"
+    # Loss and gradient earn separate points: an exact gradient keeps its points when
+    # the loss is wrong, and the other way round.
+    hidden_test(group, 1, [function])(loss_test)
+    hidden_test(group, 1, [function])(grad_test)
+
+
+for _case in LOSS_CASES:
+    _make_loss_tests(*_case)
+
+
+# ---------------------------------------------------------------- SGD
+def reference_svm_loss(W, X, y, reg):
+    """The multiclass SVM loss, here so that the train tests do not depend on the
+    student's loss functions (and so that the grader can recompute every step)."""
+    N = X.shape[0]
+    rows = np.arange(N)
+    scores = X @ W
+    margins = np.maximum(0, scores - scores[rows, y][:, None] + 1)
+    margins[rows, y] = 0
+    dscores = (margins > 0).astype(np.float64)
+    dscores[rows, y] = -dscores.sum(axis=1)
+    return float(margins.sum() / N + reg * np.sum(W * W)), X.T @ dscores / N + 2 * reg * W
+
+
+TRAIN = {"learning_rate": 1e-2, "reg": 1e-3, "num_iters": 30, "batch_size": 16}
+
+
+def train_data():
+    """Continuous data (every row distinct, so a batch row names its row of X)."""
     W, X, y = _loss_data(seed=13, N=120)
-    svm = cs_loss.LinearSVM()
-    history = svm.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=30, batch_size=16, seed=4)
-    return {"loss_history": np.asarray(history, dtype=np.float64), "W": svm.W}
+    return X, y
+
+
+def toy_data():
+    """A linearly separable problem: 3 well separated blobs, with a bias column."""
+    rng = np.random.default_rng(21)
+    centres = np.array([[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]])
+    y = np.repeat(np.arange(3), 40)
+    X = centres[y] + rng.standard_normal((120, 2))
+    return np.hstack([X, np.ones((120, 1))]), y
+
+
+TOY = {"learning_rate": 0.05, "reg": 1e-4, "num_iters": 200, "batch_size": 20}
+TOY_ACCURACY = 0.9
+
+
+def _record_training(cs_loss, X, y, settings, seed):
+    """Train a LinearSVM whose loss records what the student's train passes to it."""
+    batches_X, batches_y, W_before = [], [], []
+
+    class RecordingSVM(cs_loss.LinearSVM):
+        def loss(self, X_batch, y_batch, reg):
+            X_batch = np.array(X_batch, dtype=np.float64)
+            y_batch = np.array(y_batch)
+            W = np.array(self.W, dtype=np.float64)
+            batches_X.append(X_batch.reshape(-1, X.shape[1]))
+            batches_y.append(y_batch.reshape(-1).astype(np.int64))
+            W_before.append(W)
+            return reference_svm_loss(W, batches_X[-1], batches_y[-1], reg)
+
+    clf = RecordingSVM()
+    history = clf.train(X, y, seed=seed, **settings)
+    call = "train(X, y, ...)"
+    if history is None:
+        raise StudentValueError(f"{call} returned None; expected the list of losses")
+    return {
+        "batch_X": np.concatenate(batches_X) if batches_X else np.zeros((0, X.shape[1])),
+        "batch_y": np.concatenate(batches_y) if batches_y else np.zeros(0, dtype=np.int64),
+        "batch_sizes": np.array([len(b) for b in batches_y], dtype=np.int64),
+        "W_before": np.array(W_before, dtype=np.float64),
+        "W_final": np.asarray(clf.W, dtype=np.float64),
+        "history": np.asarray(history, dtype=np.float64).reshape(-1),
+    }
+
+
+# The grader checks these outputs itself (package.BEHAVIOUR_CHECKS): no expected values.
+@hidden_test("linear", 2, ["LinearClassifier.train"])
+def linear_train_batches(cs_loss):
+    X, y = train_data()
+    return _record_training(cs_loss, X, y, TRAIN, seed=4)
+
+
+@hidden_test("linear", 2, ["LinearClassifier.train"])
+def linear_train_update(cs_loss):
+    X, y = train_data()
+    return _record_training(cs_loss, X, y, TRAIN, seed=7)
+
+
+@hidden_test("linear", 1, ["LinearClassifier.train"])
+def linear_train_separable(cs_loss):
+    X, y = toy_data()
+    out = _record_training(cs_loss, X, y, TOY, seed=3)
+    return {"W_final": out["W_final"]}
 
 
 @hidden_test("linear", 2, ["LinearClassifier.predict"])
@@ -131,7 +335,7 @@ def linear_predict(cs_loss):
     W, X, y = _loss_data(seed=14, N=50)
     clf = cs_loss.Softmax()
     clf.W = W
-    return {"y_pred": clf.predict(X)}
+    return {"y_pred": _labels(clf.predict(X), "predict(X)", 50)}
 
 
 def _uses_only_good_modules(targets, import_errors):
@@ -140,7 +344,8 @@ def _uses_only_good_modules(targets, import_errors):
              "LinearClassifier": "linear_classifier"}  # fmt: skip
     for target in targets:
         for prefix, module in needs.items():
-            if target.startswith(prefix) and (module in import_errors or "_validation" in import_errors):
+            broken = module in import_errors or "_validation" in import_errors
+            if target.startswith(prefix) and broken:
                 return False
     return True
 
@@ -167,10 +372,13 @@ def import_package():
     sys.modules["cs_loss"] = package
     errors = {}
     for module in MODULES:
+        if not (Path(package.__path__[0]) / f"{module}.py").is_file():
+            continue  # a module this version of the kit does not have
         try:
             loaded = importlib.import_module(f"cs_loss.{module}")
         except BaseException as exc:
-            errors[module] = f"cs_loss/{module}.py could not be imported: {type(exc).__name__}: {exc}"
+            errors[module] = (f"cs_loss/{module}.py could not be imported: "
+                              f"{type(exc).__name__}: {exc}")  # fmt: skip
             continue
         for attr in dir(loaded):
             if not attr.startswith("_"):
@@ -192,7 +400,7 @@ def run_group(group, out_path):
             for key, value in outputs.items():
                 array = np.asarray(value)
                 if array.dtype.kind not in "biuf":
-                    raise TypeError(f"{key} is not numeric (got {type(value).__name__})")
+                    raise StudentValueError(f"{name} returned {_describe_value(value)} for {key}")
                 arrays[f"{name}/{key}"] = array
             statuses[name] = {"ok": True}
         except BaseException as exc:
@@ -209,6 +417,8 @@ def _describe(exc):
     where = ""
     if student:
         where = f" (cs_loss/{Path(student[-1].filename).name}:{student[-1].lineno})"
+    if isinstance(exc, StudentValueError):
+        return f"{exc}"[:300] + where
     return f"{type(exc).__name__}: {exc}"[:300] + where
 
 
