@@ -115,6 +115,15 @@ def test_a_notebook_saved_last_counts_as_an_edit(cell, colab):
     assert enter(cell, colab) == notebook_copy
 
 
+def test_the_release_manifest_names_the_student_files(cell, colab):
+    listed = make_copy(colab.my_drive / "a" / "loss", student_edit=1_000_000.0)
+    (listed / ".assignment_manifest.json").write_text('{"student_files": ["cs_loss/extra.py"]}')
+    (listed / "cs_loss" / "extra.py").write_text("")
+    os.utime(listed / "cs_loss" / "extra.py", (8_000_000.0, 8_000_000.0))
+    make_copy(colab.my_drive / "b" / "loss", student_edit=5_000_000.0)
+    assert enter(cell, colab) == listed
+
+
 @pytest.mark.parametrize("depth", [4, 5, 6])
 def test_a_folder_deep_in_my_drive_is_found(cell, colab, depth):
     deep = make_copy(colab.my_drive.joinpath(*[f"level{i}" for i in range(1, depth)], "loss"), 2_000_000.0)
