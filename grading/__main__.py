@@ -10,6 +10,8 @@ check       the assignment's own proof: release, then grade the reference, the
 demo        the same run as check, printing the grade table
 expected    regenerate grading/expected.npz from the reference solution
 gradescope  build the Gradescope autograder zip (setup.sh, run_autograder)
+course      create or update a persistent nbgrader course directory for stock
+            nbgrader and the formgrader (see grading/nbgrader_course.py)
 
 Run it from the kit's folder (``python -m grading ...``), or from anywhere as
 ``python path/to/kit/grading ...``. Relative ``--out`` folders are under the
@@ -31,7 +33,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from grading import autograde as ag  # noqa: E402
-from grading import course, examples, gradescope, package, report  # noqa: E402
+from grading import course, examples, gradescope, nbgrader_course, package, report  # noqa: E402
 from grading.markers import MarkerError  # noqa: E402
 from grading.release import build_release  # noqa: E402
 
@@ -101,6 +103,8 @@ def main(argv=None):
         p = sub.add_parser(name, help=f"{name} on the example submissions")
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
         p.add_argument("--workers", type=int, default=2)
+    p = sub.add_parser("course", help="create or update an nbgrader course directory")
+    p.add_argument("dir", type=Path)
     sub.add_parser("expected", help="regenerate grading/expected.npz")
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
     p.add_argument("--out", type=Path, default=Path("build/gradescope"))
@@ -148,6 +152,12 @@ def main(argv=None):
                 print("check: " + ("FAILED" if problems else "passed: reference full marks, blank release 0, "
                                    "each bug caught by exactly its tests, nothing leaked"))  # fmt: skip
             return 1 if problems else 0
+        elif args.command == "course":
+            root = nbgrader_course.write_course(args.dir)
+            print(f"course: {root}\nnext, in that folder: nbgrader generate_assignment "
+                  f"{course.ASSIGNMENT}; collect submissions into submitted/<student>/"
+                  f"{course.ASSIGNMENT}/; nbgrader autograde {course.ASSIGNMENT}; grade the written "
+                  "answers in the formgrader; nbgrader export")  # fmt: skip
         elif args.command == "expected":
             print(f"wrote {package.make_expected()}")
         elif args.command == "gradescope":
@@ -160,7 +170,7 @@ def main(argv=None):
             print(f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}")
         elif args.command == "_grade_one":
             ag.grade_one(args.template, args.submission, args.student, args.out_json)
-    except (MarkerError, course.NbgraderError) as exc:
+    except (MarkerError, course.NbgraderError, nbgrader_course.UnsafeCourseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
