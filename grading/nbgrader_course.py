@@ -66,8 +66,11 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
     DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
     SaveAutoGrades)
 from grading.preprocessors import RebuildFromRelease, ResilientExecute, StderrToStdout
-from grading.nbgrader_course import PackageTests, StudentSandbox, refuse_unsafe_source
-refuse_unsafe_source({root!r})
+from grading.nbgrader_course import PackageTests, StudentSandbox, UnsafeCourseError, refuse_unsafe_source
+try:
+    refuse_unsafe_source({root!r})
+except UnsafeCourseError as exc:  # traitlets turns an exception here into a mere warning
+    sys.exit(f"[ERROR] {{exc}}")
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
     OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 # StudentSandbox before execution (the kernel's folder); PackageTests after it and before
