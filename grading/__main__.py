@@ -99,6 +99,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     p.add_argument("--memory-gb", type=float, default=6, help="memory limit per submission")
+    p.add_argument("--course", type=Path, help="also grade into this nbgrader course (made by "
+                   "`course`), for the formgrader and nbgrader export")  # fmt: skip
     for name in ("check", "demo"):
         p = sub.add_parser(name, help=f"{name} on the example submissions")
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
@@ -130,6 +132,8 @@ def main(argv=None):
             if missing:
                 print(f"error: no such submission: {', '.join(missing)}", file=sys.stderr)
                 return 2
+            if args.course:
+                nbgrader_course.require_course(args.course)  # before hours of grading, not after
             submissions, notes = expand_submissions(args.submissions)
             for note in notes:
                 print(note)
@@ -139,6 +143,11 @@ def main(argv=None):
             print_table(results)
             print(f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "
                   "grades.json, feedback/")  # fmt: skip
+            if args.course:
+                nbgrader_course.autograde_into(
+                    args.course, [(r["student"], s) for r, s in zip(results, submissions, strict=True)])
+                print(f"graded into the course {args.course.resolve()}: grade the written answers in "
+                      "the formgrader, then `nbgrader export` there")  # fmt: skip
         elif args.command in ("check", "demo"):
             results, elapsed = run_examples(args.out, args.workers)
             report.write_report(results, args.out, title=f"Class report: {args.command} examples")

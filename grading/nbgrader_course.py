@@ -214,3 +214,38 @@ def write_course(root, cell_timeout=120):
         flag_file=str(root / "autograde_flags.json"),
     ))  # fmt: skip
     return root
+
+
+def require_course(root):
+    """``root`` resolved, if it is a course made by :func:`write_course`; else UnsafeCourseError."""
+    root = Path(root).resolve()
+    config = root / "nbgrader_config.py"
+    if not (config.is_file() and config.read_text().startswith(MARK)):
+        raise UnsafeCourseError(f"{root} is not a course made by `python -m grading course`: "
+                                f"run `python -m grading course {root}` first.")  # fmt: skip
+    return root
+
+
+def autograde_into(root, submissions):
+    """Lay each ``(student, submission)`` into the course and autograde it there with nbgrader.
+
+    ``submission`` is a folder or zip as :func:`grading.autograde.intake` reads it; an
+    earlier submission of the same student in the course is replaced. Afterwards the
+    formgrader lists every submission's written answers and ``nbgrader export`` has
+    the full grades. Returns ``{student: flags}``.
+    """
+    from . import autograde as ag  # heavy; only this command needs it
+
+    root = require_course(root)
+    release = root / "release" / course.ASSIGNMENT
+    if not (release / PACKAGE_NOTEBOOK).is_file():
+        course.nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    flags = {}
+    for student, submission in submissions:
+        dest = root / "submitted" / student / course.ASSIGNMENT
+        if dest.exists():
+            shutil.rmtree(dest)
+        flags[student] = ag.intake(submission, dest, release)
+        shutil.copy(release / PACKAGE_NOTEBOOK, dest / PACKAGE_NOTEBOOK)
+        course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", student, "--create", "--force")
+    return flags

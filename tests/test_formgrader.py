@@ -95,6 +95,20 @@ def test_the_students_package_is_graded_not_the_stub_or_the_solution(graded_cour
         assert (autograded / student / ASSIGNMENT / BUG.file).read_text() == mine
 
 
+def test_autograde_into_the_course_adds_a_graded_submission(graded_course, tmp_path):
+    root, _ = graded_course
+    upload = shutil.make_archive(str(tmp_path / "late"), "zip", root / "release", ASSIGNMENT)
+    flags = nbgrader_course.autograde_into(root, [("late", Path(upload))])
+    assert flags == {"late": []}
+    assert totals(root)["late"][0] == 0
+    assert (root / "submitted" / "late" / ASSIGNMENT / nbgrader_course.PACKAGE_NOTEBOOK).is_file()
+
+
+def test_autograde_into_refuses_a_folder_that_is_not_a_course(tmp_path):
+    with pytest.raises(nbgrader_course.UnsafeCourseError, match="python -m grading course"):
+        nbgrader_course.autograde_into(tmp_path, [])
+
+
 def test_nbgrader_refuses_a_source_with_solutions(tmp_path):
     root = nbgrader_course.write_course(tmp_path / "course")
     shutil.copy(course.KIT_ROOT / "cs_loss" / "svm.py", root / "source" / ASSIGNMENT / "cs_loss")
