@@ -12,7 +12,7 @@ course directory:
   tests (:func:`grading.package.run_package_tests`) on the student's own
   ``cs_loss`` and records each as that cell's grade, so the package points are
   in the gradebook, the formgrader and ``nbgrader export``;
-- ``nbgrader_config.py``: the kit's preprocessors (the release notebook
+- ``nbgrader_config.py``: feedback without the hidden tests' code; the kit's preprocessors (the release notebook
   rebuilt around the student's answers, a kernel that survives crashes, stderr
   that costs no points), the student's ``.py`` files kept
   (``exclude_overwriting``), and every kernel started in a folder holding only
@@ -62,11 +62,13 @@ c.Execute.interrupt_on_timeout = True
 import sys
 sys.path.insert(0, {kit!r})
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-    DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
-    SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+    ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
+    OverwriteKernelspec, SaveAutoGrades)
 from grading.preprocessors import RebuildFromRelease, ResilientExecute, StderrToStdout
-from grading.nbgrader_course import PackageTests, StudentSandbox, UnsafeCourseError, refuse_unsafe_source
+from grading.nbgrader_course import (HideTestTracebacks, PackageTests, StudentSandbox,
+    UnsafeCourseError, refuse_unsafe_source)
 try:
     refuse_unsafe_source({root!r})
 except UnsafeCourseError as exc:  # traitlets turns an exception here into a mere warning
@@ -78,6 +80,9 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRe
 c.Autograde.autograde_preprocessors = [StudentSandbox, ResilientExecute, StderrToStdout,
     PackageTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata]
+# Feedback shows the student's notebook without the hidden tests' code, in cells or tracebacks.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks,
+    CSSHTMLHeaderPreprocessor]
 c.RebuildFromRelease.release_dir = {release_dir!r}
 c.RebuildFromRelease.flag_file = {flag_file!r}
 c.StderrToStdout.flag_file = {flag_file!r}
@@ -177,6 +182,18 @@ class PackageTests(NbGraderPreprocessor):
                     "error", ename="HiddenTestFailed", evalue=result.output[:500],
                     traceback=[f"HiddenTestFailed: {result.output[:500]}"])]  # fmt: skip
         return nb, resources
+
+
+class HideTestTracebacks(NbGraderPreprocessor):
+    """In feedback, a failing test cell shows its error message, not the traceback's code lines."""
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources
 
 
 def write_course(root, cell_timeout=120):

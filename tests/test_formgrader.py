@@ -2,6 +2,7 @@
 autograde gives the kit's points (package tests included), and the formgrader, driven by a real
 headless browser, grades a written answer into the gradebook."""
 
+import csv
 import os
 import secrets
 import shutil
@@ -85,6 +86,29 @@ def test_stock_autograde_gives_the_kits_points(graded_course, tmp_path):
     kit = ag.autograde([submissions["bug"]], tmp_path / "kit", workers=1, progress=False)[0]
     assert 0 < kit["auto_score"] < auto_max
     assert got["bug"][0] == kit["auto_score"]
+
+
+def test_feedback_shows_no_hidden_test(graded_course):
+    root, _ = graded_course
+    course.nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
+    pages = sorted((root / "feedback").rglob("*.html"))
+    assert {p.parent.parent.name for p in pages} >= {"reference", "blank", "bug"}
+    # The blank release's pages hold nothing of the kit's beyond the release itself; the others
+    # hold their own (here: the reference's) answers, but no hidden test either.
+    blank = [leak for leak in find_leaks(root / "feedback" / "blank") if ".html:" in leak]
+    assert blank == []
+    for page in pages:
+        assert "HIDDEN TESTS" not in page.read_text(), page
+
+
+def test_export_lists_every_student_with_the_autograded_points(graded_course, tmp_path):
+    root, _ = graded_course
+    out = tmp_path / "grades.csv"
+    course.nbgrader(root, "export", "--to", str(out))
+    with out.open() as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert float(rows["reference"]["raw_score"]) == totals(root)["reference"][0]
+    assert float(rows["blank"]["raw_score"]) == 0
 
 
 def test_the_students_package_is_graded_not_the_stub_or_the_solution(graded_course):
