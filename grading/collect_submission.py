@@ -204,14 +204,14 @@ def write_html(folder, names, out_dir):
 
 
 def collect(folder=".", zip_name="submission.zip"):
-    """Check, then bundle; returns ``(problems, warnings, written files)``.
+    """Check, then bundle; returns ``(problems, written files)``.
 
-    Nothing is written when there are problems.
+    Nothing is written when there are problems; :func:`check` gives the warnings too.
     """
     folder = Path(folder)
-    problems, warnings = check(folder)
+    problems, _warnings = check(folder)
     if problems:
-        return problems, warnings, []
+        return problems, []
     manifest, _ = read_manifest(folder)
     names = list(manifest["notebooks"]) + manifest["student_files"]
     zip_path = folder / zip_name
@@ -219,13 +219,14 @@ def collect(folder=".", zip_name="submission.zip"):
         for name in names:
             archive.write(folder / name, name)
     pages = write_html(folder, list(manifest["notebooks"]), folder / "submission_html")
-    return [], warnings, [zip_path] + pages
+    return [], [zip_path] + pages
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parent
-    problems, warnings, written = collect(folder)
+    _, warnings = check(folder)
+    problems, written = collect(folder)
     if problems:
         print("Not ready to submit: the autograder could not grade this. Fix these, then run this "
               "script again:")  # fmt: skip

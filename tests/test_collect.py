@@ -68,8 +68,15 @@ def write(root, cells):
     (root / "svm.ipynb").write_text(json.dumps(notebook(cells)))
 
 
+def collect(folder):
+    """``(problems, warnings, written)``: what main() prints, as data."""
+    _, warnings = cs.check(folder)
+    problems, written = cs.collect(folder)
+    return problems, warnings, written
+
+
 def test_a_complete_run_is_ready_without_warnings(folder):
-    problems, warnings, written = cs.collect(folder)
+    problems, warnings, written = collect(folder)
     assert problems == [] and warnings == []
     with zipfile.ZipFile(written[0]) as archive:
         assert sorted(archive.namelist()) == sorted(["svm.ipynb", *FILES])
@@ -80,7 +87,7 @@ def test_a_notebook_stopping_at_a_failing_check_is_accepted_with_its_cost(folder
     cells[3] = code_cell("assert loss > 0", 3, grade_id="check_svm_loss", points=3, error=True)
     cells[4]["execution_count"] = None  # Restart-and-run-all stopped there
     write(folder, cells)
-    problems, warnings, written = cs.collect(folder)
+    problems, warnings, written = collect(folder)
     assert problems == []
     assert (folder / "submission.zip") in written
     failing = [w for w in warnings if "failing checks" in w]
@@ -95,7 +102,7 @@ def test_cells_run_past_an_error_are_reported_with_the_failing_check(folder):
     cells = good_cells()
     cells[3] = code_cell("assert loss > 0", 3, grade_id="check_svm_loss", points=3, error=True)
     write(folder, cells)
-    problems, warnings, _ = cs.collect(folder)
+    problems, warnings, _ = collect(folder)
     assert problems == []
     assert any("check_svm_loss, 3 points" in w for w in warnings)
     assert any("cells after the error in cell 4 were run (cells 5)" in w for w in warnings)
@@ -107,7 +114,7 @@ def test_unrun_cells_and_out_of_order_runs_are_warnings(folder):
     cells[3]["execution_count"] = 9
     cells[4]["execution_count"] = 5
     write(folder, cells)
-    problems, warnings, _ = cs.collect(folder)
+    problems, warnings, _ = collect(folder)
     assert problems == []
     assert any("cells 3 were not run" in w for w in warnings)
     assert any("out of order" in w for w in warnings)
@@ -115,14 +122,14 @@ def test_unrun_cells_and_out_of_order_runs_are_warnings(folder):
 
 def test_a_remaining_stub_is_named_with_file_and_line(folder):
     (folder / "cs_loss/svm.py").write_text(f"def svm_loss_vectorized(W, X, y, reg):\n    {STUB}\n")
-    problems, warnings, written = cs.collect(folder)
+    problems, warnings, written = collect(folder)
     assert problems == [] and written
     assert any(w.startswith("cs_loss/svm.py:2: svm_loss_vectorized still raises") for w in warnings)
 
 
 def test_an_older_stub_format_is_recognised_too(folder):
     (folder / "cs_loss/knn.py").write_text('    raise NotImplementedError("TODO: complete predict_labels")\n')
-    _, warnings, _ = cs.collect(folder)
+    _, warnings, _ = collect(folder)
     assert any("cs_loss/knn.py:1: predict_labels" in w for w in warnings)
 
 
@@ -142,14 +149,14 @@ def test_ungradable_submissions_are_refused_and_nothing_is_written(folder, what)
     else:
         (folder / "svm.ipynb").write_text("{not json")
         expected = "not a valid notebook file"
-    problems, _, written = cs.collect(folder)
+    problems, _, written = collect(folder)
     assert written == [] and not (folder / "submission.zip").exists()
     assert any(expected in p for p in problems), problems
 
 
 def test_a_missing_manifest_falls_back_to_the_usual_files_with_a_warning(folder):
     (folder / cs.MANIFEST).unlink()
-    problems, warnings, _ = cs.collect(folder)
+    problems, warnings, _ = collect(folder)
     assert any("missing" in w and cs.MANIFEST in w for w in warnings)
     assert any("knn.ipynb is missing" in p for p in problems)  # the default notebook list
     assert any("cs_loss/softmax.py is missing" in p for p in problems)
@@ -157,7 +164,7 @@ def test_a_missing_manifest_falls_back_to_the_usual_files_with_a_warning(folder)
 
 def test_an_older_manifest_still_gives_the_notebooks(folder):
     (folder / cs.MANIFEST).write_text(json.dumps({"svm.ipynb": ["svm_code", "check_svm_loss"]}))
-    problems, _, _ = cs.collect(folder)
+    problems, _, _ = collect(folder)
     assert not any("svm.ipynb" in p for p in problems)
 
 
