@@ -6,9 +6,9 @@ returns (one dict per submission: ``student``, ``tests``, ``flags``, ``error``,
 and shows, in this order:
 
 - the score distribution (a histogram of the automatic points),
-- the pass rate of every test,
 - the most frequent diagnosed mistakes (failures grouped by their reason),
 - flagged submissions with their reasons,
+- the pass rate of every test,
 - every submission's points, the points still to grade by hand, and its time.
 
 Plots are drawn with matplotlib (Agg) and embedded as base64 PNG, so the page
@@ -186,11 +186,6 @@ table{{border-collapse:collapse;margin-bottom:1.5em}}</style></head><body>
 <p id="summary">{esc(summary)}</p>
 <h2>Score distribution</h2>
 <img id="histogram" alt="histogram of automatic points" src="data:image/png;base64,{images['histogram']}">
-<h2>Pass rate per test</h2>
-<img id="pass-rate" alt="pass rate per test" src="data:image/png;base64,{images['pass_rate']}">
-<table id="pass-rates"><tr><th>test</th><th>passed</th><th>rate</th><th>points</th></tr>
-{rate_rows}
-</table>
 <h2>Most frequent mistakes</h2>
 <table id="mistakes"><tr><th>submissions</th><th>reason</th><th>tests</th></tr>
 {mistake_rows}
@@ -199,6 +194,12 @@ table{{border-collapse:collapse;margin-bottom:1.5em}}</style></head><body>
 <table id="flagged"><tr><th>submission</th><th>grading problem</th><th>flags</th></tr>
 {flag_rows}
 </table>
+<h2>Pass rate per test</h2>
+<img id="pass-rate" alt="pass rate per test" src="data:image/png;base64,{images['pass_rate']}">
+<details><summary>the numbers</summary>
+<table id="pass-rates"><tr><th>test</th><th>passed</th><th>rate</th><th>points</th></tr>
+{rate_rows}
+</table></details>
 <h2>Submissions</h2>
 <img id="time" alt="time per submission" src="data:image/png;base64,{images['time']}">
 <table id="submissions"><tr><th>submission</th><th>automatic points</th><th>written answers</th>
