@@ -145,7 +145,8 @@ def main(argv=None):
                   "grades.json, feedback/")  # fmt: skip
             if args.course:
                 nbgrader_course.autograde_into(
-                    args.course, [(r["student"], s) for r, s in zip(results, submissions, strict=True)])
+                    args.course, [(r["student"], s) for r, s in zip(results, submissions, strict=True)],
+                    timeout=args.timeout)
                 print(f"graded into the course {args.course.resolve()}: grade the written answers in "
                       "the formgrader, then `nbgrader export` there")  # fmt: skip
         elif args.command in ("check", "demo"):

@@ -243,13 +243,14 @@ def require_course(root):
     return root
 
 
-def autograde_into(root, submissions):
+def autograde_into(root, submissions, timeout=600):
     """Lay each ``(student, submission)`` into the course and autograde it there with nbgrader.
 
     ``submission`` is a folder or zip as :func:`grading.autograde.intake` reads it; an
     earlier submission of the same student in the course is replaced. Afterwards the
     formgrader lists every submission's written answers and ``nbgrader export`` has
-    the full grades. Returns ``{student: flags}``.
+    the full grades. ``timeout`` bounds each student's nbgrader run, in seconds.
+    Returns ``{student: flags}``.
     """
     from . import autograde as ag  # heavy; only this command needs it
 
@@ -264,5 +265,6 @@ def autograde_into(root, submissions):
             shutil.rmtree(dest)
         flags[student] = ag.intake(submission, dest, release)
         shutil.copy(release / PACKAGE_NOTEBOOK, dest / PACKAGE_NOTEBOOK)
-        course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", student, "--create", "--force")
+        course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", student, "--create",
+                        "--force", timeout=timeout)  # fmt: skip
     return flags
