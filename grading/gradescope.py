@@ -43,9 +43,9 @@ if ! python3 -m venv ${CS_LOSS_VENV_ARGS:-} "$VENV"; then
   # Debian and Ubuntu ship venv's pip bootstrap separately.
   if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
     minor="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-    apt-get update -qq
+    apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "python$minor-venv" > /dev/null \
-      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv > /dev/null
+      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv > /dev/null || true
   fi
   rm -rf "$VENV"
   python3 -m venv ${CS_LOSS_VENV_ARGS:-} "$VENV"
