@@ -10,27 +10,69 @@ check       the assignment's own proof: release, then grade the reference, the
 demo        the same run as check, printing the grade table
 expected    regenerate grading/expected.npz from the reference solution
 gradescope  build the Gradescope autograder zip (setup.sh, run_autograder)
+course      create or update a persistent nbgrader course directory for stock
+            nbgrader and the formgrader (see grading/nbgrader_course.py)
+
+Run it from the kit's folder (``python -m grading ...``), or from anywhere as
+``python path/to/kit/grading ...``. Relative ``--out`` folders are under the
+current directory; every command prints the absolute path it wrote.
 """
 
 import argparse
 import sys
-import tempfile
-import time
+import zipfile
 from pathlib import Path
 
-from . import autograde as ag
-from . import course, examples, gradescope, package
-from .markers import MarkerError
-from .release import build_release
+if __package__ in (None, ""):  # `python path/to/kit/grading`: import the kit beside this folder
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]  # not its modules bare
+    sys.path.insert(0, str(here.parent))
+    __package__ = "grading"  # noqa: A001
+
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from grading import autograde as ag  # noqa: E402
+from grading import course, examples, gradescope, nbgrader_course, package, report  # noqa: E402
+from grading.markers import MarkerError  # noqa: E402
+from grading.release import build_release  # noqa: E402
+
+SKIP_DIRS = ("__MACOSX", "cs_loss", "data")
 
 
 def print_table(results):
-    width = max(len(r["student"]) for r in results)
-    print(f"{'submission':<{width}}  {'auto points':>12}  {'manual':>6}  {'time':>6}  notes")
-    for r in results:
-        notes = r["error"] or "; ".join(r["flags"][:2])
-        print(f"{r['student']:<{width}}  {r['auto_score']:>5g} / {r['auto_max']:<4g}  "
-              f"{r['manual_max']:>6g}  {r.get('seconds', 0):>5.1f}s  {notes[:70]}")  # fmt: skip
+    print(report.table(results))
+
+
+def _holds_notebooks(folder):
+    return any(p for p in Path(folder).rglob("*.ipynb")
+               if not any(part.startswith(".") for part in p.relative_to(folder).parts))  # fmt: skip
+
+
+def expand_submissions(paths):
+    """The submissions to grade, and a note for each folder found to hold several.
+
+    A folder with notebooks at its top level is one submission. A folder without
+    any, holding zips or subfolders with notebooks, is a class: each zip and each
+    such subfolder is a submission (one subfolder alone is one nested submission).
+    """
+    submissions, notes = [], []
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir() or any(path.glob("*.ipynb")):
+            submissions.append(path)
+            continue
+        children = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.name not in SKIP_DIRS)
+        zips = [p for p in children if p.is_file() and zipfile.is_zipfile(p)]
+        folders = [p for p in children if p.is_dir() and _holds_notebooks(p)]
+        if zips or len(folders) > 1:
+            members = sorted(zips + folders)
+            submissions += members
+            notes.append(f"{path} holds {len(members)} submissions ({len(zips)} zips, "
+                         f"{len(folders)} folders): grading each as one student")  # fmt: skip
+        else:
+            submissions.append(path)
+    return submissions, notes
 
 
 def run_examples(out_dir, workers):
@@ -57,10 +99,14 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     p.add_argument("--memory-gb", type=float, default=6, help="memory limit per submission")
+    p.add_argument("--course", type=Path, help="also grade into this nbgrader course (made by "
+                   "`course`), for the formgrader and nbgrader export")  # fmt: skip
     for name in ("check", "demo"):
         p = sub.add_parser(name, help=f"{name} on the example submissions")
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
         p.add_argument("--workers", type=int, default=2)
+    p = sub.add_parser("course", help="create or update an nbgrader course directory")
+    p.add_argument("dir", type=Path)
     sub.add_parser("expected", help="regenerate grading/expected.npz")
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
     p.add_argument("--out", type=Path, default=Path("build/gradescope"))
@@ -80,21 +126,35 @@ def main(argv=None):
     try:
         if args.command == "release":
             release = build_release(args.out)
-            print(f"release: {release} and {args.out / (course.ASSIGNMENT + '.zip')}")
+            print(f"release: {release.resolve()} and {(args.out / (course.ASSIGNMENT + '.zip')).resolve()}")
         elif args.command == "autograde":
             missing = [str(p) for p in args.submissions if not p.exists()]
             if missing:
                 print(f"error: no such submission: {', '.join(missing)}", file=sys.stderr)
                 return 2
-            results = ag.autograde(args.submissions, args.out, workers=args.workers,
+            if args.course:
+                nbgrader_course.require_course(args.course)  # before hours of grading, not after
+            submissions, notes = expand_submissions(args.submissions)
+            for note in notes:
+                print(note)
+            results = ag.autograde(submissions, args.out, workers=args.workers,
                                    timeout=args.timeout, memory_bytes=int(args.memory_gb * 2**30))  # fmt: skip
+            report.write_report(results, args.out)
             print_table(results)
-            print(f"reports in {args.out}: grades.csv, totals.csv, grades.json, feedback/")
+            print(f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "
+                  "grades.json, feedback/")  # fmt: skip
+            if args.course:
+                nbgrader_course.autograde_into(
+                    args.course, [(r["student"], s) for r, s in zip(results, submissions, strict=True)],
+                    timeout=args.timeout)
+                print(f"graded into the course {args.course.resolve()}: grade the written answers in "
+                      "the formgrader, then `nbgrader export` there")  # fmt: skip
         elif args.command in ("check", "demo"):
             results, elapsed = run_examples(args.out, args.workers)
+            report.write_report(results, args.out, title=f"Class report: {args.command} examples")
             print_table(results)
             print(f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} workers; "
-                  f"reports in {args.out}")  # fmt: skip
+                  f"reports in {args.out.resolve()} (report.html)")  # fmt: skip
             problems = examples.verify(results)
             for problem in problems:
                 print(f"PROBLEM: {problem}")
@@ -102,10 +162,17 @@ def main(argv=None):
                 print("check: " + ("FAILED" if problems else "passed: reference full marks, blank release 0, "
                                    "each bug caught by exactly its tests, nothing leaked"))  # fmt: skip
             return 1 if problems else 0
+        elif args.command == "course":
+            root = nbgrader_course.write_course(args.dir)
+            print(f"course: {root}\nnext, in that folder: nbgrader generate_assignment "
+                  f"{course.ASSIGNMENT}; collect submissions into submitted/<student>/"
+                  f"{course.ASSIGNMENT}/; nbgrader autograde {course.ASSIGNMENT}; grade the written "
+                  "answers in the formgrader; nbgrader export")  # fmt: skip
         elif args.command == "expected":
             print(f"wrote {package.make_expected()}")
         elif args.command == "gradescope":
-            print(f"wrote {gradescope.build_autograder(args.out)}: upload it to Gradescope unchanged")
+            print(f"wrote {gradescope.build_autograder(args.out).resolve()}: upload it to Gradescope "
+                  "unchanged")  # fmt: skip
         elif args.command == "gradescope-prepare":
             gradescope.prepare(args.work)
         elif args.command == "gradescope-run":
@@ -113,7 +180,7 @@ def main(argv=None):
             print(f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}")
         elif args.command == "_grade_one":
             ag.grade_one(args.template, args.submission, args.student, args.out_json)
-    except (MarkerError, course.NbgraderError) as exc:
+    except (MarkerError, course.NbgraderError, nbgrader_course.UnsafeCourseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

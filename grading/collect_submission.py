@@ -1,20 +1,28 @@
-"""Bundle your assignment for submission, after checking that it is complete.
+"""Bundle your assignment for submission, after checking what can be checked.
 
-Run it in the assignment folder (in Colab: ``!python collect_submission.py``
-in a cell, after mounting Drive and changing into the folder):
+Run it in the assignment folder (in Colab, in a cell, after the notebook's setup
+cell has changed into the folder: ``!python collect_submission.py``):
 
     python collect_submission.py
 
-It checks that every required file is there, that each notebook was run top to
-bottom and saved with its outputs, that no TODO stub still raises
-``NotImplementedError``, and that the notebooks' grading metadata is intact.
-On success it writes ``submission.zip`` (upload it as the code submission)
-and ``submission_html/`` (open each page in a browser and print it to PDF for
-the written answers). On any problem it says what to fix and exits with
-status 1; nothing is written.
+It refuses only what cannot be graded: a missing notebook or ``cs_loss`` file,
+a notebook that is not valid JSON, or cells that lost their grading metadata.
+Everything else is a warning, and the submission is still written:
+
+- a notebook that stops at a failing check (an error in a cell, later cells not
+  run) lists the failing checks and the points they cost; the autograder runs
+  every cell again, so the cells after the error still count;
+- cells run after an error, cells never run, cells run out of order;
+- a TODO in ``cs_loss`` that still raises ``NotImplementedError``.
+
+It writes ``submission.zip`` (upload it as the code submission) and
+``submission_html/`` (open each page in a browser and print it to PDF for the
+written answers).
 
 This file is self-contained: it needs the Python standard library and, for
-the HTML pages, nbconvert (installed with Jupyter and in Colab).
+the HTML pages, nbconvert (installed with Jupyter and in Colab). It reads the
+assignment's ``.assignment_manifest.json`` (notebooks, grade ids, points,
+student files, stub lines); nothing in it is secret.
 """
 
 import json
@@ -23,38 +31,60 @@ import sys
 import zipfile
 from pathlib import Path
 
-NOTEBOOKS = ("knn.ipynb", "svm.ipynb", "softmax.ipynb")
-STUDENT_FILES = ("cs_loss/knn.py", "cs_loss/svm.py", "cs_loss/softmax.py",
-                 "cs_loss/linear_classifier.py")  # fmt: skip
 MANIFEST = ".assignment_manifest.json"
-STUB = re.compile(r'raise NotImplementedError\("TODO: complete (\w+)')
+# Used when the manifest is missing (a folder copied without its hidden files).
+DEFAULT_NOTEBOOKS = ("knn.ipynb", "svm.ipynb", "softmax.ipynb")
+DEFAULT_STUDENT_FILES = ("cs_loss/knn.py", "cs_loss/svm.py", "cs_loss/softmax.py",
+                         "cs_loss/linear_classifier.py")  # fmt: skip
+# A stub the release left in place of a solution, e.g.
+#   raise NotImplementedError("svm_loss_vectorized: see the TODO above (cs_loss/svm.py)")
+STUB = re.compile(r'^\s*raise NotImplementedError\("(?:TODO: complete )?([\w.]+)')
+RESTART_HINT = "Runtime > Restart and run all (Jupyter: Kernel > Restart & Run All)"
+
+
+def read_manifest(folder):
+    """The release manifest as a dict with notebooks, points, student_files, stubs.
+
+    Returns ``(manifest, note)``; ``note`` is a warning when the defaults were used.
+    """
+    path = Path(folder) / MANIFEST
+    note = None
+    raw = {}
+    if path.is_file():
+        try:
+            raw = json.loads(path.read_text())
+        except ValueError:
+            note = f"{MANIFEST} is damaged; checked against the usual file list instead."
+    else:
+        note = (f"{MANIFEST} is missing (a hidden file of the assignment folder): checked against "
+                "the usual file list instead. Run this script in the folder you were given.")  # fmt: skip
+    if raw and "notebooks" not in raw:  # an older manifest: {notebook: [grade ids]}
+        raw = {"notebooks": {k: v for k, v in raw.items() if k.endswith(".ipynb")}}
+    notebooks = raw.get("notebooks") or {name: [] for name in DEFAULT_NOTEBOOKS}
+    return {
+        "notebooks": {name: list(ids) for name, ids in notebooks.items()},
+        "points": raw.get("points", {}),
+        "student_files": list(raw.get("student_files") or DEFAULT_STUDENT_FILES),
+        "stubs": raw.get("stubs", {}),
+    }, note
 
 
 def check(folder):
-    """Every problem with the assignment in ``folder``, as readable sentences."""
+    """``(problems, warnings)``: problems make the submission ungradable, warnings do not."""
     folder = Path(folder)
-    problems = []
-    manifest = {}
-    if (folder / MANIFEST).is_file():
-        manifest = json.loads((folder / MANIFEST).read_text())
-    else:
-        problems.append(f"{MANIFEST} is missing: run this script in the assignment folder.")
-    for name in STUDENT_FILES:
+    manifest, note = read_manifest(folder)
+    problems, warnings = [], [note] if note else []
+    for name in manifest["student_files"]:
         path = folder / name
         if not path.is_file():
-            problems.append(f"{name} is missing.")
+            problems.append(f"{name} is missing: copy it back from a fresh copy of the assignment "
+                            "(your TODOs there will then be unfinished).")  # fmt: skip
             continue
-        text = path.read_text(errors="replace")
-        for number, line in enumerate(text.splitlines(), start=1):
-            match = STUB.search(line)
-            if match and not line.lstrip().startswith("#"):
-                problems.append(f"{name}:{number}: {match.group(1)} still raises NotImplementedError "
-                                "(complete the TODO there).")  # fmt: skip
-    for name in NOTEBOOKS:
+        warnings += check_stubs(name, path.read_text(errors="replace"), manifest["stubs"].get(name, []))
+    for name, grade_ids in manifest["notebooks"].items():
         path = folder / name
         if not path.is_file():
-            copies = sorted(p.name for p in folder.glob("*.ipynb") if p.stem.lower().endswith(Path(name).stem)
-                            or Path(name).stem in p.stem.lower())  # fmt: skip
+            copies = sorted(p.name for p in folder.glob("*.ipynb") if Path(name).stem in p.stem.lower())
             hint = f" (found {', '.join(copies)}: rename your copy to {name})" if copies else ""
             problems.append(f"{name} is missing{hint}.")
             continue
@@ -63,12 +93,42 @@ def check(folder):
         except ValueError as exc:
             problems.append(f"{name} is not a valid notebook file ({exc}).")
             continue
-        problems += check_notebook(name, notebook, manifest.get(name, []))
-    return problems
+        bad, warn = check_notebook(name, notebook, grade_ids, manifest["points"].get(name, {}))
+        problems += bad
+        warnings += warn
+    return problems, warnings
 
 
-def check_notebook(name, notebook, grade_ids):
-    problems = []
+def check_stubs(name, text, stub_lines):
+    """Warnings for TODOs in a student file that still raise NotImplementedError."""
+    stubs = {line.strip() for line in stub_lines}
+    warnings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = STUB.match(line)
+        if line.strip() in stubs or match:
+            what = match.group(1) if match else line.strip()
+            warnings.append(f"{name}:{number}: {what} still raises NotImplementedError; its tests "
+                            "will score 0. Complete the TODO above that line if you can.")  # fmt: skip
+    return warnings
+
+
+def _source(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _describe(number, cell, points):
+    """``cell 13 (check_svm_loss, 3 points)`` or ``cell 13``."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    if not grade_id:
+        return f"cell {number}"
+    cost = points.get(grade_id)
+    return f"cell {number} ({grade_id}{f', {cost:g} points' if cost else ''})"
+
+
+def check_notebook(name, notebook, grade_ids, points):
+    """``(problems, warnings)`` for one notebook (a dict read from its JSON)."""
+    problems, warnings = [], []
     cells = notebook.get("cells", [])
     present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells}
     missing = [g for g in grade_ids if g not in present]
@@ -76,29 +136,57 @@ def check_notebook(name, notebook, grade_ids):
         problems.append(f"{name}: {len(missing)} cells are missing or lost their grading metadata "
                         f"({', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}); copy them "
                         "back from a fresh copy of the assignment.")  # fmt: skip
-    last = 0
-    for index, cell in enumerate(cells, start=1):
-        if cell.get("cell_type") != "code" or not "".join(cell.get("source", "")).strip():
-            continue
-        count = cell.get("execution_count")
-        if count is None:
-            problems.append(f"{name}: cell {index} was not run. Run the whole notebook (Runtime > "
-                            "Restart and run all) and save it.")  # fmt: skip
-            break
-        if count <= last:
-            problems.append(f"{name}: cell {index} was run out of order. Run the whole notebook from "
-                            "the top (Runtime > Restart and run all) and save it.")  # fmt: skip
-            break
-        last = count
+    code = [(number, cell) for number, cell in enumerate(cells, start=1)
+            if cell.get("cell_type") == "code" and _source(cell).strip()]  # fmt: skip
+    failing = [(n, c) for n, c in code
+               if any(o.get("output_type") == "error" for o in c.get("outputs", []))]  # fmt: skip
+    not_run = [n for n, c in code if c.get("execution_count") is None]
+    if failing:
+        first = failing[0][0]
+        listed = ", ".join(_describe(n, c, points) for n, c in failing)
+        cost = sum(points.get(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), 0)
+                   for _, c in failing)  # fmt: skip
+        cost_text = f" (up to {cost:g} points)" if cost else ""
+        warnings.append(f"{name}: failing checks{cost_text}: {listed}. You can submit as it is; "
+                        "fix them first if you can.")  # fmt: skip
+        after = [n for n, c in code if n > first and c.get("execution_count") is not None]
+        if after:
+            warnings.append(f"{name}: cells after the error in cell {first} were run (cells "
+                            f"{_ranges(after)}); their outputs may not match a run from the top. "
+                            "The autograder runs every cell again, in order.")  # fmt: skip
+        elif [n for n in not_run if n > first]:
+            warnings.append(f"{name}: the notebook stops at the error in cell {first}; the autograder "
+                            "runs the cells after it too, so they still count.")  # fmt: skip
+        not_run = [n for n in not_run if n < first]
+    if not_run:
+        warnings.append(f"{name}: cells {_ranges(not_run)} were not run, so their outputs are not in "
+                        f"your PDF. Run the whole notebook ({RESTART_HINT}) and save it.")  # fmt: skip
+    counts = [c.get("execution_count") for _, c in code if c.get("execution_count") is not None]
+    if counts != sorted(counts) or len(set(counts)) != len(counts):
+        warnings.append(f"{name}: cells were run out of order; outputs may not match a run from the "
+                        f"top ({RESTART_HINT}).")  # fmt: skip
+    for number, cell in code:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        source = "".join(cell.get("source", ""))
-        if meta.get("solution") and re.search(r"^\s*raise NotImplementedError\(\)", source, re.M):
-            problems.append(f"{name}: cell {index} ({meta.get('grade_id')}) still raises "
+        if meta.get("solution") and re.search(r"^\s*raise NotImplementedError\(\)", _source(cell), re.M):
+            warnings.append(f"{name}: {_describe(number, cell, points)} still raises "
                             "NotImplementedError: replace that line with your code.")  # fmt: skip
-    return problems
+    return problems, warnings
 
 
-def write_html(folder, out_dir):
+def _ranges(numbers):
+    """``3-5, 9`` for [3, 4, 5, 9]."""
+    parts, start, prev = [], None, None
+    for n in list(numbers) + [None]:
+        if start is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(f"{start}-{prev}" if prev > start else f"{start}")
+        start = prev = n
+    return ", ".join(parts)
+
+
+def write_html(folder, names, out_dir):
     """An HTML page per notebook, for printing; returns the pages written."""
     try:
         import nbformat
@@ -107,7 +195,7 @@ def write_html(folder, out_dir):
         return []
     out_dir.mkdir(exist_ok=True)
     pages = []
-    for name in NOTEBOOKS:
+    for name in names:
         body, _ = HTMLExporter().from_notebook_node(nbformat.read(Path(folder) / name, as_version=4))
         page = out_dir / (Path(name).stem + ".html")
         page.write_text(body)
@@ -116,30 +204,43 @@ def write_html(folder, out_dir):
 
 
 def collect(folder=".", zip_name="submission.zip"):
-    """Check, then bundle; returns (problems, written files)."""
+    """Check, then bundle; returns ``(problems, written files)``.
+
+    Nothing is written when there are problems; :func:`check` gives the warnings too.
+    """
     folder = Path(folder)
-    problems = check(folder)
+    problems, _warnings = check(folder)
     if problems:
         return problems, []
+    manifest, _ = read_manifest(folder)
+    names = list(manifest["notebooks"]) + manifest["student_files"]
     zip_path = folder / zip_name
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in NOTEBOOKS + STUDENT_FILES:
+        for name in names:
             archive.write(folder / name, name)
-    return [], [zip_path] + write_html(folder, folder / "submission_html")
+    pages = write_html(folder, list(manifest["notebooks"]), folder / "submission_html")
+    return [], [zip_path] + pages
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parent
+    _, warnings = check(folder)
     problems, written = collect(folder)
     if problems:
-        print("Not ready to submit. Fix these, then run this script again:")
+        print("Not ready to submit: the autograder could not grade this. Fix these, then run this "
+              "script again:")  # fmt: skip
         for problem in problems:
             print(f"  - {problem}")
         return 1
+    if warnings:
+        print("Warnings (the submission was still written; each may cost points):")
+        for warning in warnings:
+            print(f"  - {warning}")
     for path in written:
         print(f"wrote {path}")
-    print("Ready: upload submission.zip, and a PDF printed from the pages in submission_html/.")
+    ready = "Ready with warnings" if warnings else "Ready"
+    print(f"{ready}: upload submission.zip, and a PDF printed from the pages in submission_html/.")
     return 0
 
 
