@@ -31,8 +31,8 @@ GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 
 # Reload order: a module after the modules it imports.
 _MODULES = (
-    "_validation", "gradient_check", "svm", "softmax", "linear_classifier",
-    "knn", "data", "vis", "notebook",
+    "_validation", "data", "gradient_check", "knn", "notebook", "softmax", "svm",
+    "linear_classifier", "vis",
 )  # fmt: skip
 
 

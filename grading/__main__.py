@@ -33,9 +33,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from grading import autograde as ag  # noqa: E402
-from grading import course, examples, gradescope, nbgrader_course, package, report  # noqa: E402
+from grading import (  # noqa: E402
+    course, examples, gradescope, mistakes, nbgrader_course, package, report,
+)
 from grading.markers import MarkerError  # noqa: E402
-from grading.release import build_release  # noqa: E402
+from grading.release import ReleaseError, build_release  # noqa: E402
 
 SKIP_DIRS = ("__MACOSX", "cs_loss", "data")
 
@@ -156,11 +158,15 @@ def main(argv=None):
             print(f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} workers; "
                   f"reports in {args.out.resolve()} (report.html)")  # fmt: skip
             problems = examples.verify(results)
+            # Every mistake of the catalogue, at package level: it loses points and is named;
+            # every correct variant gets full marks.
+            problems += mistakes.verify_catalogue(run=True)
             for problem in problems:
                 print(f"PROBLEM: {problem}")
             if args.command == "check":
                 print("check: " + ("FAILED" if problems else "passed: reference full marks, blank release 0, "
-                                   "each bug caught by exactly its tests, nothing leaked"))  # fmt: skip
+                                   "each known mistake caught by its own tests and named, every "
+                                   "correct variant full marks, nothing leaked"))  # fmt: skip
             return 1 if problems else 0
         elif args.command == "course":
             root = nbgrader_course.write_course(args.dir)
@@ -180,7 +186,8 @@ def main(argv=None):
             print(f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}")
         elif args.command == "_grade_one":
             ag.grade_one(args.template, args.submission, args.student, args.out_json)
-    except (MarkerError, course.NbgraderError, nbgrader_course.UnsafeCourseError) as exc:
+    except (MarkerError, ReleaseError, course.NbgraderError,
+            nbgrader_course.UnsafeCourseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -351,7 +351,7 @@ def _uses_only_good_modules(targets, import_errors):
 
 
 # Modules in import order; each exports its public names onto the package.
-MODULES = ("_validation", "_blocks", "gradient_check", "svm", "softmax", "linear_classifier", "knn")
+MODULES = ("_validation", "knn", "softmax", "svm", "linear_classifier")
 
 
 def import_package():
