@@ -20,6 +20,7 @@ Pipeline, per run:
 
 import csv
 import html
+import io
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -71,20 +73,72 @@ def student_id(path):
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
 
 
+# Caps on what a zip may unpack to: a zip bomb or a junk archive fails that submission only.
+ZIP_MAX_TOTAL = 200 * 2**20
+ZIP_MAX_MEMBERS = 2000
+ZIP_MAX_RATIO = 200
+ZIP_MAX_NAME = 255
+
+
+class IntakeError(ValueError):
+    """A submission that cannot be laid out; the reason is shown to the student."""
+
+
 def _safe_extract(zip_path, dest):
-    with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.infolist():
+    """Unpack ``zip_path`` into ``dest`` within the caps; skip unsafe or junk members."""
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IntakeError(f"not a readable zip file ({exc})") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > ZIP_MAX_MEMBERS:
+            raise IntakeError(f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are read")
+        total = 0
+        for member in members:
             name = member.filename
-            if name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts:
+            if (name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts
+                    or len(name) > ZIP_MAX_NAME or any(len(p) > 200 for p in Path(name).parts)
+                    or (member.external_attr >> 16) & 0o170000 == 0o120000):  # a symlink  # fmt: skip
                 continue
+            if member.flag_bits & 0x1:
+                raise IntakeError("the zip is encrypted (password-protected): upload it without a password")
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
+                                            zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # fmt: skip
+                raise IntakeError(f"the zip uses an unsupported compression ({member.compress_type}): "
+                                  "zip it again with your system's standard zip tool")  # fmt: skip
             target = dest / name
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(member))
+            written = 0
+            try:
+                with archive.open(member) as source, open(target, "wb") as out:
+                    while chunk := source.read(2**20):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if total > ZIP_MAX_TOTAL or written > ZIP_MAX_RATIO * max(member.compress_size, 2**16):
+                            raise IntakeError("the zip unpacks to far more than a submission holds "
+                                              f"(over {ZIP_MAX_TOTAL // 2**20} MiB or a ratio over {ZIP_MAX_RATIO})")  # fmt: skip
+                        out.write(chunk)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise IntakeError(f"the zip is damaged or unsupported ({type(exc).__name__})") from None
             stamp = time.mktime(member.date_time + (0, 0, -1))
             os.utime(target, (stamp, stamp))
+
+
+def _regular_files(root):
+    """Regular files under ``root``, never following a symlink (into the kit or elsewhere)."""
+    found = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))
+                   and d not in ("__MACOSX", ".ipynb_checkpoints")]  # fmt: skip
+        for name in names:
+            path = Path(folder) / name
+            if not path.is_symlink() and path.is_file():
+                found.append(path)
+    return found
 
 
 def intake(submission, dest, stub_dir):
@@ -102,15 +156,16 @@ def intake(submission, dest, stub_dir):
     submission, dest = Path(submission), Path(dest)
     flags = []
     with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
+        if submission.is_symlink():
+            raise IntakeError("the submission is a symbolic link: not followed")
         if submission.is_file() and zipfile.is_zipfile(submission):
             root = Path(tmp)
             _safe_extract(submission, root)
         elif submission.is_dir():
             root = submission
         else:
-            raise ValueError(f"{submission} is neither a folder nor a zip file")
-        files = [p for p in root.rglob("*") if p.is_file() and "__MACOSX" not in p.parts
-                 and ".ipynb_checkpoints" not in p.parts]  # fmt: skip
+            raise IntakeError(f"{submission.name} is neither a folder nor a zip file")
+        files = _regular_files(root)
         dest.mkdir(parents=True, exist_ok=True)
         for canonical in course.NOTEBOOKS:
             found = [p for p in files if canonical_name(p.name) == canonical]
@@ -124,7 +179,7 @@ def intake(submission, dest, stub_dir):
             if len(found) > 1:
                 others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
                 flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
-            shutil.copy(chosen, dest / canonical)
+            shutil.copyfile(chosen, dest / canonical)
         (dest / "cs_loss").mkdir(exist_ok=True)
         for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
             shutil.copy(path, dest / "cs_loss" / path.name)
@@ -137,7 +192,7 @@ def intake(submission, dest, stub_dir):
             chosen = max(found, key=lambda p: p.stat().st_mtime)
             if len(found) > 1:
                 flags.append(f"several copies of {student_file}: graded the newest")
-            shutil.copy(chosen, dest / "cs_loss" / name)
+            shutil.copyfile(chosen, dest / "cs_loss" / name)
     return flags
 
 
@@ -364,11 +419,33 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             laid_out = work / "intake" / sid
             try:
                 flags = intake(submission, laid_out, stub_dir)
-            except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
+                shutil.rmtree(laid_out, ignore_errors=True)
+                reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
                 results[sid] = complete({"student": sid, "tests": [], "flags": [],
-                                         "error": f"could not read the submission: {exc}"}, tests)  # fmt: skip
+                                         "error": f"could not read the submission: {reason}"}, tests)  # fmt: skip
                 continue
             jobs.append((sid, laid_out, flags))
+        done_dir = out_dir / "finished"  # one result per graded submission: a rerun skips them
+        done_dir.mkdir(exist_ok=True)
+        secrets = grader_secrets()
+        for sid in order:
+            saved = done_dir / f"{sid}.json"
+            if sid not in results and saved.is_file():
+                try:
+                    results[sid] = json.loads(saved.read_text())
+                except ValueError:
+                    saved.unlink()
+        jobs = [job for job in jobs if job[0] not in results]
+
+        def finish(sid, result):
+            results[sid] = redact(complete(result, tests), secrets)
+            _write_atomic(done_dir / f"{sid}.json", json.dumps(results[sid], indent=1))
+            write_reports([results[s] for s in order if s in results], out_dir)
+
+        for sid in order:
+            if sid in results and not (done_dir / f"{sid}.json").is_file():
+                finish(sid, results[sid])
         bar = None
         if progress:
             from tqdm import tqdm
@@ -382,47 +459,115 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             }  # fmt: skip
             for future in as_completed(futures):
                 sid, flags = futures[future]
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - the batch goes on
+                    result = {"student": sid, "tests": [], "flags": [],
+                              "error": f"grading failed ({type(exc).__name__})"}  # fmt: skip
                 result["flags"] = flags + result.get("flags", [])
-                results[sid] = complete(result, tests)
+                finish(sid, result)
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
         ordered = [results[s] for s in order]
         write_reports(ordered, out_dir)
-        leaks = find_leaks(out_dir / "feedback", secret_lines())
-        if leaks:
-            raise RuntimeError("feedback would leak hidden tests:\n" + "\n".join(leaks))
+        for leak in find_leaks(out_dir / "feedback", secret_lines()):
+            # Redaction happens before writing; this is the last line of defence.
+            page = out_dir / "feedback" / leak.split(":", 1)[0]
+            if page.is_file():
+                page.write_text("<!doctype html><p>This page was withheld: ask your instructor.</p>")
     return ordered
 
 
+# Text written to reports: no surrogates, no spreadsheet formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean_text(text):
+    """``text`` as valid UTF-8 (undecodable characters replaced)."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
+def csv_cell(value):
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def grader_secrets():
+    """Lines whose appearance in a report would leak: solutions, hidden tests, trusted checks."""
+    secrets = {line for line in secret_lines() if len(line) >= 16}
+    for name in ("hidden_tests.py", "notebook_checks.py"):
+        for line in (Path(__file__).parent / name).read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 24 and not line.startswith(("#", '"', "'", "f\"", "return False")):
+                secrets.add(line)
+    return secrets
+
+
+def redact(result, secrets):
+    """``result`` with every text cleaned and any text quoting the grader's code withheld."""
+
+    def safe(text):
+        text = clean_text(text)
+        if any(marker in text for marker in ("BEGIN HIDDEN", "END HIDDEN", "BEGIN SOLUTION", "END SOLUTION")):
+            return "(message withheld: it quoted the grader's code)"
+        if any(secret in text for secret in secrets):
+            return "(message withheld: it quoted the grader's code)"
+        return text
+
+    for test in result["tests"]:
+        test["output"] = safe(test.get("output", ""))
+    result["flags"] = [safe(flag) for flag in result.get("flags", [])]
+    if result.get("error"):
+        result["error"] = safe(result["error"])
+    result["student"] = clean_text(result["student"])
+    return result
+
+
+def _write_atomic(path, text, newline=None):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", errors="replace", newline=newline) as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def write_reports(results, out_dir):
-    """grades.csv (one row per student and test), totals.csv, grades.json, feedback/*.html."""
+    """grades.csv (one row per student and test), totals.csv, grades.json, feedback/*.html.
+
+    Each file is replaced atomically, so a killed grader leaves whole files.
+    """
     out_dir = Path(out_dir)
-    with open(out_dir / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-        writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
-        for result in results:
-            for test in result["tests"]:
-                writer.writerow([result["student"], test["name"], test["kind"], test["score"],
-                                 test["max_score"], test["needs_manual_grade"], test["output"]])  # fmt: skip
-    with open(out_dir / "totals.csv", "w", newline="") as f:
-        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-        writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
-                         "needs_review", "flags", "error"])
-        for r in results:
-            review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
-                                             or "tags" in fl or "not found by id" in fl
-                                             for fl in r["flags"])  # fmt: skip
-            writer.writerow([r["student"], r["auto_score"], r["auto_max"], r["manual_max"],
-                             r["manual_pending"], review,
-                             " | ".join(r["flags"]), r["error"] or ""])  # fmt: skip
-    (out_dir / "grades.json").write_text(json.dumps(results, indent=1))
+    f = io.StringIO()
+    writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+    writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
+    for result in results:
+        for test in result["tests"]:
+            writer.writerow([csv_cell(v) for v in (
+                result["student"], test["name"], test["kind"], test["score"], test["max_score"],
+                test["needs_manual_grade"], test["output"])])  # fmt: skip
+    _write_atomic(out_dir / "grades.csv", f.getvalue(), newline="")
+    f = io.StringIO()
+    writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+    writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
+                     "needs_review", "flags", "error"])
+    for r in results:
+        review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
+                                         or "tags" in fl or "not found by id" in fl
+                                         for fl in r["flags"])  # fmt: skip
+        writer.writerow([csv_cell(v) for v in (
+            r["student"], r["auto_score"], r["auto_max"], r["manual_max"], r["manual_pending"],
+            review, " | ".join(r["flags"]), r["error"] or "")])  # fmt: skip
+    _write_atomic(out_dir / "totals.csv", f.getvalue(), newline="")
+    _write_atomic(out_dir / "grades.json", json.dumps(results, indent=1))
     feedback = out_dir / "feedback"
     feedback.mkdir(exist_ok=True)
     for result in results:
-        (feedback / f"{result['student']}.html").write_text(feedback_html(result))
+        _write_atomic(feedback / f"{result['student']}.html", feedback_html(result))
 
 
 def feedback_html(result):

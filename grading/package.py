@@ -114,9 +114,19 @@ def run_child(package_dir, group, timeout, memory_bytes):
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
             return {}, _group_failed(group, reason)
-        statuses = json.loads(status_file.read_text())
-        with np.load(out, allow_pickle=False) as saved:
-            arrays = {key: saved[key] for key in saved.files}
+        try:  # written by the student's process: anything but plain data is a failure
+            raw = json.loads(status_file.read_text(errors="replace")) if status_file.stat().st_size < 2**20 else None
+            statuses = _group_failed(group, "no result")
+            for name in statuses:
+                status = raw.get(name) if type(raw) is dict else None
+                if type(status) is dict and status.get("ok") is True:
+                    statuses[name] = {"ok": True}
+                elif type(status) is dict and type(status.get("error")) is str:
+                    statuses[name] = {"ok": False, "error": status["error"][:500]}
+            with np.load(out, allow_pickle=False) as saved:
+                arrays = {key: saved[key] for key in saved.files}
+        except Exception:  # noqa: BLE001 - a malformed result file costs this group only
+            return {}, _group_failed(group, "the test process left a malformed result")
         return arrays, statuses
 
 
