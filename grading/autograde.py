@@ -18,11 +18,13 @@ Pipeline, per run:
    hidden tests' code.
 """
 
+import ast
 import csv
 import html
 import io
 import json
 import os
+import queue
 import re
 import resource
 import shutil
@@ -38,19 +40,78 @@ from pathlib import Path
 import nbformat
 
 from . import course, package
+from . import sandbox as sandbox_module
+from .sandbox import Sandbox
 from .release import build_release, find_leaks, secret_lines
 
 CANONICAL = {Path(n).stem: n for n in course.NOTEBOOKS}
-# Patterns in a student's own code that deserve a human look; they cost no points.
-SUSPICIOUS = {
-    "defines __eq__": re.compile(r"def\s+__eq__|__eq__\s*="),
-    "touches builtins": re.compile(r"\bbuiltins\b|__builtins__"),
-    "replaces a notebook check": re.compile(r"\bnb\.(check|check_close)\s*="),
-    "exits the kernel": re.compile(r"os\._exit|sys\.exit|os\.kill|signal\."),
-    "reaches into IPython": re.compile(r"get_ipython\(\)\.(events|run_cell|set_custom_exc)"),
-    "reads notebooks or the gradebook": re.compile(r"\.ipynb|gradebook|\.db\b"),
-    "imports the grader": re.compile(r"^\s*(import|from)\s+(grading|nbgrader)\b", re.M),
-}
+# What in a student's own code deserves a human look (it costs no points). Read from the
+# syntax tree, so a comment or a string that merely mentions these raises nothing.
+SUSPICIOUS_EXITS = {("os", "_exit"), ("os", "kill"), ("os", "killpg"), ("sys", "exit"), ("os", "abort")}
+IPYTHON_HOOKS = {"events", "input_transformers_post", "input_transformers_cleanup", "ast_transformers",
+                 "run_cell", "set_custom_exc", "register_magic_function", "showtraceback",
+                 "_showtraceback", "set_hook"}  # fmt: skip
+READ_TARGETS = (".ipynb", "gradebook", ".db", "/proc", "expected.npz", "hidden_tests", "grading/")
+
+
+def _dotted(node):
+    """``"os._exit"`` for the expression ``os._exit``; None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    if isinstance(node, ast.Call) and _dotted(node.func) == "get_ipython":
+        return ".".join(["get_ipython()", *reversed(parts)])
+    return None
+
+
+def suspicious(text):
+    """Review reasons for Python source ``text`` (IPython magics and shell lines are skipped)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name in ("__eq__", "__ne__", "__hash__", "__bool__"):
+            found.add(f"defines {node.name}")
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in ("builtins", "__builtins__"):
+                found.add("touches builtins")
+            if name in ("__eq__", "__ne__") and isinstance(node.ctx, ast.Store):
+                found.add(f"defines {name}")
+            dotted = _dotted(node) or ""
+            if isinstance(node, ast.Attribute) and node.attr in IPYTHON_HOOKS and (
+                    "get_ipython" in dotted or "ip" in dotted.split(".")[0].lower()):  # fmt: skip
+                found.add("reaches into IPython")
+            if dotted in ("nb.check", "nb.check_close") and isinstance(node.ctx, ast.Store):
+                found.add("replaces a notebook check")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if any(m.split(".")[0] in ("grading", "nbgrader") for m in modules):
+                found.add("imports the grader")
+            if any(m.split(".")[0] in ("builtins", "ctypes") for m in modules):
+                found.add("touches builtins" if "builtins" in str(modules) else "loads native code")
+        elif isinstance(node, ast.Call):
+            dotted = _dotted(node.func) or ""
+            if tuple(dotted.split(".")[-2:]) in SUSPICIOUS_EXITS or dotted.startswith("signal."):
+                found.add("exits the kernel or sends signals")
+            if dotted in ("setattr",) and node.args and _dotted(node.args[0]) in ("builtins", "np", "numpy"):
+                found.add("touches builtins")
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and any(
+                        t in arg.value for t in READ_TARGETS):  # fmt: skip
+                    found.add("opens notebooks, the gradebook, /proc or the grader's files")
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                dotted = _dotted(target) or ""
+                if dotted.split(".")[0] in ("np", "numpy") and "." in dotted:
+                    found.add(f"rebinds {dotted}")
+    return found
 
 
 def canonical_name(filename):
@@ -223,9 +284,8 @@ def _scan_student_code(folder):
         if path.is_file():
             texts[student_file] = path.read_text(errors="replace")
     for where, text in texts.items():
-        for what, pattern in SUSPICIOUS.items():
-            if pattern.search(text):
-                flags.append(f"review: {where} {what}")
+        for what in sorted(suspicious(text)):
+            flags.append(f"review: {where} {what}")
     return flags
 
 
@@ -269,49 +329,79 @@ def _notebook_results(gradebook_url, autograded_dir, sid):
 
 
 def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
-    """Grade one laid-out submission; write its result to ``out_json``. Runs in a worker."""
+    """Grade one laid-out submission; write its result to ``out_json``. Runs in a worker.
+
+    The package tests run first (their time is bounded by groups x their timeout),
+    then nbgrader with what is left of the worker's budget, so a slow notebook
+    never costs the package points. Student code runs in a :class:`Sandbox`.
+    """
     start = time.perf_counter()
+    budget = float(os.environ.get("CS_LOSS_WORKER_BUDGET", "600"))
+    slot = int(os.environ.get("CS_LOSS_SANDBOX_SLOT", "0"))
     result = {"student": sid, "tests": [], "flags": [], "error": None}
-    with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp, \
-            tempfile.TemporaryDirectory(prefix="sbx_") as sandbox, \
-            tempfile.TemporaryDirectory(prefix="db_") as db_dir:  # fmt: skip
-        root = Path(tmp) / "course"
-        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
-                                                                        "feedback", "*.db"))  # fmt: skip
-        db_path = Path(db_dir) / "gradebook.db"
-        shutil.copy(Path(template) / "gradebook.db", db_path)
-        flag_file = Path(tmp) / "flags.json"
-        extra = course.GRADING_CONFIG.format(
-            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
-            flag_file=str(flag_file), sandbox=sandbox,
-        )  # fmt: skip
-        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
-        submitted = root / "submitted" / sid / course.ASSIGNMENT
-        shutil.copytree(submission_dir, submitted)
-        # The kernel's folder: the student's package and the data script, nothing else.
-        shutil.copytree(Path(submission_dir) / "cs_loss", Path(sandbox) / "cs_loss")
-        shutil.copytree(root / "source" / course.ASSIGNMENT / "data", Path(sandbox) / "data")
+    box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)
+    try:
+        _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget)
+    finally:
+        result["flags"] += box.cleanup()
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    Path(out_json).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget):
+    with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
+        os.chmod(tmp, 0o700)
         result["flags"] += _scan_student_code(submission_dir)
-        try:
-            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
-                            "--force", env_extra={"NBGRADER_EXECUTION": "autograde"})  # fmt: skip
-            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
-                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
-        except course.NbgraderError as exc:
-            result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
-            result["tests"] += _blank_notebook_results(root, str(exc))
-        if flag_file.is_file():
-            for name, messages in json.loads(flag_file.read_text()).items():
-                result["flags"] += [f"{name}: {m}" for m in messages]
+        if box.user is not None:
+            os.environ["CS_LOSS_GRADE_USER"] = box.user.pw_name  # package.run_child drops to it
         result["tests"] += [
             {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
              "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
              "targets": list(r.targets)}
             for r in package.run_package_tests(submission_dir)
         ]  # fmt: skip
-    result["seconds"] = round(time.perf_counter() - start, 2)
-    Path(out_json).write_text(json.dumps(result, indent=1))
-    return result
+        root = Path(tmp) / "course"
+        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
+                                                                        "feedback", "*.db"))  # fmt: skip
+        db_path = Path(tmp) / "gradebook.db"
+        shutil.copy(Path(template) / "gradebook.db", db_path)
+        flag_file = Path(tmp) / "flags.json"
+        work = box.work
+        extra = course.GRADING_CONFIG.format(
+            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
+            flag_file=str(flag_file), sandbox=str(work),
+        )  # fmt: skip
+        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
+        submitted = root / "submitted" / sid / course.ASSIGNMENT
+        shutil.copytree(submission_dir, submitted)
+        # The kernel's folder: the student's package and the data script, nothing else.
+        shutil.copytree(Path(submission_dir) / "cs_loss", work / "cs_loss")
+        shutil.copytree(root / "source" / course.ASSIGNMENT / "data", work / "data")
+        box.give()
+        env = {"NBGRADER_EXECUTION": "autograde"}
+        if box.user is not None:
+            jupyter = Path(tmp) / "jupyter"
+            box.install_kernelspec(jupyter)
+            env.update(JUPYTER_PATH=str(jupyter))
+            env[sandbox_module.SPEC_VARIABLE] = box.spec()
+        remaining = budget - (time.perf_counter() - start) - 30
+        try:
+            if remaining < 30:
+                raise course.NbgraderError("no time left for the notebooks after the package tests")
+            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
+                            "--force", env_extra=env, timeout=remaining)  # fmt: skip
+            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
+                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
+        except course.NbgraderError as exc:
+            result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
+            result["tests"] += _blank_notebook_results(root, str(exc))
+        if flag_file.is_file():
+            try:
+                for name, messages in json.loads(flag_file.read_text()).items():
+                    result["flags"] += [f"{name}: {m}" for m in messages]
+            except ValueError:
+                pass
 
 
 def _blank_notebook_results(root, reason):
@@ -340,28 +430,51 @@ def _limits(memory_bytes):
     return apply
 
 
+_SLOTS = queue.Queue()
+
+
 def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
-    """``grade_one`` in a child process with a wall-clock and memory limit."""
-    cmd = [sys.executable, "-m", "grading", "_grade_one", str(template), str(laid_out), sid,
-           str(out_json)]  # fmt: skip
-    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
-    # `-m grading` finds the kit through the working folder instead.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    process = subprocess.Popen(cmd, cwd=course.KIT_ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_bytes))  # fmt: skip
+    """``grade_one`` in a child process with a wall-clock and memory limit.
+
+    The child runs in an empty folder (not the kit) and holds a worker slot, which
+    picks its sandbox user; after a timeout every process of that user is killed.
+    """
+    slot = _SLOTS.get()
     try:
-        log, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
-        process.communicate()
-        return {"student": sid, "tests": [], "flags": [],
-                "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
-    if Path(out_json).is_file():
+        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot)
+    finally:
+        _SLOTS.put(slot)
+
+
+def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
+            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(template),
+           str(laid_out), sid, str(out_json)]  # fmt: skip
+    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", CS_LOSS_SANDBOX_SLOT=str(slot),
+               CS_LOSS_WORKER_BUDGET=str(timeout))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
+        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="replace",
+                                   preexec_fn=_limits(memory_bytes))  # fmt: skip
+        try:
+            log, _ = process.communicate(timeout=timeout + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
+            if sandbox_module.can_switch_users():
+                sandbox_module.kill_user(sandbox_module.ensure_user(slot).pw_uid)
+            process.kill()
+            process.wait()
+            return {"student": sid, "tests": [], "flags": [],
+                    "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
+    try:
         return json.loads(Path(out_json).read_text())
-    tail = " | ".join(log.strip().splitlines()[-3:])[:300]
-    return {"student": sid, "tests": [], "flags": [],
-            "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
+    except (OSError, ValueError):
+        tail = " | ".join(log.strip().splitlines()[-3:])[:300]
+        return {"student": sid, "tests": [], "flags": [],
+                "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
 
 
 def complete(result, template_tests):
@@ -451,6 +564,10 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="grading", unit="submission", file=sys.stdout)
+        while not _SLOTS.empty():
+            _SLOTS.get()
+        for slot in range(max(1, workers)):
+            _SLOTS.put(slot)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,

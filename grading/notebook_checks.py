@@ -16,8 +16,11 @@ only change the *values* written, never the verdict's logic, and a value that
 is not plain data of the expected type fails with a reason.
 """
 
+import io
 import json
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +108,19 @@ def export_source(grade_id, export_dir):
                            npz_path=str(export_dir / f"{grade_id}.npz"))  # fmt: skip
 
 
+def _read_plain_file(path, limit):
+    """The bytes of a regular file (never through a symlink, never more than ``limit``), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return f.read(limit + 1)[:limit]
+
+
 class Invalid(Exception):
     """An exported value is missing or not plain data of the expected type."""
 
@@ -144,20 +160,21 @@ class Exported:
         self.grade_id = grade_id
         path = Path(export_dir) / f"{grade_id}.json"
         self.raw, self.arrays = {}, {}
-        if path.is_file() and path.stat().st_size <= MAX_EXPORT_BYTES:
+        text = _read_plain_file(path, MAX_EXPORT_BYTES)
+        self.ran = text is not None
+        if text is not None:
             try:
-                raw = json.loads(path.read_text(errors="replace"))
+                raw = json.loads(text.decode("utf-8", "replace"))
                 self.raw = raw if type(raw) is dict else {}
             except (ValueError, RecursionError):
                 self.raw = {}
-        npz = Path(export_dir) / f"{grade_id}.npz"
-        if npz.is_file() and npz.stat().st_size <= 64 * MAX_EXPORT_BYTES:
+        data = _read_plain_file(Path(export_dir) / f"{grade_id}.npz", 64 * MAX_EXPORT_BYTES)
+        if data is not None:
             try:
-                with np.load(npz, allow_pickle=False) as saved:
+                with np.load(io.BytesIO(data), allow_pickle=False) as saved:
                     self.arrays = {key: saved[key] for key in saved.files}
             except Exception:  # a corrupt or pickled file is no value
                 self.arrays = {}
-        self.ran = path.is_file()
 
     def get(self, name):
         entry = self.raw.get(name)

@@ -43,6 +43,7 @@ def _limit_memory(limit_bytes, user=None):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
         if user is not None:  # drop root: the student's code runs as an unprivileged user
+            resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
             os.setgroups([])
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
