@@ -240,7 +240,12 @@ def intake(submission, dest, stub_dir):
             if len(found) > 1:
                 others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
                 flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
-            shutil.copyfile(chosen, dest / canonical)
+            try:  # a truncated or non-JSON notebook costs that notebook only, not all three
+                nbformat.validate(nbformat.read(chosen, as_version=4))
+                shutil.copyfile(chosen, dest / canonical)
+            except Exception:  # noqa: BLE001 - nbformat raises many kinds
+                flags.append(f"{canonical} is not a readable notebook: graded as blank")
+                shutil.copy(Path(stub_dir) / canonical, dest / canonical)
         (dest / "cs_loss").mkdir(exist_ok=True)
         for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
             shutil.copy(path, dest / "cs_loss" / path.name)
@@ -515,6 +520,8 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not sandbox_module.can_switch_users():
+        sandbox_module.warn_not_root()
     with tempfile.TemporaryDirectory(prefix="cs_loss_autograde_") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         template = work / "course"

@@ -59,6 +59,7 @@ c.ResilientExecute.flag_file = {flag_file!r}
 c.TrustedExport.export_dir = {sandbox!r} + "/.export"
 c.TrustedExport.flag_file = {flag_file!r}
 c.TrustedVerdict.export_dir = {sandbox!r} + "/.export"
+c.TrustedVerdict.flag_file = {flag_file!r}
 '''
 
 

@@ -57,45 +57,67 @@ FUNCTION_POINTS = (3, 10, 7)
 _SNIPPET = '''\
 # Grading: this cell exports the values its check needs; the check runs outside the notebook.
 def _cs_loss_export(_names, _arrays, _json_path, _npz_path, _points={points!r}):
+    import builtins as b  # not the notebook's names: a shadowed float or int changes nothing here
     import json, numpy
     def plain(v, depth=0):
+        t = b.type(v)
         if depth > 6:
-            raise ValueError("nested too deeply")
-        if v is None or type(v) in (bool, str):
+            raise b.ValueError("nested too deeply")
+        if v is None or v is True or v is False:
             return v
-        if isinstance(v, (numpy.bool_,)):
-            return bool(v)
-        if isinstance(v, (int, numpy.integer)):
-            return {{"int": str(int(v))}}
-        if isinstance(v, (float, numpy.floating)):
-            return {{"float": repr(float(v))}}
-        if isinstance(v, (set, frozenset)):
-            return {{"set": [plain(x, depth + 1) for x in list(v)[:100]]}}
-        if isinstance(v, dict):
-            return {{"dict": [[plain(k, depth + 1), plain(x, depth + 1)] for k, x in list(v.items())[:1000]]}}
-        if isinstance(v, (list, tuple, numpy.ndarray)):
-            return {{"list": [plain(x, depth + 1) for x in list(v)[:1000]]}}
-        if callable(v):
+        if b.isinstance(v, b.str):
+            return b.str.__str__(v)
+        if b.isinstance(v, numpy.bool_):
+            return b.bool(v)
+        if b.isinstance(v, b.int):
+            return {{"int": b.int.__repr__(v)}}
+        if b.isinstance(v, numpy.integer):
+            return {{"int": b.repr(b.int(v))}}
+        if b.isinstance(v, b.float):
+            return {{"float": b.float.__repr__(v)}}
+        if b.isinstance(v, numpy.floating):
+            return {{"float": b.repr(b.float(v))}}
+        if b.isinstance(v, (b.set, b.frozenset)):
+            return {{"set": [plain(x, depth + 1) for x in b.list(b.set.__iter__(b.set(v)))[:100]]}}
+        if b.isinstance(v, b.dict):
+            return {{"dict": [[plain(k, depth + 1), plain(x, depth + 1)] for k, x in b.list(b.dict.items(v))[:1000]]}}
+        if b.isinstance(v, (b.list, b.tuple, numpy.ndarray)):
+            return {{"list": [plain(x, depth + 1) for x in b.list(v)[:1000]]}}
+        if b.callable(v):
             return {{"function": [[c, plain(v(c), depth + 1)] for c in _points]}}
-        return {{"unsupported": type(v).__name__[:60]}}
+        return {{"unsupported": b.str(t.__name__)[:60]}}
     out = {{}}
+    namespace = _cs_loss_ns
     for name in _names:
         try:
-            out[name] = {{"value": plain(globals()[name])}}
-        except Exception as exc:
-            out[name] = {{"error": f"{{type(exc).__name__}}: {{exc}}"[:300]}}
+            out[name] = {{"value": plain(namespace[name])}}
+        except b.Exception as exc:
+            out[name] = {{"error": b.str(b.type(exc).__name__) + ": " + b.str(exc)[:300]}}
     arrays = {{}}
     for key, expression in _arrays.items():
         try:
-            arrays[key] = numpy.asarray(eval(expression, globals()))
-        except Exception as exc:
-            out["array:" + key] = {{"error": f"{{type(exc).__name__}}: {{exc}}"[:300]}}
-    with open(_json_path, "w") as f:
+            obj, attr = expression.split(".")
+            arrays[key] = numpy.array(b.getattr(namespace[obj], attr), copy=True)
+        except b.Exception as exc:
+            out["array:" + key] = {{"error": b.str(b.type(exc).__name__) + ": " + b.str(exc)[:300]}}
+    try:  # run-time review flag: hooks on the kernel's events or input transformers
+        shell = get_ipython()
+        hooks = [b.getattr(cb, "__module__", "?") + "." + b.getattr(cb, "__qualname__", "?")
+                 for event in shell.events.callbacks.values() for cb in event]
+        hooks += [b.getattr(t, "__module__", "?") + "." + b.getattr(t, "__qualname__", "?")
+                  for t in shell.input_transformers_post + shell.input_transformers_cleanup
+                  + shell.ast_transformers]
+        out["_hooks"] = {{"value": {{"list": [b.str(h)[:200] for h in hooks[:50]]}}}}
+    except b.Exception:
+        pass
+    with b.open(_json_path, "w") as f:
         json.dump(out, f)
     if arrays:
         numpy.savez(_npz_path, **arrays)
+import builtins as _cs_loss_builtins
+_cs_loss_ns = _cs_loss_builtins.globals()
 _cs_loss_export({names!r}, {arrays!r}, {json_path!r}, {npz_path!r})
-del _cs_loss_export
+del _cs_loss_export, _cs_loss_ns, _cs_loss_builtins
 '''
 
 
@@ -474,6 +496,21 @@ def _search(classifier):
 
 CHECKS["svm_test_search"] = _search("best_svm")
 CHECKS["softmax_test_search"] = _search("best_softmax")
+
+
+TRUSTED_HOOK_MODULES = ("IPython.", "ipykernel.", "matplotlib", "matplotlib_inline.", "traitlets.",
+                        "jupyter_client.", "comm.", "ipywidgets.", "tqdm.")  # fmt: skip
+
+
+def foreign_hooks(export_dir, grade_id):
+    """Kernel event callbacks and input transformers not installed by IPython or the libraries."""
+    try:
+        hooks = Exported(export_dir, grade_id).get("_hooks")
+    except Invalid:
+        return []
+    if type(hooks) is not list:
+        return []
+    return [h for h in hooks if type(h) is str and not h.startswith(TRUSTED_HOOK_MODULES)]
 
 
 def evaluate(grade_id, export_dir):

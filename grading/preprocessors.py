@@ -250,14 +250,18 @@ class TrustedVerdict(NbGraderPreprocessor):
     """Set each graded test cell's output from the trusted check on its exported values."""
 
     export_dir = Unicode("", help="folder the kernel wrote exported values to").tag(config=True)
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
 
     def preprocess(self, nb, resources):
         folder = _export_dir(self.export_dir, resources)
+        name = resources.get("unique_key", "notebook") + ".ipynb"
         for cell in nb.cells:
             gid = _gid(cell)
             if not _graded_test(cell):
                 continue
             if gid in notebook_checks.EXPORTS:
+                for hook in notebook_checks.foreign_hooks(folder, gid):
+                    _flag(self.flag_file, name, f"review: a hook on the kernel was active at {gid}: {hook}")
                 passed, reason = notebook_checks.evaluate(gid, folder)
             else:
                 passed, reason = False, "this test has no trusted check"

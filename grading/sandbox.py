@@ -147,6 +147,8 @@ class Sandbox:
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
                "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "IPYTHONDIR": str(self.home / ".ipython"),
                "MPLCONFIGDIR": str(self.tmp / "mpl")}  # fmt: skip
+        if os.environ.get("LD_LIBRARY_PATH"):  # a Python built with a shared libpython needs it
+            env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
         env.update(extra or {})
         return env
 
@@ -197,8 +199,11 @@ def _python_usable(user):
             os.setuid(user.pw_uid)
 
         try:
+            env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+            if os.environ.get("LD_LIBRARY_PATH"):
+                env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
             done = subprocess.run([sys.executable, "-I", "-c", "import ipykernel, numpy, nbformat"],
-                                  cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                                  cwd="/", env=env,
                                   preexec_fn=drop, capture_output=True, timeout=60, check=False)  # fmt: skip
             _USABLE[user.pw_uid] = done.returncode == 0
         except (OSError, subprocess.SubprocessError):
