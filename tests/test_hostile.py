@@ -232,10 +232,10 @@ def craft(root, release, out_dir):
     made["long_names"] = names
     # class 9: clumsy, not hostile
     folder = ref("duplicated_cell")
-    nb = nbformat.read(folder / "knn.ipynb", as_version=4)
-    dup = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "knn_inline_q3"][0]
-    nb.cells.append(nbformat.from_dict(dict(dup)))
-    nbformat.write(nb, folder / "knn.ipynb")
+    raw = json.loads((folder / "knn.ipynb").read_text())  # pasted as is: same grade id, same cell id
+    dup = [c for c in raw["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "knn_inline_q3"]
+    raw["cells"].append(dup[0])
+    (folder / "knn.ipynb").write_text(json.dumps(raw))
     made["duplicated_cell"] = folder
     folder = ref("corrupt_notebook")
     (folder / "svm.ipynb").write_text((folder / "svm.ipynb").read_text()[:500])
