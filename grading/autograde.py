@@ -23,15 +23,17 @@ import csv
 import html
 import io
 import json
+import itertools
 import os
-import queue
 import re
+import threading
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -241,7 +243,9 @@ def intake(submission, dest, stub_dir):
                 others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
                 flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
             try:  # a truncated or non-JSON notebook costs that notebook only, not all three
-                nbformat.validate(nbformat.read(chosen, as_version=4))
+                with warnings.catch_warnings():  # duplicate cell ids are repaired, not fatal
+                    warnings.simplefilter("ignore")
+                    nbformat.validate(nbformat.read(chosen, as_version=4))
                 shutil.copyfile(chosen, dest / canonical)
             except Exception:  # noqa: BLE001 - nbformat raises many kinds
                 flags.append(f"{canonical} is not a readable notebook: graded as blank")
@@ -435,23 +439,25 @@ def _limits(memory_bytes):
     return apply
 
 
-_SLOTS = queue.Queue()
+_BUSY_SLOTS = set()
+_SLOT_LOCK = threading.Lock()
 
 
 def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
     """``grade_one`` in a child process with a wall-clock and memory limit.
 
-    The child runs in an empty folder (not the kit) and holds a worker slot, which
-    picks its sandbox user; after a timeout every process of that user is killed.
+    The child runs in an empty folder (not the kit) and holds a worker slot (the
+    smallest one free in this process), which picks its sandbox user; after a
+    timeout every process of that user is killed.
     """
-    try:
-        slot = _SLOTS.get_nowait()
-    except queue.Empty:  # called on its own (Gradescope): slot 0
-        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, 0)
+    with _SLOT_LOCK:
+        slot = next(i for i in itertools.count() if i not in _BUSY_SLOTS)
+        _BUSY_SLOTS.add(slot)
     try:
         return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot)
     finally:
-        _SLOTS.put(slot)
+        with _SLOT_LOCK:
+            _BUSY_SLOTS.discard(slot)
 
 
 def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):
@@ -574,10 +580,6 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="grading", unit="submission", file=sys.stdout)
-        while not _SLOTS.empty():
-            _SLOTS.get()
-        for slot in range(max(1, workers)):
-            _SLOTS.put(slot)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,
