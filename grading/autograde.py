@@ -245,8 +245,10 @@ def intake(submission, dest, stub_dir):
             try:  # a truncated or non-JSON notebook costs that notebook only, not all three
                 with warnings.catch_warnings():  # duplicate cell ids are repaired, not fatal
                     warnings.simplefilter("ignore")
-                    nbformat.validate(nbformat.read(chosen, as_version=4))
-                shutil.copyfile(chosen, dest / canonical)
+                    notebook = nbformat.read(chosen, as_version=4)
+                    nbformat.validate(notebook)
+                    flags += _drop_duplicate_ids(notebook, canonical)
+                    nbformat.write(notebook, dest / canonical)
             except Exception:  # noqa: BLE001 - nbformat raises many kinds
                 flags.append(f"{canonical} is not a readable notebook: graded as blank")
                 shutil.copy(Path(stub_dir) / canonical, dest / canonical)
@@ -263,6 +265,22 @@ def intake(submission, dest, stub_dir):
             if len(found) > 1:
                 flags.append(f"several copies of {student_file}: graded the newest")
             shutil.copyfile(chosen, dest / "cs_loss" / name)
+    return flags
+
+
+def _drop_duplicate_ids(notebook, name):
+    """A pasted cell repeats a grade id, which makes nbgrader stop: keep the first, unmark the rest."""
+    flags, seen, cell_ids = [], set(), set()
+    for cell in notebook.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid and gid in seen:
+            cell.metadata.pop("nbgrader")
+            flags.append(f"{name}: cell {gid} appears twice (a pasted cell?): graded the first copy")
+        elif gid:
+            seen.add(gid)
+        if cell.get("id") in cell_ids:
+            cell["id"] = f"dup{len(cell_ids)}"
+        cell_ids.add(cell.get("id"))
     return flags
 
 

@@ -98,6 +98,37 @@ def kill_user(uid, rounds=20):
     return len(seen)
 
 
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid, keep, roots=SHARED_WRITABLE):
+    """Remove what ``uid`` left in the world-writable folders (outside ``keep``); return the paths."""
+    found = []
+    keep = str(keep)
+    for top in roots:
+        for folder, dirs, files in os.walk(top, topdown=True, followlinks=False):
+            if folder.startswith(keep):
+                dirs[:] = []
+                continue
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                try:
+                    if os.lstat(path).st_uid == uid and not path.startswith(keep):
+                        found.append(path)
+                except OSError:
+                    continue
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in found]
+    for path in found:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return found
+
+
 class Sandbox:
     """The private folder, user and limits of one submission.
 
@@ -183,6 +214,10 @@ class Sandbox:
             alive = kill_user(self.user.pw_uid)
             if alive:
                 flags.append(f"review: {alive} process(es) of the submission were still running at the end")
+            strays = remove_files_of(self.user.pw_uid, keep=self.root)
+            if strays:
+                flags.append(f"review: wrote {len(strays)} file(s) outside its working folder, e.g. "
+                             f"{strays[0][:80]} (removed)")  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
         return flags
 

@@ -246,6 +246,58 @@ def craft(root, release, out_dir):
     junk = root / "not_a_zip.zip"
     junk.write_text("PK junk")
     made["not_a_zip"] = junk
+    # More intake traps: each must be refused or ignored for that submission only.
+    ref("zip_src")
+    src = root / "zip_src"
+
+    def zipped(name, extra):
+        path = root / f"{name}.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for file in sorted(src.rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(src))
+            extra(archive)
+        made[name] = path
+
+    def symlink_member(archive):
+        info = zipfile.ZipInfo("cs_loss/evil")
+        info.external_attr = (0o120777 << 16)
+        archive.writestr(info, str(KIT_CS_LOSS / "svm.py"))
+
+    zipped("zip_symlink_member", symlink_member)
+    zipped("zip_path_traversal", lambda a: a.writestr("../../escaped.txt", "x"))
+    zipped("zip_absolute_path", lambda a: a.writestr("/tmp/h6_absolute_escape.txt", "x"))
+    zipped("zip_macosx_junk", lambda a: a.writestr("__MACOSX/._svm.ipynb", "junk"))
+    many = root / "too_many_members.zip"
+    with zipfile.ZipFile(many, "w") as archive:
+        for i in range(ag.ZIP_MAX_MEMBERS + 1):
+            archive.writestr(f"f{i}.txt", "")
+    made["too_many_members"] = many
+    empty = root / "empty_zip.zip"
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    made["empty_zip"] = empty
+    folder = blank(release, root / "symlinked_notebook")
+    (folder / "svm.ipynb").unlink()
+    (folder / "svm.ipynb").symlink_to(course.KIT_ROOT / "notebooks" / "svm.ipynb")
+    made["symlinked_notebook"] = folder
+    folder = blank(release, root / "symlinked_folder")
+    (folder / "more").symlink_to(course.KIT_ROOT)
+    made["symlinked_folder"] = folder
+    # More graded traps.
+    folder = blank(release, root / "exits_at_import")
+    append(folder, "cs_loss/svm.py", "import os as _os\n_os._exit(0)\n")
+    made["exits_at_import"] = folder
+    folder = blank(release, root / "writes_home_and_tmp")
+    append(folder, "cs_loss/knn.py", (
+        "try:\n    import os as _o\n    open(_o.path.expanduser('~/.bashrc'), 'a').write('x')\n"
+        "    open('/tmp/h6_sandbox_escape.txt', 'w').write('x')\nexcept Exception:\n    pass\n"))
+    made["writes_home_and_tmp"] = folder
+    folder = blank(release, root / "forges_exports")
+    edit_cell(folder, "svm.ipynb", "svm_q1", (
+        "import glob, json\nfor p in glob.glob('.export/*/*.json') + glob.glob('/tmp/**/svm_test_*.json', recursive=True):\n"
+        "    open(p, 'w').write('{}')\nq1_car_loss_after_small_change = 1.0"))
+    made["forges_exports"] = folder
     return made
 
 
@@ -282,11 +334,13 @@ def full(result):
 pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "proc_parent_cwd",
-                 "classmates", "detached", "fork_bomb"]  # fmt: skip
+                 "classmates", "detached", "fork_bomb", "symlinked_notebook", "symlinked_folder",
+                 "exits_at_import", "writes_home_and_tmp", "forges_exports", "encrypted",
+                 "too_many_members", "empty_zip"]  # fmt: skip
 
 
 def test_the_batch_finishes_with_a_result_for_everyone(batch):
-    assert len(batch["results"]) == batch["count"] == 22
+    assert len(batch["results"]) == batch["count"] == 33
     assert all("auto_score" in r for r in batch["results"].values())
 
 
@@ -374,6 +428,7 @@ def test_csv_cells_never_start_a_formula_and_text_is_clean(batch):
 def test_clumsy_mistakes_cost_only_their_part(batch):
     results = batch["results"]
     assert full(results["duplicated_cell"])
+    assert any("appears twice" in f for f in results["duplicated_cell"]["flags"])
     corrupt = results["corrupt_notebook"]
     assert points(corrupt, "svm:") == 0
     assert points(corrupt, "knn:") == 9 and points(corrupt, "softmax:") == 7
@@ -394,3 +449,20 @@ def test_nothing_leaks_into_the_reports(batch):
 def test_a_rerun_skips_finished_submissions(batch):
     finished = sorted(p.stem for p in (batch["out"] / "finished").glob("*.json"))
     assert len(finished) == batch["count"]
+
+
+@pytest.mark.parametrize("name", ["zip_symlink_member", "zip_path_traversal", "zip_absolute_path",
+                                  "zip_macosx_junk"])  # fmt: skip
+def test_unsafe_zip_members_are_skipped_and_the_rest_graded(batch, name):
+    assert full(batch["results"][name]), batch["results"][name]
+    assert not Path("/tmp/h6_absolute_escape.txt").exists()
+
+
+def test_too_many_members_are_refused(batch):
+    assert "at most" in batch["results"]["too_many_members"]["error"]
+
+
+@needs_root
+def test_writes_outside_the_sandbox_fail(batch):
+    assert not Path("/tmp/h6_sandbox_escape.txt").exists()
+    assert any("outside its working folder" in f for f in batch["results"]["writes_home_and_tmp"]["flags"])
