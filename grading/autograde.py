@@ -1,37 +1,42 @@
-"""Grade a class of submissions: intake, nbgrader in isolated workers, package tests, reports.
+"""Grade a class of submissions: intake, a sandbox per submission, trusted checks, reports.
 
 Pipeline, per run:
 
 1. ``prepare``: build the release once into a course directory (the template),
    with its gradebook holding the assignment.
 2. ``intake``: each submission (a folder or a zip, as downloaded from an LMS or
-   Colab) is unpacked into a clean folder with the three notebooks under their
-   canonical names ("Copy of knn (1).ipynb" is knn.ipynb) and the student's
-   ``cs_loss`` files; anything missing or ambiguous becomes a flag.
-3. ``grade_one`` (in a worker process with a wall-clock and a memory limit):
-   a private copy of the template course, nbgrader's autograde with the kit's
-   preprocessors (:mod:`grading.preprocessors`), then the hidden package tests
-   (:mod:`grading.package`). A submission that hangs or crashes is recorded as
-   such; the others go on.
-4. ``report``: per-test CSV and JSON (quoted, one row per student and test) and a
-   feedback page per student that says which check failed and why, without the
-   hidden tests' code.
+   Colab) is unpacked within caps (size, ratio, members, name length; no
+   symlinks followed) into a clean folder with the three notebooks under their
+   canonical names and the student's ``cs_loss`` files; anything missing,
+   unreadable or ambiguous becomes a flag, and a submission that cannot be read
+   at all is recorded with the reason while the batch goes on.
+3. ``grade_one`` (in a worker process with a wall-clock and a memory limit),
+   inside a :class:`grading.sandbox.Sandbox` (its own user when the grader is
+   root): the hidden package tests (:mod:`grading.package`) first, then
+   nbgrader's autograde with the kit's preprocessors
+   (:mod:`grading.preprocessors`) in what is left of the time budget. Test
+   cells only export values; the verdicts come from
+   :mod:`grading.notebook_checks`, in nbgrader's process.
+4. ``report``: as each submission finishes, its result is cleaned (valid
+   UTF-8, messages quoting the grader's code withheld) and saved, and the
+   per-test CSV (cells that cannot start a formula), JSON and feedback pages
+   are rewritten atomically; a rerun skips finished submissions.
 """
 
 import ast
 import csv
 import html
 import io
-import json
 import itertools
+import json
 import os
 import re
-import threading
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -43,8 +48,8 @@ import nbformat
 
 from . import course, package
 from . import sandbox as sandbox_module
-from .sandbox import Sandbox
 from .release import build_release, find_leaks, secret_lines
+from .sandbox import Sandbox
 
 CANONICAL = {Path(n).stem: n for n in course.NOTEBOOKS}
 # What in a student's own code deserves a human look (it costs no points). Read from the

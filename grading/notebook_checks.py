@@ -467,7 +467,7 @@ def _search(classifier):
         if type(results) is not dict or not results:
             return False, "the search found no classifier: is results filled in?"
         accuracies = []
-        for key, acc in results.items():
+        for acc in results.values():
             if acc is None:
                 continue
             if type(acc) is not list or len(acc) != 2 or any(type(a) not in (int, float) for a in acc):

@@ -18,7 +18,6 @@ import pytest
 from grading import autograde as ag
 from grading import course, examples, package
 
-
 # ---------------------------------------------------------------- fast unit tests
 
 

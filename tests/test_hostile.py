@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import time
 import zipfile
 from pathlib import Path
