@@ -554,7 +554,9 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
     out_dir.mkdir(parents=True, exist_ok=True)
     if not sandbox_module.can_switch_users():
         sandbox_module.warn_not_root()
-    else:  # reports and the work folder (template, gradebook, intake) are the grader's alone
+    else:
+        if not sandbox_module.python_usable(sandbox_module.ensure_user(0)):
+            sandbox_module.warn_python_unusable()  # reports and the work folder (template, gradebook, intake) are the grader's alone
         os.chmod(out_dir, 0o700)
         if work_dir:
             Path(work_dir).mkdir(parents=True, exist_ok=True)

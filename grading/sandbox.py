@@ -50,6 +50,17 @@ def warn_not_root(stream=None):
     return True
 
 
+def warn_python_unusable(stream=None):
+    """Say once, loudly, that the sandbox users cannot run this Python, so nothing is isolated."""
+    if _warned:
+        return False
+    _warned.append(True)
+    print(f"WARNING: the sandbox users cannot run {sys.executable} (a folder on its path is closed "
+          "to other users, e.g. a Python under /root): student code runs as root, unisolated. "
+          "Install Python where other users can read it.", file=stream or sys.stderr)  # fmt: skip
+    return True
+
+
 def can_switch_users():
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -151,9 +162,8 @@ class Sandbox:
         self.memory_bytes, self.max_processes = memory_bytes, max_processes
         self.max_file_bytes = max_file_bytes
         self.user = ensure_user(slot) if can_switch_users() else None
-        if self.user is not None and not _python_usable(self.user):
-            print(f"WARNING: user {self.user.pw_name} cannot run {sys.executable} (a folder on its path "
-                  "is closed to other users): student code runs as root", file=sys.stderr)
+        if self.user is not None and not python_usable(self.user):
+            warn_python_unusable()
             self.user = None
         elif self.user is None:
             warn_not_root()
@@ -225,7 +235,7 @@ class Sandbox:
 _USABLE = {}
 
 
-def _python_usable(user):
+def python_usable(user):
     """Whether ``user`` can start this Python with ipykernel and numpy."""
     if user.pw_uid not in _USABLE:
         def drop():

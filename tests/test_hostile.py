@@ -3,9 +3,10 @@
 Each case is the reference solution (or the blank release) with one hostile or
 clumsy change. The batch asserts: the hostile one earns no unearned point, the
 victims keep full marks, nothing leaks, the batch finishes, and no process or
-file of the sandbox users survives. The isolation cases need root (as in CI and
-on Gradescope) and a Python the sandbox users can run; elsewhere they are skipped
-and only the non-root warning is tested.
+file of the sandbox users survives. The batch needs root (as in CI and on
+Gradescope) and a Python the sandbox users can run; elsewhere it is skipped (its
+submissions would really do harm there) and tests/test_grading.py covers the
+non-root warning.
 """
 
 import csv
@@ -24,7 +25,7 @@ from grading import course, examples, markers, sandbox
 
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
 EXPECTED = course.KIT_ROOT / "grading" / "expected.npz"
-ROOT_MODE = sandbox.can_switch_users() and sandbox._python_usable(sandbox.ensure_user(0))
+ROOT_MODE = sandbox.can_switch_users() and sandbox.python_usable(sandbox.ensure_user(0))
 needs_root = pytest.mark.skipif(not ROOT_MODE, reason="isolation needs root and a Python other users can run")
 
 # Code that a hostile student hides at the top level of a cs_loss file (runs at import,
@@ -330,7 +331,9 @@ def full(result):
     return result["auto_score"] == result["auto_max"]
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.grading]
+# Without the sandbox these submissions would really overwrite the kit's expected values,
+# classmates' files and the reports: the batch runs only where isolation is enforced.
+pytestmark = [pytest.mark.slow, pytest.mark.grading, needs_root]
 
 BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "proc_parent_cwd",
                  "classmates", "detached", "fork_bomb", "symlinked_notebook", "symlinked_folder",
