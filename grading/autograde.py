@@ -1,25 +1,33 @@
-"""Grade a class of submissions: intake, nbgrader in isolated workers, package tests, reports.
+"""Grade a class of submissions: intake, a sandbox per submission, trusted checks, reports.
 
 Pipeline, per run:
 
 1. ``prepare``: build the release once into a course directory (the template),
    with its gradebook holding the assignment.
 2. ``intake``: each submission (a folder or a zip, as downloaded from an LMS or
-   Colab) is unpacked into a clean folder with the three notebooks under their
-   canonical names ("Copy of knn (1).ipynb" is knn.ipynb) and the student's
-   ``cs_loss`` files; anything missing or ambiguous becomes a flag.
-3. ``grade_one`` (in a worker process with a wall-clock and a memory limit):
-   a private copy of the template course, nbgrader's autograde with the kit's
-   preprocessors (:mod:`grading.preprocessors`), then the hidden package tests
-   (:mod:`grading.package`). A submission that hangs or crashes is recorded as
-   such; the others go on.
-4. ``report``: per-test CSV and JSON (quoted, one row per student and test) and a
-   feedback page per student that says which check failed and why, without the
-   hidden tests' code.
+   Colab) is unpacked within caps (size, ratio, members, name length; no
+   symlinks followed) into a clean folder with the three notebooks under their
+   canonical names and the student's ``cs_loss`` files; anything missing,
+   unreadable or ambiguous becomes a flag, and a submission that cannot be read
+   at all is recorded with the reason while the batch goes on.
+3. ``grade_one`` (in a worker process with a wall-clock and a memory limit),
+   inside a :class:`grading.sandbox.Sandbox` (its own user when the grader is
+   root): the hidden package tests (:mod:`grading.package`) first, then
+   nbgrader's autograde with the kit's preprocessors
+   (:mod:`grading.preprocessors`) in what is left of the time budget. Test
+   cells only export values; the verdicts come from
+   :mod:`grading.notebook_checks`, in nbgrader's process.
+4. ``report``: as each submission finishes, its result is cleaned (valid
+   UTF-8, messages quoting the grader's code withheld) and saved, and the
+   per-test CSV (cells that cannot start a formula), JSON and feedback pages
+   are rewritten atomically; a rerun skips finished submissions.
 """
 
+import ast
 import csv
 import html
+import io
+import itertools
 import json
 import os
 import re
@@ -28,27 +36,89 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 
 from . import course, package
+from . import sandbox as sandbox_module
 from .release import build_release, find_leaks, secret_lines
+from .sandbox import Sandbox
 
 CANONICAL = {Path(n).stem: n for n in course.NOTEBOOKS}
-# Patterns in a student's own code that deserve a human look; they cost no points.
-SUSPICIOUS = {
-    "defines __eq__": re.compile(r"def\s+__eq__|__eq__\s*="),
-    "touches builtins": re.compile(r"\bbuiltins\b|__builtins__"),
-    "replaces a notebook check": re.compile(r"\bnb\.(check|check_close)\s*="),
-    "exits the kernel": re.compile(r"os\._exit|sys\.exit|os\.kill|signal\."),
-    "reaches into IPython": re.compile(r"get_ipython\(\)\.(events|run_cell|set_custom_exc)"),
-    "reads notebooks or the gradebook": re.compile(r"\.ipynb|gradebook|\.db\b"),
-    "imports the grader": re.compile(r"^\s*(import|from)\s+(grading|nbgrader)\b", re.M),
-}
+# What in a student's own code deserves a human look (it costs no points). Read from the
+# syntax tree, so a comment or a string that merely mentions these raises nothing.
+SUSPICIOUS_EXITS = {("os", "_exit"), ("os", "kill"), ("os", "killpg"), ("sys", "exit"), ("os", "abort")}
+IPYTHON_HOOKS = {"events", "input_transformers_post", "input_transformers_cleanup", "ast_transformers",
+                 "run_cell", "set_custom_exc", "register_magic_function", "showtraceback",
+                 "_showtraceback", "set_hook"}  # fmt: skip
+READ_TARGETS = (".ipynb", "gradebook", ".db", "/proc", "expected.npz", "hidden_tests", "grading/")
+
+
+def _dotted(node):
+    """``"os._exit"`` for the expression ``os._exit``; None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    if isinstance(node, ast.Call) and _dotted(node.func) == "get_ipython":
+        return ".".join(["get_ipython()", *reversed(parts)])
+    return None
+
+
+def suspicious(text):
+    """Review reasons for Python source ``text`` (IPython magics and shell lines are skipped)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name in ("__eq__", "__ne__", "__hash__", "__bool__"):
+            found.add(f"defines {node.name}")
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in ("builtins", "__builtins__"):
+                found.add("touches builtins")
+            if name in ("__eq__", "__ne__") and isinstance(node.ctx, ast.Store):
+                found.add(f"defines {name}")
+            dotted = _dotted(node) or ""
+            if isinstance(node, ast.Attribute) and node.attr in IPYTHON_HOOKS and (
+                    "get_ipython" in dotted or "ip" in dotted.split(".")[0].lower()):  # fmt: skip
+                found.add("reaches into IPython")
+            if dotted in ("nb.check", "nb.check_close") and isinstance(node.ctx, ast.Store):
+                found.add("replaces a notebook check")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if any(m.split(".")[0] in ("grading", "nbgrader") for m in modules):
+                found.add("imports the grader")
+            if any(m.split(".")[0] in ("builtins", "ctypes") for m in modules):
+                found.add("touches builtins" if "builtins" in str(modules) else "loads native code")
+        elif isinstance(node, ast.Call):
+            dotted = _dotted(node.func) or ""
+            if tuple(dotted.split(".")[-2:]) in SUSPICIOUS_EXITS or dotted.startswith("signal."):
+                found.add("exits the kernel or sends signals")
+            if dotted in ("setattr",) and node.args and _dotted(node.args[0]) in ("builtins", "np", "numpy"):
+                found.add("touches builtins")
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and any(
+                        t in arg.value for t in READ_TARGETS):  # fmt: skip
+                    found.add("opens notebooks, the gradebook, /proc or the grader's files")
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                dotted = _dotted(target) or ""
+                if dotted.split(".")[0] in ("np", "numpy") and "." in dotted:
+                    found.add(f"rebinds {dotted}")
+    return found
 
 
 def canonical_name(filename):
@@ -71,20 +141,72 @@ def student_id(path):
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
 
 
+# Caps on what a zip may unpack to: a zip bomb or a junk archive fails that submission only.
+ZIP_MAX_TOTAL = 200 * 2**20
+ZIP_MAX_MEMBERS = 2000
+ZIP_MAX_RATIO = 200
+ZIP_MAX_NAME = 255
+
+
+class IntakeError(ValueError):
+    """A submission that cannot be laid out; the reason is shown to the student."""
+
+
 def _safe_extract(zip_path, dest):
-    with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.infolist():
+    """Unpack ``zip_path`` into ``dest`` within the caps; skip unsafe or junk members."""
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IntakeError(f"not a readable zip file ({exc})") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > ZIP_MAX_MEMBERS:
+            raise IntakeError(f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are read")
+        total = 0
+        for member in members:
             name = member.filename
-            if name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts:
+            if (name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts
+                    or len(name) > ZIP_MAX_NAME or any(len(p) > 200 for p in Path(name).parts)
+                    or (member.external_attr >> 16) & 0o170000 == 0o120000):  # a symlink  # fmt: skip
                 continue
+            if member.flag_bits & 0x1:
+                raise IntakeError("the zip is encrypted (password-protected): upload it without a password")
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
+                                            zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # fmt: skip
+                raise IntakeError(f"the zip uses an unsupported compression ({member.compress_type}): "
+                                  "zip it again with your system's standard zip tool")  # fmt: skip
             target = dest / name
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(member))
+            written = 0
+            try:
+                with archive.open(member) as source, open(target, "wb") as out:
+                    while chunk := source.read(2**20):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if total > ZIP_MAX_TOTAL or written > ZIP_MAX_RATIO * max(member.compress_size, 2**16):
+                            raise IntakeError("the zip unpacks to far more than a submission holds "
+                                              f"(over {ZIP_MAX_TOTAL // 2**20} MiB or a ratio over {ZIP_MAX_RATIO})")  # fmt: skip
+                        out.write(chunk)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise IntakeError(f"the zip is damaged or unsupported ({type(exc).__name__})") from None
             stamp = time.mktime(member.date_time + (0, 0, -1))
             os.utime(target, (stamp, stamp))
+
+
+def _regular_files(root):
+    """Regular files under ``root``, never following a symlink (into the kit or elsewhere)."""
+    found = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))
+                   and d not in ("__MACOSX", ".ipynb_checkpoints")]  # fmt: skip
+        for name in names:
+            path = Path(folder) / name
+            if not path.is_symlink() and path.is_file():
+                found.append(path)
+    return found
 
 
 def intake(submission, dest, stub_dir):
@@ -102,15 +224,16 @@ def intake(submission, dest, stub_dir):
     submission, dest = Path(submission), Path(dest)
     flags = []
     with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
+        if submission.is_symlink():
+            raise IntakeError("the submission is a symbolic link: not followed")
         if submission.is_file() and zipfile.is_zipfile(submission):
             root = Path(tmp)
             _safe_extract(submission, root)
         elif submission.is_dir():
             root = submission
         else:
-            raise ValueError(f"{submission} is neither a folder nor a zip file")
-        files = [p for p in root.rglob("*") if p.is_file() and "__MACOSX" not in p.parts
-                 and ".ipynb_checkpoints" not in p.parts]  # fmt: skip
+            raise IntakeError(f"{submission.name} is neither a folder nor a zip file")
+        files = _regular_files(root)
         dest.mkdir(parents=True, exist_ok=True)
         for canonical in course.NOTEBOOKS:
             found = [p for p in files if canonical_name(p.name) == canonical]
@@ -124,7 +247,16 @@ def intake(submission, dest, stub_dir):
             if len(found) > 1:
                 others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
                 flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
-            shutil.copy(chosen, dest / canonical)
+            try:  # a truncated or non-JSON notebook costs that notebook only, not all three
+                with warnings.catch_warnings():  # duplicate cell ids are repaired, not fatal
+                    warnings.simplefilter("ignore")
+                    notebook = nbformat.read(chosen, as_version=4)
+                    nbformat.validate(notebook)
+                    flags += _drop_duplicate_ids(notebook, canonical)
+                    nbformat.write(notebook, dest / canonical)
+            except Exception:  # noqa: BLE001 - nbformat raises many kinds
+                flags.append(f"{canonical} is not a readable notebook: graded as blank")
+                shutil.copy(Path(stub_dir) / canonical, dest / canonical)
         (dest / "cs_loss").mkdir(exist_ok=True)
         for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
             shutil.copy(path, dest / "cs_loss" / path.name)
@@ -137,7 +269,23 @@ def intake(submission, dest, stub_dir):
             chosen = max(found, key=lambda p: p.stat().st_mtime)
             if len(found) > 1:
                 flags.append(f"several copies of {student_file}: graded the newest")
-            shutil.copy(chosen, dest / "cs_loss" / name)
+            shutil.copyfile(chosen, dest / "cs_loss" / name)
+    return flags
+
+
+def _drop_duplicate_ids(notebook, name):
+    """A pasted cell repeats a grade id, which makes nbgrader stop: keep the first, unmark the rest."""
+    flags, seen, cell_ids = [], set(), set()
+    for cell in notebook.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid and gid in seen:
+            cell.metadata.pop("nbgrader")
+            flags.append(f"{name}: cell {gid} appears twice (a pasted cell?): graded the first copy")
+        elif gid:
+            seen.add(gid)
+        if cell.get("id") in cell_ids:
+            cell["id"] = f"dup{len(cell_ids)}"
+        cell_ids.add(cell.get("id"))
     return flags
 
 
@@ -168,9 +316,8 @@ def _scan_student_code(folder):
         if path.is_file():
             texts[student_file] = path.read_text(errors="replace")
     for where, text in texts.items():
-        for what, pattern in SUSPICIOUS.items():
-            if pattern.search(text):
-                flags.append(f"review: {where} {what}")
+        for what in sorted(suspicious(text)):
+            flags.append(f"review: {where} {what}")
     return flags
 
 
@@ -214,49 +361,79 @@ def _notebook_results(gradebook_url, autograded_dir, sid):
 
 
 def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
-    """Grade one laid-out submission; write its result to ``out_json``. Runs in a worker."""
+    """Grade one laid-out submission; write its result to ``out_json``. Runs in a worker.
+
+    The package tests run first (their time is bounded by groups x their timeout),
+    then nbgrader with what is left of the worker's budget, so a slow notebook
+    never costs the package points. Student code runs in a :class:`Sandbox`.
+    """
     start = time.perf_counter()
+    budget = float(os.environ.get("CS_LOSS_WORKER_BUDGET", "600"))
+    slot = int(os.environ.get("CS_LOSS_SANDBOX_SLOT", "0"))
     result = {"student": sid, "tests": [], "flags": [], "error": None}
-    with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp, \
-            tempfile.TemporaryDirectory(prefix="sbx_") as sandbox, \
-            tempfile.TemporaryDirectory(prefix="db_") as db_dir:  # fmt: skip
-        root = Path(tmp) / "course"
-        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
-                                                                        "feedback", "*.db"))  # fmt: skip
-        db_path = Path(db_dir) / "gradebook.db"
-        shutil.copy(Path(template) / "gradebook.db", db_path)
-        flag_file = Path(tmp) / "flags.json"
-        extra = course.GRADING_CONFIG.format(
-            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
-            flag_file=str(flag_file), sandbox=sandbox,
-        )  # fmt: skip
-        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
-        submitted = root / "submitted" / sid / course.ASSIGNMENT
-        shutil.copytree(submission_dir, submitted)
-        # The kernel's folder: the student's package and the data script, nothing else.
-        shutil.copytree(Path(submission_dir) / "cs_loss", Path(sandbox) / "cs_loss")
-        shutil.copytree(root / "source" / course.ASSIGNMENT / "data", Path(sandbox) / "data")
+    box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)
+    try:
+        _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget)
+    finally:
+        result["flags"] += box.cleanup()
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    Path(out_json).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget):
+    with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
+        os.chmod(tmp, 0o700)
         result["flags"] += _scan_student_code(submission_dir)
-        try:
-            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
-                            "--force", env_extra={"NBGRADER_EXECUTION": "autograde"})  # fmt: skip
-            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
-                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
-        except course.NbgraderError as exc:
-            result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
-            result["tests"] += _blank_notebook_results(root, str(exc))
-        if flag_file.is_file():
-            for name, messages in json.loads(flag_file.read_text()).items():
-                result["flags"] += [f"{name}: {m}" for m in messages]
+        if box.user is not None:
+            os.environ["CS_LOSS_GRADE_USER"] = box.user.pw_name  # package.run_child drops to it
         result["tests"] += [
             {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
              "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
              "targets": list(r.targets)}
             for r in package.run_package_tests(submission_dir)
         ]  # fmt: skip
-    result["seconds"] = round(time.perf_counter() - start, 2)
-    Path(out_json).write_text(json.dumps(result, indent=1))
-    return result
+        root = Path(tmp) / "course"
+        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
+                                                                        "feedback", "*.db"))  # fmt: skip
+        db_path = Path(tmp) / "gradebook.db"
+        shutil.copy(Path(template) / "gradebook.db", db_path)
+        flag_file = Path(tmp) / "flags.json"
+        work = box.work
+        extra = course.GRADING_CONFIG.format(
+            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
+            flag_file=str(flag_file), sandbox=str(work),
+        )  # fmt: skip
+        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
+        submitted = root / "submitted" / sid / course.ASSIGNMENT
+        shutil.copytree(submission_dir, submitted)
+        # The kernel's folder: the student's package and the data script, nothing else.
+        shutil.copytree(Path(submission_dir) / "cs_loss", work / "cs_loss")
+        shutil.copytree(root / "source" / course.ASSIGNMENT / "data", work / "data")
+        box.give()
+        env = {"NBGRADER_EXECUTION": "autograde"}
+        if box.user is not None:
+            jupyter = Path(tmp) / "jupyter"
+            box.install_kernelspec(jupyter)
+            env.update(JUPYTER_PATH=str(jupyter))
+            env[sandbox_module.SPEC_VARIABLE] = box.spec()
+        remaining = budget - (time.perf_counter() - start) - 30
+        try:
+            if remaining < 30:
+                raise course.NbgraderError("no time left for the notebooks after the package tests")
+            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
+                            "--force", env_extra=env, timeout=remaining)  # fmt: skip
+            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
+                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
+        except course.NbgraderError as exc:
+            result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
+            result["tests"] += _blank_notebook_results(root, str(exc))
+        if flag_file.is_file():
+            try:
+                for name, messages in json.loads(flag_file.read_text()).items():
+                    result["flags"] += [f"{name}: {m}" for m in messages]
+            except ValueError:
+                pass
 
 
 def _blank_notebook_results(root, reason):
@@ -285,28 +462,56 @@ def _limits(memory_bytes):
     return apply
 
 
+_BUSY_SLOTS = set()
+_SLOT_LOCK = threading.Lock()
+
+
 def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
-    """``grade_one`` in a child process with a wall-clock and memory limit."""
-    cmd = [sys.executable, "-m", "grading", "_grade_one", str(template), str(laid_out), sid,
-           str(out_json)]  # fmt: skip
-    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
-    # `-m grading` finds the kit through the working folder instead.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    process = subprocess.Popen(cmd, cwd=course.KIT_ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_bytes))  # fmt: skip
+    """``grade_one`` in a child process with a wall-clock and memory limit.
+
+    The child runs in an empty folder (not the kit) and holds a worker slot (the
+    smallest one free in this process), which picks its sandbox user; after a
+    timeout every process of that user is killed.
+    """
+    with _SLOT_LOCK:
+        slot = next(i for i in itertools.count() if i not in _BUSY_SLOTS)
+        _BUSY_SLOTS.add(slot)
     try:
-        log, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
-        process.communicate()
-        return {"student": sid, "tests": [], "flags": [],
-                "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
-    if Path(out_json).is_file():
+        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot)
+    finally:
+        with _SLOT_LOCK:
+            _BUSY_SLOTS.discard(slot)
+
+
+def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
+            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(template),
+           str(laid_out), sid, str(out_json)]  # fmt: skip
+    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", CS_LOSS_SANDBOX_SLOT=str(slot),
+               CS_LOSS_WORKER_BUDGET=str(timeout))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
+        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="replace",
+                                   preexec_fn=_limits(memory_bytes))  # fmt: skip
+        try:
+            log, _ = process.communicate(timeout=timeout + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
+            if sandbox_module.can_switch_users():
+                sandbox_module.kill_user(sandbox_module.ensure_user(slot).pw_uid)
+            process.kill()
+            process.wait()
+            return {"student": sid, "tests": [], "flags": [],
+                    "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
+    try:
         return json.loads(Path(out_json).read_text())
-    tail = " | ".join(log.strip().splitlines()[-3:])[:300]
-    return {"student": sid, "tests": [], "flags": [],
-            "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
+    except (OSError, ValueError):
+        tail = " | ".join(log.strip().splitlines()[-3:])[:300]
+        return {"student": sid, "tests": [], "flags": [],
+                "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
 
 
 def complete(result, template_tests):
@@ -347,6 +552,15 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not sandbox_module.can_switch_users():
+        sandbox_module.warn_not_root()
+    else:
+        if not sandbox_module.python_usable(sandbox_module.ensure_user(0)):
+            sandbox_module.warn_python_unusable()  # reports and the work folder (template, gradebook, intake) are the grader's alone
+        os.chmod(out_dir, 0o700)
+        if work_dir:
+            Path(work_dir).mkdir(parents=True, exist_ok=True)
+            os.chmod(work_dir, 0o700)
     with tempfile.TemporaryDirectory(prefix="cs_loss_autograde_") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         template = work / "course"
@@ -364,11 +578,33 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             laid_out = work / "intake" / sid
             try:
                 flags = intake(submission, laid_out, stub_dir)
-            except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
+                shutil.rmtree(laid_out, ignore_errors=True)
+                reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
                 results[sid] = complete({"student": sid, "tests": [], "flags": [],
-                                         "error": f"could not read the submission: {exc}"}, tests)  # fmt: skip
+                                         "error": f"could not read the submission: {reason}"}, tests)  # fmt: skip
                 continue
             jobs.append((sid, laid_out, flags))
+        done_dir = out_dir / "finished"  # one result per graded submission: a rerun skips them
+        done_dir.mkdir(exist_ok=True)
+        secrets = grader_secrets()
+        for sid in order:
+            saved = done_dir / f"{sid}.json"
+            if sid not in results and saved.is_file():
+                try:
+                    results[sid] = json.loads(saved.read_text())
+                except ValueError:
+                    saved.unlink()
+        jobs = [job for job in jobs if job[0] not in results]
+
+        def finish(sid, result):
+            results[sid] = redact(complete(result, tests), secrets)
+            _write_atomic(done_dir / f"{sid}.json", json.dumps(results[sid], indent=1))
+            write_reports([results[s] for s in order if s in results], out_dir)
+
+        for sid in order:
+            if sid in results and not (done_dir / f"{sid}.json").is_file():
+                finish(sid, results[sid])
         bar = None
         if progress:
             from tqdm import tqdm
@@ -382,47 +618,115 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             }  # fmt: skip
             for future in as_completed(futures):
                 sid, flags = futures[future]
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - the batch goes on
+                    result = {"student": sid, "tests": [], "flags": [],
+                              "error": f"grading failed ({type(exc).__name__})"}  # fmt: skip
                 result["flags"] = flags + result.get("flags", [])
-                results[sid] = complete(result, tests)
+                finish(sid, result)
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
         ordered = [results[s] for s in order]
         write_reports(ordered, out_dir)
-        leaks = find_leaks(out_dir / "feedback", secret_lines())
-        if leaks:
-            raise RuntimeError("feedback would leak hidden tests:\n" + "\n".join(leaks))
+        for leak in find_leaks(out_dir / "feedback", secret_lines()):
+            # Redaction happens before writing; this is the last line of defence.
+            page = out_dir / "feedback" / leak.split(":", 1)[0]
+            if page.is_file():
+                page.write_text("<!doctype html><p>This page was withheld: ask your instructor.</p>")
     return ordered
 
 
+# Text written to reports: no surrogates, no spreadsheet formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean_text(text):
+    """``text`` as valid UTF-8 (undecodable characters replaced)."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
+def csv_cell(value):
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def grader_secrets():
+    """Lines whose appearance in a report would leak: solutions, hidden tests, trusted checks."""
+    secrets = {line for line in secret_lines() if len(line) >= 16}
+    for name in ("hidden_tests.py", "notebook_checks.py"):
+        for line in (Path(__file__).parent / name).read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 24 and not line.startswith(("#", '"', "'", "f\"", "return False")):
+                secrets.add(line)
+    return secrets
+
+
+def redact(result, secrets):
+    """``result`` with every text cleaned and any text quoting the grader's code withheld."""
+
+    def safe(text):
+        text = clean_text(text)
+        if any(marker in text for marker in ("BEGIN HIDDEN", "END HIDDEN", "BEGIN SOLUTION", "END SOLUTION")):
+            return "(message withheld: it quoted the grader's code)"
+        if any(secret in text for secret in secrets):
+            return "(message withheld: it quoted the grader's code)"
+        return text
+
+    for test in result["tests"]:
+        test["output"] = safe(test.get("output", ""))
+    result["flags"] = [safe(flag) for flag in result.get("flags", [])]
+    if result.get("error"):
+        result["error"] = safe(result["error"])
+    result["student"] = clean_text(result["student"])
+    return result
+
+
+def _write_atomic(path, text, newline=None):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", errors="replace", newline=newline) as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def write_reports(results, out_dir):
-    """grades.csv (one row per student and test), totals.csv, grades.json, feedback/*.html."""
+    """grades.csv (one row per student and test), totals.csv, grades.json, feedback/*.html.
+
+    Each file is replaced atomically, so a killed grader leaves whole files.
+    """
     out_dir = Path(out_dir)
-    with open(out_dir / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-        writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
-        for result in results:
-            for test in result["tests"]:
-                writer.writerow([result["student"], test["name"], test["kind"], test["score"],
-                                 test["max_score"], test["needs_manual_grade"], test["output"]])  # fmt: skip
-    with open(out_dir / "totals.csv", "w", newline="") as f:
-        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-        writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
-                         "needs_review", "flags", "error"])
-        for r in results:
-            review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
-                                             or "tags" in fl or "not found by id" in fl
-                                             for fl in r["flags"])  # fmt: skip
-            writer.writerow([r["student"], r["auto_score"], r["auto_max"], r["manual_max"],
-                             r["manual_pending"], review,
-                             " | ".join(r["flags"]), r["error"] or ""])  # fmt: skip
-    (out_dir / "grades.json").write_text(json.dumps(results, indent=1))
+    f = io.StringIO()
+    writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+    writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
+    for result in results:
+        for test in result["tests"]:
+            writer.writerow([csv_cell(v) for v in (
+                result["student"], test["name"], test["kind"], test["score"], test["max_score"],
+                test["needs_manual_grade"], test["output"])])  # fmt: skip
+    _write_atomic(out_dir / "grades.csv", f.getvalue(), newline="")
+    f = io.StringIO()
+    writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+    writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
+                     "needs_review", "flags", "error"])
+    for r in results:
+        review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
+                                         or "tags" in fl or "not found by id" in fl
+                                         for fl in r["flags"])  # fmt: skip
+        writer.writerow([csv_cell(v) for v in (
+            r["student"], r["auto_score"], r["auto_max"], r["manual_max"], r["manual_pending"],
+            review, " | ".join(r["flags"]), r["error"] or "")])  # fmt: skip
+    _write_atomic(out_dir / "totals.csv", f.getvalue(), newline="")
+    _write_atomic(out_dir / "grades.json", json.dumps(results, indent=1))
     feedback = out_dir / "feedback"
     feedback.mkdir(exist_ok=True)
     for result in results:
-        (feedback / f"{result['student']}.html").write_text(feedback_html(result))
+        _write_atomic(feedback / f"{result['student']}.html", feedback_html(result))
 
 
 def feedback_html(result):

@@ -42,16 +42,24 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
     DeduplicateIds, Execute, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
     SaveAutoGrades)
-from grading.preprocessors import RebuildFromRelease, ResilientExecute, Sandbox, StderrToStdout
+from grading.preprocessors import (RebuildFromRelease, ResilientExecute, Sandbox, StderrToStdout,
+    TrustedExport, TrustedVerdict)
+# TrustedExport must follow OverwriteCells (which restores test cells from the gradebook);
+# TrustedVerdict must run after the kernel is gone and right before SaveAutoGrades scores outputs.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
-    OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    OverwriteKernelspec, OverwriteCells, TrustedExport, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [Sandbox, ResilientExecute, StderrToStdout, IgnorePattern,
-    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    ClearMetadataPreprocessor, LimitOutput, TrustedVerdict, SaveAutoGrades, AssignLatePenalties,
+    CheckCellMetadata]
 c.RebuildFromRelease.release_dir = {release_dir!r}
 c.RebuildFromRelease.flag_file = {flag_file!r}
 c.StderrToStdout.flag_file = {flag_file!r}
 c.Sandbox.directory = {sandbox!r}
 c.ResilientExecute.flag_file = {flag_file!r}
+c.TrustedExport.export_dir = {sandbox!r} + "/.export"
+c.TrustedExport.flag_file = {flag_file!r}
+c.TrustedVerdict.export_dir = {sandbox!r} + "/.export"
+c.TrustedVerdict.flag_file = {flag_file!r}
 '''
 
 

@@ -148,12 +148,25 @@ def failure_results(reason, elapsed):
                       "Your instructor has been told; nothing was lost."}  # fmt: skip
 
 
+def _write_results(path, payload):
+    """Replace ``results.json`` atomically (root-owned; the student's user cannot write it)."""
+    tmp = path.with_name(".results.json.tmp")
+    tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8", errors="replace")
+    tmp.replace(path)
+
+
 def run(root, work, timeout=900):
-    """Grade ``root/submission`` into ``root/results/results.json``; never raises."""
+    """Grade ``root/submission`` into ``root/results/results.json``; never raises.
+
+    A provisional zero result is written first, so a grader killed half-way still
+    leaves a valid results.json. Student code runs in the sandbox (another user when
+    this runs as root, as on Gradescope), so it cannot reach this process or the file.
+    """
     start = time.perf_counter()
     root = Path(root)
     results_path = root / "results" / "results.json"
     results_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_results(results_path, failure_results("grading did not finish", 0.0))
     try:
         template = Path(work) / "course"
         if not (template / "gradebook.db").is_file():
@@ -164,17 +177,23 @@ def run(root, work, timeout=900):
         source = uploads[0] if len(uploads) == 1 and zipfile.is_zipfile(uploads[0]) else submission
         with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
             laid_out = Path(tmp) / "submission"
-            flags = ag.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
-            result = ag.run_worker(template, laid_out, "student", Path(tmp) / "result.json",
-                                   timeout=timeout, memory_bytes=6 * 2**30)  # fmt: skip
-        result["flags"] = flags + result.get("flags", [])
-        result = ag.complete(result, ag.all_tests(template))
+            try:
+                flags = ag.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
+            except Exception as exc:  # noqa: BLE001 - an unreadable upload is graded as nothing
+                reason = str(exc) if isinstance(exc, ag.IntakeError) else type(exc).__name__
+                result = {"student": "student", "tests": [], "flags": [],
+                          "error": f"could not read the submission: {reason}"}  # fmt: skip
+            else:
+                result = ag.run_worker(template, laid_out, "student", Path(tmp) / "result.json",
+                                       timeout=timeout, memory_bytes=6 * 2**30)  # fmt: skip
+                result["flags"] = flags + result.get("flags", [])
+        result = ag.redact(ag.complete(result, ag.all_tests(template)), ag.grader_secrets())
         payload = to_results(result, time.perf_counter() - start)
     except BaseException as exc:  # the grader's own failure must still produce results
         reason = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
-        payload = failure_results(reason[:300], time.perf_counter() - start)
-    results_path.write_text(json.dumps(payload, indent=1))
+        payload = failure_results(ag.clean_text(reason[:300]), time.perf_counter() - start)
+    _write_results(results_path, payload)
     return payload
 
 

@@ -43,6 +43,7 @@ def _limit_memory(limit_bytes, user=None):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
         if user is not None:  # drop root: the student's code runs as an unprivileged user
+            resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
             os.setgroups([])
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
@@ -114,9 +115,19 @@ def run_child(package_dir, group, timeout, memory_bytes):
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
             return {}, _group_failed(group, reason)
-        statuses = json.loads(status_file.read_text())
-        with np.load(out, allow_pickle=False) as saved:
-            arrays = {key: saved[key] for key in saved.files}
+        try:  # written by the student's process: anything but plain data is a failure
+            raw = json.loads(status_file.read_text(errors="replace")) if status_file.stat().st_size < 2**20 else None
+            statuses = _group_failed(group, "no result")
+            for name in statuses:
+                status = raw.get(name) if type(raw) is dict else None
+                if type(status) is dict and status.get("ok") is True:
+                    statuses[name] = {"ok": True}
+                elif type(status) is dict and type(status.get("error")) is str:
+                    statuses[name] = {"ok": False, "error": status["error"][:500]}
+            with np.load(out, allow_pickle=False) as saved:
+                arrays = {key: saved[key] for key in saved.files}
+        except Exception:  # noqa: BLE001 - a malformed result file costs this group only
+            return {}, _group_failed(group, "the test process left a malformed result")
         return arrays, statuses
 
 

@@ -10,6 +10,11 @@ sanitize (before nbgrader's ``OverwriteCells``):
     deleted, edited or ``skip-execution``-tagged test cell changes nothing, and
     a renamed grade id no longer voids the notebook. Every such repair is
     recorded as a flag.
+    ``TrustedExport`` (after nbgrader's ``OverwriteCells``, which restores the
+    test cells' source from the gradebook): each graded test cell's source
+    becomes an export snippet that writes the values its check needs as plain
+    data (:mod:`grading.notebook_checks`). The check itself never runs in the
+    student's kernel.
 autograde (around nbgrader's ``Execute``):
     ``Sandbox`` (before): the kernel runs in a folder holding only the student's
     ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
@@ -19,12 +24,18 @@ autograde (around nbgrader's ``Execute``):
     ``StderrToStdout`` (after): nbgrader scores a test cell with any stderr
     output as 0; a warning from correct code must not cost points, so stderr
     text is kept but moved to stdout. Errors still score 0.
+    ``TrustedVerdict`` (last before ``SaveAutoGrades``, after the kernel is
+    gone): runs the trusted checks on the exported files in this process and
+    sets each test cell's output to a clean line or an error with the reason,
+    so nbgrader's own scoring (error = 0 points) stores the trusted verdict.
 
 Flags go to a JSON file per notebook (``FlagFile.path``), which the grader
 reports per student.
 """
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -33,6 +44,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
+
+from . import notebook_checks
 
 SKIP_TAGS = {"skip-execution", "raises-exception"}
 
@@ -198,3 +211,63 @@ class ResilientExecute(Execute):
             self._crashed.add(index + 10**6)  # counts towards max_restarts
         finally:
             self._replaying = False
+
+
+def _export_dir(base, resources):
+    return Path(base) / resources.get("unique_key", "notebook")
+
+
+def _graded_test(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+class TrustedExport(NbGraderPreprocessor):
+    """Replace each graded test cell's source by the snippet exporting its values."""
+
+    export_dir = Unicode("", help="folder the kernel writes exported values to").tag(config=True)
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        folder = _export_dir(self.export_dir, resources)
+        if folder.exists():  # values left from an earlier run must not count
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o777)  # the kernel may run as the sandbox user
+        for cell in nb.cells:
+            gid = _gid(cell)
+            if _graded_test(cell):
+                if gid in notebook_checks.EXPORTS:
+                    cell.source = notebook_checks.export_source(gid, folder)
+                else:  # no trusted check: the cell would trust the student's kernel
+                    cell.source = "raise RuntimeError('this test has no trusted check')"
+                    _flag(self.flag_file, resources.get("unique_key", "") + ".ipynb",
+                          f"test cell {gid} has no trusted check in grading/notebook_checks.py: 0 points")  # fmt: skip
+        return nb, resources
+
+
+class TrustedVerdict(NbGraderPreprocessor):
+    """Set each graded test cell's output from the trusted check on its exported values."""
+
+    export_dir = Unicode("", help="folder the kernel wrote exported values to").tag(config=True)
+    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        folder = _export_dir(self.export_dir, resources)
+        name = resources.get("unique_key", "notebook") + ".ipynb"
+        for cell in nb.cells:
+            gid = _gid(cell)
+            if not _graded_test(cell):
+                continue
+            if gid in notebook_checks.EXPORTS:
+                for hook in notebook_checks.foreign_hooks(folder, gid):
+                    _flag(self.flag_file, name, f"review: a hook on the kernel was active at {gid}: {hook}")
+                passed, reason = notebook_checks.evaluate(gid, folder)
+            else:
+                passed, reason = False, "this test has no trusted check"
+            if passed:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text="passed\n")]
+            else:
+                cell.outputs = [NotebookNode(output_type="error", ename="CheckFailed", evalue=reason,
+                                             traceback=[f"CheckFailed: {reason}"])]  # fmt: skip
+        return nb, resources

@@ -18,7 +18,6 @@ import pytest
 from grading import autograde as ag
 from grading import course, examples, package
 
-
 # ---------------------------------------------------------------- fast unit tests
 
 
@@ -309,7 +308,7 @@ def test_feedback_shows_failures_without_hidden_code(graded):
     assert "svm_vectorized_reg" in page and "differs from the expected value" in page
     assert "BEGIN HIDDEN" not in page and "assert float(" not in page
     page = (out / "feedback" / "skip_tag.html").read_text()
-    assert "svm_test_q1" in page and "a hidden check failed" in page
+    assert "svm_test_q1" in page and "is not the right answer" in page
 
 
 @pytest.mark.slow
@@ -503,3 +502,95 @@ def test_collect_refuses_with_a_reason_for_each_problem(small_release, tmp_path)
     assert "svm.ipynb: cell" in text and "run out of order" in text
     assert "svm_test_q7" in text
     assert collect_submission.main([str(folder)]) == 1
+
+
+# ---------------------------------------------------------------- trusted checks, scan, sandbox
+
+
+def test_the_grader_warns_loudly_once_when_it_cannot_switch_users(capsys, monkeypatch):
+    from grading import sandbox
+
+    monkeypatch.setattr(sandbox, "_warned", [])
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    assert not sandbox.can_switch_users()
+    assert sandbox.warn_not_root() and not sandbox.warn_not_root()
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1 and "not running as root" in err
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("# open('svm.ipynb')\nx = 'svm.ipynb is where the answers go'\n", set()),
+    ("import os\nos._exit(1)\n", {"exits the kernel or sends signals"}),
+    ("import builtins\nbuiltins.float = lambda x: 0.0\n", {"touches builtins"}),
+    ("class A:\n    def __eq__(self, other):\n        return True\n", {"defines __eq__"}),
+    ("get_ipython().events.register('post_run_cell', print)\n", {"reaches into IPython"}),
+    ("ip = get_ipython()\nip.input_transformers_cleanup.append(str)\n", {"reaches into IPython"}),
+    ("np.mean = lambda *a: 1.0\n", {"rebinds np.mean"}),
+    ("%matplotlib inline\nimport grading\n", {"imports the grader"}),
+])  # fmt: skip
+def test_review_flags_come_from_code_not_text(code, expected):
+    assert ag.suspicious(code) == expected
+
+
+def write_export(folder, grade_id, values, arrays=None):
+    """What the export snippet would write for ``values`` in a kernel (run here, in-process)."""
+    from grading import notebook_checks
+
+    namespace = dict(values)
+    exec(notebook_checks.export_source(grade_id, folder), namespace)  # noqa: S102 - test values
+
+
+@pytest.mark.parametrize("grade_id, values, passed", [
+    ("svm_test_q1", {"q1_car_loss_after_small_change": 0.0}, True),
+    ("svm_test_q1", {"q1_car_loss_after_small_change": 5.0}, False),
+    ("svm_test_q6", {"q6_squared_hinge_is_different": 1}, False),  # not a bool
+    ("svm_test_q3", {"q3_initial_loss": lambda C: C - 1}, True),
+    ("svm_test_q3", {"q3_initial_loss": lambda C: C}, False),
+    ("softmax_test_q2", {"q2_initial_loss": lambda C: C - 1}, False),
+    ("knn_test_inline_q3", {"inline_question_3": {2, 4}}, True),
+    ("knn_test_inline_q3", {"inline_question_3": [2, 4]}, False),
+    ("softmax_test_q3", {"q3_which_loss_changes": "softmax"}, True),
+])  # fmt: skip
+def test_trusted_checks_judge_exported_values(tmp_path, grade_id, values, passed):
+    from grading import notebook_checks
+
+    write_export(tmp_path, grade_id, values)
+    assert notebook_checks.evaluate(grade_id, tmp_path)[0] is passed
+
+
+def test_shadowed_float_and_lying_eq_cannot_pass_a_trusted_check(tmp_path):
+    from grading import notebook_checks
+
+    class Anything(float):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = float.__hash__
+
+    write_export(tmp_path, "svm_test_q1", {"q1_car_loss_after_small_change": Anything(7.0),
+                                           "float": lambda *a: 0.0})  # fmt: skip
+    passed, reason = notebook_checks.evaluate("svm_test_q1", tmp_path)
+    assert not passed and "7.0" in reason
+
+
+def test_a_cell_that_did_not_run_fails_with_a_reason(tmp_path):
+    from grading import notebook_checks
+
+    passed, reason = notebook_checks.evaluate("knn_test_best_k", tmp_path)
+    assert not passed and "did not run" in reason
+
+
+def test_best_k_mistakes_are_diagnosed(tmp_path):
+    from grading import notebook_checks
+
+    table = notebook_checks.reference_fold_accuracies()
+    worst = min(notebook_checks.K_CHOICES, key=lambda k: (np.mean(table[k]), k))
+    write_export(tmp_path, "knn_test_best_k", {"best_k": worst, "k_to_accuracies": table})
+    passed, reason = notebook_checks.evaluate("knn_test_best_k", tmp_path)
+    assert not passed and "lowest mean accuracy" in reason
+
+
+def test_csv_cells_cannot_start_a_formula():
+    assert ag.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert ag.csv_cell("-1") == "'-1" and ag.csv_cell(-1.0) == -1.0
+    assert ag.csv_cell("a\udcffb") == "a?b"
