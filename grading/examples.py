@@ -125,7 +125,4 @@ def verify(results):
     return problems
 
 
-# Old names, kept until tests/test_grading.py moves to the new ones.
-BUGS = one_mistake_variants()
-write_bug = write_variant
 NOTEBOOK_TARGETS = exercises.NOTEBOOK_TARGETS

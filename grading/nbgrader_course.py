@@ -42,6 +42,7 @@ from traitlets import Unicode
 
 from . import course, package
 from .markers import strip_file
+from .preprocessors import TrustedExport, TrustedVerdict
 
 MARK = "# Written by `python -m grading course`; rerun that command to update it."
 PACKAGE_NOTEBOOK = "package_tests.ipynb"
@@ -67,19 +68,27 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
     ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
     OverwriteKernelspec, SaveAutoGrades)
 from grading.preprocessors import RebuildFromRelease, ResilientExecute, StderrToStdout
-from grading.nbgrader_course import (HideTestTracebacks, PackageTests, StudentSandbox,
-    UnsafeCourseError, refuse_unsafe_source)
+from grading.nbgrader_course import (CourseTrustedExport, CourseTrustedVerdict,
+    HideTestTracebacks, PackageTests, StudentSandbox, UnsafeCourseError, refuse_unsafe_source)
 try:
     refuse_unsafe_source({root!r})
 except UnsafeCourseError as exc:  # traitlets turns an exception here into a mere warning
     sys.exit(f"[ERROR] {{exc}}")
+# Trusted evaluation as in `python -m grading autograde`: CourseTrustedExport (after
+# OverwriteCells) turns each graded test cell into an export of plain values;
+# CourseTrustedVerdict (after the kernel is gone, before SaveAutoGrades) checks them in
+# nbgrader's own process with the kit's code.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
-    OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    OverwriteKernelspec, OverwriteCells, CourseTrustedExport, CheckCellMetadata]
 # StudentSandbox before execution (the kernel's folder); PackageTests after it and before
 # SaveAutoGrades, which reads the grades from the outputs it writes.
 c.Autograde.autograde_preprocessors = [StudentSandbox, ResilientExecute, StderrToStdout,
-    PackageTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata]
+    PackageTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CourseTrustedVerdict,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.CourseTrustedExport.export_dir = {root!r} + "/{sandbox}/.export"
+c.CourseTrustedExport.flag_file = {flag_file!r}
+c.CourseTrustedVerdict.export_dir = {root!r} + "/{sandbox}/.export"
+c.CourseTrustedVerdict.flag_file = {flag_file!r}
 # Feedback shows the student's notebook without the hidden tests' code, in cells or tracebacks.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks,
     CSSHTMLHeaderPreprocessor]
@@ -159,6 +168,24 @@ class StudentSandbox(NbGraderPreprocessor):
         folder = student_package(self.course_root, student, Path(self.course_root) / SANDBOX / student)
         resources.setdefault("metadata", {})["path"] = str(folder)
         return nb, resources
+
+
+class CourseTrustedExport(TrustedExport):
+    """The kit's TrustedExport, except in ``package_tests.ipynb`` (PackageTests grades it)."""
+
+    def preprocess(self, nb, resources):
+        if resources.get("unique_key") == Path(PACKAGE_NOTEBOOK).stem:
+            return nb, resources
+        return super().preprocess(nb, resources)
+
+
+class CourseTrustedVerdict(TrustedVerdict):
+    """The kit's TrustedVerdict, except in ``package_tests.ipynb`` (PackageTests grades it)."""
+
+    def preprocess(self, nb, resources):
+        if resources.get("unique_key") == Path(PACKAGE_NOTEBOOK).stem:
+            return nb, resources
+        return super().preprocess(nb, resources)
 
 
 class PackageTests(NbGraderPreprocessor):

@@ -17,12 +17,13 @@ import nbformat
 import pytest
 
 from grading import autograde as ag
-from grading import course, examples, nbgrader_course
+from grading import course, examples, markers, nbgrader_course
 from grading.release import find_leaks
 
 pytestmark = [pytest.mark.slow, pytest.mark.grading]
 ASSIGNMENT = course.ASSIGNMENT
-BUG = examples.BUGS[0]
+BUG = examples.one_mistake_variants()[0]
+BUG_FILE = "cs_loss/" + markers.kit_regions(course.KIT_ROOT / "cs_loss")[BUG.region][0]
 ANSWER = "The loss is averaged over the N training examples, so it does not grow with N."
 
 
@@ -59,7 +60,7 @@ def graded_course(tmp_path_factory):
     submissions = {
         "reference": examples.write_reference(submitted / "reference" / ASSIGNMENT, release),
         "blank": Path(shutil.copytree(release, submitted / "blank" / ASSIGNMENT)),
-        "bug": examples.write_bug(BUG, submitted / "bug" / ASSIGNMENT, release),
+        "bug": examples.write_variant(BUG, submitted / "bug" / ASSIGNMENT, release),
     }
     write_answers(submissions["reference"])  # so that the manual path has something to grade
     for folder in submissions.values():  # students hand in the whole release folder
@@ -115,8 +116,8 @@ def test_the_students_package_is_graded_not_the_stub_or_the_solution(graded_cour
     root, _ = graded_course
     autograded = root / "autograded"
     for student in ("reference", "bug"):
-        mine = (root / "submitted" / student / ASSIGNMENT / BUG.file).read_text()
-        assert (autograded / student / ASSIGNMENT / BUG.file).read_text() == mine
+        mine = (root / "submitted" / student / ASSIGNMENT / BUG_FILE).read_text()
+        assert (autograded / student / ASSIGNMENT / BUG_FILE).read_text() == mine
 
 
 def test_autograde_into_the_course_adds_a_graded_submission(graded_course, tmp_path):
