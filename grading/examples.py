@@ -50,6 +50,9 @@ def write_reference(dest, release_dir, bodies=None):
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in answers and cell.cell_type == "code":
                 cell.source = answers[gid]
+            elif gid in answers:  # a written answer: the model answer, as a student writes it
+                cell.source = "\n".join(line for line in answers[gid].splitlines()
+                                        if line.strip() not in markers.SOLUTION_MARKERS)  # fmt: skip
         nbformat.write(notebook, dest / name)
     with tempfile.TemporaryDirectory(prefix="cs_loss_variant_") as tmp:
         package = markers.write_package(course.KIT_ROOT / "cs_loss", tmp, bodies or {})
