@@ -95,6 +95,15 @@ def fetch(url, archive, retries=5, timeout=60, quiet=False):
     raise AssertionError("unreachable")
 
 
+def _safe_members(tar):
+    """Regular files and folders inside the archive; a link or an escaping path is refused."""
+    for member in tar.getmembers():
+        path = Path(member.name)
+        if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
+            raise DownloadError(f"The archive holds an unsafe member {member.name!r}: not extracted.")
+        yield member
+
+
 def extract(archive, dest):
     """Extract the archive's cifar-10-batches-py into ``dest``, all or nothing."""
     dest = Path(dest)
@@ -102,7 +111,10 @@ def extract(archive, dest):
     staging = Path(tempfile.mkdtemp(prefix=".cifar-extract-", dir=dest))
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(staging, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and newer
+                tar.extractall(staging, filter="data")
+            else:  # older 3.11 (some distributions' system Python): the same safety by hand
+                tar.extractall(staging, members=_safe_members(tar))
         found = staging / FOLDER
         missing = [name for name in FILES if not (found / name).is_file()]
         if missing:

@@ -123,3 +123,20 @@ def test_existing_dataset_is_not_downloaded_again(tmp_path):
     write_cifar_fixture(tmp_path / "cifar-10-batches-py")
     target = get_datasets.get_cifar10(tmp_path, url="http://127.0.0.1:9/unused", quiet=True)
     assert target.is_dir()
+
+
+@pytest.mark.parametrize("has_data_filter", [True, False])
+def test_an_archive_member_escaping_the_folder_is_refused(tmp_path, monkeypatch, has_data_filter):
+    """Python < 3.11.4 has no extraction filter: the script refuses such members itself."""
+    if not has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        payload = b"pwned"
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    (tmp_path / "dest").mkdir()
+    with pytest.raises((get_datasets.DownloadError, tarfile.TarError)):
+        get_datasets.extract(archive, tmp_path / "dest")
+    assert not (tmp_path / "escaped.txt").exists()
