@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 import zipfile
@@ -462,25 +461,50 @@ def _limits(memory_bytes):
     return apply
 
 
-_BUSY_SLOTS = set()
-_SLOT_LOCK = threading.Lock()
+def _slot_lock_dir():
+    """The grader's own folder of slot lock files (created 0700; refused if anyone else's)."""
+    folder = Path(tempfile.gettempdir()) / f"cs_loss_slots_{os.geteuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if not os.path.isdir(folder) or os.path.islink(folder) or info.st_uid != os.geteuid():
+        raise RuntimeError(f"{folder} is not a folder of this user's: remove it and grade again")
+    return folder
+
+
+def _claim_slot():
+    """The smallest worker slot that no grader on this machine holds: ``(slot, lock file)``.
+
+    A slot picks the sandbox user, and a sandbox kills every process of its user
+    when it starts and ends, so two graders at once (two ``autograde`` commands,
+    or Gradescope runs side by side) must never share one: each holds an
+    exclusive ``flock`` on its slot's file while it grades. The lock dies with
+    the process that holds it.
+    """
+    import fcntl
+
+    folder = _slot_lock_dir()
+    for slot in itertools.count():
+        handle = open(folder / f"{slot}.lock", "a")  # noqa: SIM115 (held until released)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return slot, handle
 
 
 def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
     """``grade_one`` in a child process with a wall-clock and memory limit.
 
     The child runs in an empty folder (not the kit) and holds a worker slot (the
-    smallest one free in this process), which picks its sandbox user; after a
-    timeout every process of that user is killed.
+    smallest one free on this machine, see :func:`_claim_slot`), which picks its
+    sandbox user; after a timeout every process of that user is killed.
     """
-    with _SLOT_LOCK:
-        slot = next(i for i in itertools.count() if i not in _BUSY_SLOTS)
-        _BUSY_SLOTS.add(slot)
+    slot, lock = _claim_slot()
     try:
         return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot)
     finally:
-        with _SLOT_LOCK:
-            _BUSY_SLOTS.discard(slot)
+        lock.close()  # releases the flock
 
 
 def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):

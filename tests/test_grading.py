@@ -304,8 +304,10 @@ def test_reports_are_quoted_and_complete(graded):
 @pytest.mark.grading
 def test_feedback_shows_failures_without_hidden_code(graded):
     by_name, out, _ = graded
-    page = (out / "feedback" / "svm_vectorized_without_reg_gradient.html").read_text()
+    mistake = next(v for v in examples.one_mistake_variants() if v.region == "svm_loss_vectorized")
+    page = (out / "feedback" / f"{mistake.name}.html").read_text()
     assert "svm_vectorized_reg" in page and "differs from the expected value" in page
+    assert "known mistake" in page and mistake.name in page  # named, with its diagnosis
     assert "BEGIN HIDDEN" not in page and "assert float(" not in page
     page = (out / "feedback" / "skip_tag.html").read_text()
     assert "svm_test_q1" in page and "is not the right answer" in page

@@ -434,9 +434,10 @@ def test_clumsy_mistakes_cost_only_their_part(batch):
     corrupt = results["corrupt_notebook"]
     assert points(corrupt, "svm:") == 0
     assert points(corrupt, "knn:") == 9 and points(corrupt, "softmax:") == 7
-    assert points(corrupt, "cs_loss:") == 34
+    package_points = sum(test[2] for test in ag.package.hidden_tests.TESTS)
+    assert points(corrupt, "cs_loss:") == package_points
     hog = results["memory_hog"]
-    assert points(hog, "cs_loss:") == 34 and points(hog, "svm:") == 10
+    assert points(hog, "cs_loss:") == package_points and points(hog, "svm:") == 10
 
 
 def test_nothing_leaks_into_the_reports(batch):
