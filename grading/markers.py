@@ -128,6 +128,19 @@ def fill_regions(text, bodies, filename="<string>"):
         raise KeyError(f"{filename} has no solution region {sorted(unknown)}; it has "
                        f"{[r.id for r in regions]}")  # fmt: skip
     lines = text.splitlines(keepends=True)
+
+    def replacement(region):
+        if region.id not in bodies:  # the reference code, without its markers
+            return "".join(lines[region.begin : region.end - 1])
+        return textwrap.indent(textwrap.dedent(bodies[region.id]).strip("\n") + "\n",
+                               region.indent, lambda line: line.strip() != "")  # fmt: skip
+
+    return _replace_regions(text, regions, replacement)
+
+
+def _replace_regions(text, regions, replacement):
+    """``text`` with each region, its markers included, replaced by ``replacement(region)``."""
+    lines = text.splitlines(keepends=True)
     starts = {r.begin: r for r in regions}
     out = []
     number = 1
@@ -137,12 +150,7 @@ def fill_regions(text, bodies, filename="<string>"):
             out.append(lines[number - 1])
             number += 1
             continue
-        if region.id in bodies:
-            body = textwrap.indent(textwrap.dedent(bodies[region.id]).strip("\n") + "\n",
-                                   region.indent, lambda line: line.strip() != "")  # fmt: skip
-            out.append(body)
-        else:
-            out.extend(lines[region.begin : region.end - 1])
+        out.append(replacement(region))
         number = region.end + 1
     return "".join(out)
 
@@ -227,19 +235,7 @@ def strip_solutions(text, filename="<string>"):
     regions : list of Region
     """
     regions = find_regions(text, filename)
-    lines = text.splitlines(keepends=True)
-    starts = {r.begin: r for r in regions}
-    out = []
-    number = 1
-    while number <= len(lines):
-        region = starts.get(number)
-        if region is None:
-            out.append(lines[number - 1])
-            number += 1
-            continue
-        out.append(stub_line(region, filename) + "\n")
-        number = region.end + 1
-    return "".join(out), regions
+    return _replace_regions(text, regions, lambda region: stub_line(region, filename) + "\n"), regions
 
 
 def solution_lines(text, filename="<string>"):
