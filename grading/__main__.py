@@ -99,7 +99,9 @@ def main(argv=None):
     p.add_argument("submissions", nargs="+", type=Path, help="submission folders or zips")
     p.add_argument("--out", type=Path, default=Path("build/grades"))
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per submission (package "
+                   "tests first, then the notebooks in equal shares of what is left)")  # fmt: skip
+    p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
     p.add_argument("--memory-gb", type=float, default=6, help="memory limit per submission")
     p.add_argument("--course", type=Path, help="also grade into this nbgrader course (made by "
                    "`course`), for the formgrader and nbgrader export")  # fmt: skip
@@ -140,7 +142,8 @@ def main(argv=None):
             for note in notes:
                 print(note)
             results = ag.autograde(submissions, args.out, workers=args.workers,
-                                   timeout=args.timeout, memory_bytes=int(args.memory_gb * 2**30))  # fmt: skip
+                                   timeout=args.timeout, memory_bytes=int(args.memory_gb * 2**30),
+                                   cell_timeout=args.cell_timeout)  # fmt: skip
             report.write_report(results, args.out)
             print_table(results)
             print(f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "

@@ -368,6 +368,7 @@ def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
     """
     start = time.perf_counter()
     budget = float(os.environ.get("CS_LOSS_WORKER_BUDGET", "600"))
+    cell_timeout = float(os.environ.get("CS_LOSS_CELL_TIMEOUT", cell_timeout))
     slot = int(os.environ.get("CS_LOSS_SANDBOX_SLOT", "0"))
     result = {"student": sid, "tests": [], "flags": [], "error": None}
     box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)
@@ -399,9 +400,14 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         shutil.copy(Path(template) / "gradebook.db", db_path)
         flag_file = Path(tmp) / "flags.json"
         work = box.work
+        # What is left of the budget goes to the notebooks, in equal shares (less a few
+        # seconds each to start nbgrader and a kernel): a notebook that runs out costs its
+        # own remaining cells, never another notebook or the package points above.
+        remaining = budget - (time.perf_counter() - start) - 30
+        notebook_seconds = max(10.0, (remaining - 10 * len(course.NOTEBOOKS)) / len(course.NOTEBOOKS))
         extra = course.GRADING_CONFIG.format(
             kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
-            flag_file=str(flag_file), sandbox=str(work),
+            flag_file=str(flag_file), sandbox=str(work), notebook_seconds=notebook_seconds,
         )  # fmt: skip
         course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
         submitted = root / "submitted" / sid / course.ASSIGNMENT
@@ -416,9 +422,8 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
             box.install_kernelspec(jupyter)
             env.update(JUPYTER_PATH=str(jupyter))
             env[sandbox_module.SPEC_VARIABLE] = box.spec()
-        remaining = budget - (time.perf_counter() - start) - 30
         try:
-            if remaining < 30:
+            if remaining < 3 * len(course.NOTEBOOKS):
                 raise course.NbgraderError("no time left for the notebooks after the package tests")
             course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
                             "--force", env_extra=env, timeout=remaining)  # fmt: skip
@@ -493,7 +498,7 @@ def _claim_slot():
         return slot, handle
 
 
-def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
+def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, cell_timeout=120):
     """``grade_one`` in a child process with a wall-clock and memory limit.
 
     The child runs in an empty folder (not the kit) and holds a worker slot (the
@@ -502,12 +507,13 @@ def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes):
     """
     slot, lock = _claim_slot()
     try:
-        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot)
+        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot,
+                           cell_timeout)  # fmt: skip
     finally:
         lock.close()  # releases the flock
 
 
-def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):
+def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot, cell_timeout=120):
     code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
             "sys.exit(main(sys.argv[1:]))")  # fmt: skip
     cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(template),
@@ -515,7 +521,7 @@ def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot):
     # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", CS_LOSS_SANDBOX_SLOT=str(slot),
-               CS_LOSS_WORKER_BUDGET=str(timeout))  # fmt: skip
+               CS_LOSS_WORKER_BUDGET=str(timeout), CS_LOSS_CELL_TIMEOUT=str(cell_timeout))  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
         process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, errors="replace",
@@ -563,11 +569,13 @@ def all_tests(template):
 
 
 def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**30,
-              progress=True, work_dir=None):  # fmt: skip
+              progress=True, work_dir=None, cell_timeout=120):  # fmt: skip
     """Grade ``submissions`` (folders or zips); write the reports to ``out_dir``.
 
     ``work_dir`` may hold a template already made by :func:`prepare`; it is
-    built there (or in a temporary folder) otherwise.
+    built there (or in a temporary folder) otherwise. ``timeout`` is the whole
+    budget of one submission (package tests first, then the notebooks in equal
+    shares of what is left); ``cell_timeout`` limits one notebook cell.
 
     Returns
     -------
@@ -637,7 +645,7 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,
-                            memory_bytes): (sid, flags)
+                            memory_bytes, cell_timeout): (sid, flags)
                 for sid, laid_out, flags in jobs
             }  # fmt: skip
             for future in as_completed(futures):

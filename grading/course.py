@@ -56,6 +56,7 @@ c.RebuildFromRelease.flag_file = {flag_file!r}
 c.StderrToStdout.flag_file = {flag_file!r}
 c.Sandbox.directory = {sandbox!r}
 c.ResilientExecute.flag_file = {flag_file!r}
+c.ResilientExecute.notebook_seconds = {notebook_seconds}
 c.TrustedExport.export_dir = {sandbox!r} + "/.export"
 c.TrustedExport.flag_file = {flag_file!r}
 c.TrustedVerdict.export_dir = {sandbox!r} + "/.export"

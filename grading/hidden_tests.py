@@ -20,7 +20,9 @@ not cost its points), and ``run(cs_loss) -> dict of arrays``. Inputs are made
 here from fixed seeds; none needs CIFAR-10.
 """
 
+import contextlib
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -40,6 +42,46 @@ def hidden_test(group, points, targets):
 
 class StudentValueError(TypeError):
     """A student's function returned something the test cannot use; the message says what."""
+
+
+# Time limits inside the child, so that a hang costs only what depends on it: a module that
+# hangs at import costs the tests that need that module, a function that hangs costs its test.
+# The reference imports in about 0.1 s and runs each test in well under 0.1 s.
+IMPORT_SECONDS = 5
+TEST_SECONDS = 5
+
+
+class TimeLimit(BaseException):
+    """An import or a test ran past its limit.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that ``except Exception`` in
+    the student's code does not swallow it.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds, what):
+    """Raise :class:`TimeLimit` in the block after ``seconds``, and every second after that."""
+    active = [True]
+
+    def stop(_signum, _frame):
+        if active[0]:
+            raise TimeLimit(f"{what} did not finish within {seconds} s (an endless loop, or a wait?)")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def group_timeout(group):
+    """The whole child's limit for ``group``: two import rounds, every test, and a margin."""
+    tests = sum(1 for g, *_ in TESTS if g == group)
+    return 2 * IMPORT_SECONDS + tests * TEST_SECONDS + 15
 
 
 def _describe_value(value):
@@ -338,16 +380,17 @@ def linear_predict(cs_loss):
     return {"y_pred": _labels(clf.predict(X), "predict(X)", 50)}
 
 
-def _uses_only_good_modules(targets, import_errors):
-    """False if a target's module (or one it imports) failed to import."""
+def _import_problems(targets, import_errors):
+    """The import errors of the modules that ``targets`` need (empty if they all imported)."""
     needs = {"svm_loss": "svm", "softmax_loss": "softmax", "KNearestNeighbor": "knn",
              "LinearClassifier": "linear_classifier"}  # fmt: skip
+    problems = []
     for target in targets:
         for prefix, module in needs.items():
-            broken = module in import_errors or "_validation" in import_errors
-            if target.startswith(prefix) and broken:
-                return False
-    return True
+            for name in ("_validation", module) if target.startswith(prefix) else ():
+                if name in import_errors and import_errors[name] not in problems:
+                    problems.append(import_errors[name])
+    return problems
 
 
 # Modules in import order; each exports its public names onto the package.
@@ -361,7 +404,8 @@ def import_package():
     import types
 
     try:
-        import cs_loss
+        with time_limit(IMPORT_SECONDS, "import cs_loss"):
+            import cs_loss
 
         return cs_loss, {}
     except BaseException:
@@ -375,10 +419,19 @@ def import_package():
         if not (Path(package.__path__[0]) / f"{module}.py").is_file():
             continue  # a module this version of the kit does not have
         try:
-            loaded = importlib.import_module(f"cs_loss.{module}")
+            with time_limit(IMPORT_SECONDS, "importing it"):
+                loaded = importlib.import_module(f"cs_loss.{module}")
         except BaseException as exc:
-            errors[module] = (f"cs_loss/{module}.py could not be imported: "
-                              f"{type(exc).__name__}: {exc}")  # fmt: skip
+            broken = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+            if broken and broken.startswith("cs_loss.") and broken.split(".")[1] in errors:
+                errors[module] = (f"cs_loss/{module}.py could not be imported, because "
+                                  f"cs_loss/{broken.split('.')[1]}.py could not")  # fmt: skip
+            else:
+                errors[module] = (f"cs_loss/{module}.py could not be imported: "
+                                  f"{type(exc).__name__}: {exc}")  # fmt: skip
+            # An empty stand-in: a module importing this one fails at once ("cannot import
+            # name"), instead of running (and maybe hanging in) the broken file again.
+            sys.modules[f"cs_loss.{module}"] = types.ModuleType(f"cs_loss.{module}")
             continue
         for attr in dir(loaded):
             if not attr.startswith("_"):
@@ -394,9 +447,11 @@ def run_group(group, out_path):
         if test_group != group:
             continue
         try:
-            if import_errors and not _uses_only_good_modules(targets, import_errors):
-                raise ImportError("; ".join(import_errors.values()))
-            outputs = run(cs_loss)
+            problems = _import_problems(targets, import_errors)
+            if problems:
+                raise ImportError("; ".join(problems))
+            with time_limit(TEST_SECONDS, f"the test {name}"):
+                outputs = run(cs_loss)
             for key, value in outputs.items():
                 array = np.asarray(value)
                 if array.dtype.kind not in "biuf":

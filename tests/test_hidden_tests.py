@@ -139,3 +139,39 @@ def test_score_names_a_known_mistake_and_relations_without_revealing_values():
     assert "exactly N times" in results["svm_naive_reg_grad"].output
     for r in results.values():
         assert "2.5" not in r.output and "30" not in r.output.replace("30 examples", "")
+
+
+def test_a_time_limit_stops_an_endless_loop_that_catches_exception():
+    def stubborn():
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:  # a student's catch-all must not swallow the limit
+                pass
+
+    with pytest.raises(ht.TimeLimit, match=r"the test x did not finish within 0.2 s"):
+        with ht.time_limit(0.2, "the test x"):
+            stubborn()
+    with ht.time_limit(5, "quick"):  # a block that finishes leaves no alarm behind
+        pass
+    import signal
+
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_import_failure_costs_only_the_tests_whose_modules_need_it():
+    errors = {"svm": "cs_loss/svm.py could not be imported: TimeLimit: ...",
+              "linear_classifier": "cs_loss/linear_classifier.py could not be imported, because "
+                                   "cs_loss/svm.py could not"}  # fmt: skip
+    assert ht._import_problems(("softmax_loss_vectorized",), errors) == []
+    assert ht._import_problems(("KNearestNeighbor.predict_labels",), errors) == []
+    assert ht._import_problems(("svm_loss_naive",), errors) == [errors["svm"]]
+    assert ht._import_problems(("LinearClassifier.train#1",), errors) == [errors["linear_classifier"]]
+    broken_validation = {"_validation": "cs_loss/_validation.py could not be imported"}
+    assert ht._import_problems(("softmax_loss_naive",), broken_validation) != []
+
+
+def test_group_limits_cover_two_import_rounds_and_every_test():
+    for group in package.GROUPS:
+        tests = sum(1 for g, *_ in ht.TESTS if g == group)
+        assert ht.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
