@@ -450,7 +450,7 @@ def run_group(group, out_path):
             problems = _import_problems(targets, import_errors)
             if problems:
                 raise ImportError("; ".join(problems))
-            with time_limit(TEST_SECONDS, f"the test {name}"):
+            with time_limit(TEST_SECONDS, "your code"):
                 outputs = run(cs_loss)
             for key, value in outputs.items():
                 array = np.asarray(value)

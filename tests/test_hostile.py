@@ -115,17 +115,44 @@ except Exception:
 '''
 
 
+# Time traps (class 9): clumsy, not hostile.
+IGNORES_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+CATCHES_INTERRUPTS = ("import time\nwhile True:  # retry until it works\n    try:\n        time.sleep(0.1)\n"
+                      "    except KeyboardInterrupt:\n        pass\n")  # fmt: skip
+# Hangs at import in the package tests only (in a notebook it would stop every notebook at
+# its first cell, which the student sees at once).
+IMPORT_HANG = '''
+import sys as _sys, time as _time
+if "ipykernel" not in _sys.modules:
+    while True:
+        _time.sleep(0.5)
+'''
+MALFORMED_STATUS = '''
+try:
+    import atexit as _atexit, sys as _sys
+    if len(_sys.argv) > 2 and _sys.argv[2].endswith(".npz"):
+        _atexit.register(lambda: open(_sys.argv[2] + ".json", "w").write('{"knn_predict_labels": [1, 2'))
+except Exception:
+    pass
+'''
+# The batch's limits, shorter than the defaults so that the time traps stay cheap: each
+# notebook's share is then about (360 - 30 - 30) / 3 = 100 s.
+CELL_TIMEOUT = 30
+TIMEOUT = 360
+
+
 def append(folder, student_file, code):
     path = Path(folder) / student_file
     path.write_text(path.read_text() + "\n" + code)
 
 
-def edit_cell(folder, notebook, grade_id, source):
+def edit_cell(folder, notebook, grade_id, source, before=False):
+    """Replace the source of cell ``grade_id`` (or, with ``before``, put ``source`` above it)."""
     path = Path(folder) / notebook
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            cell.source = source
+            cell.source = source + "\n" + cell.source if before else source
     nbformat.write(nb, path)
 
 
@@ -246,6 +273,30 @@ def craft(root, release, out_dir):
     junk = root / "not_a_zip.zip"
     junk.write_text("PK junk")
     made["not_a_zip"] = junk
+    # class 9, time: a hang or a slow part costs only what depends on it
+    folder = ref("ignores_sigint")
+    edit_cell(folder, "knn.ipynb", "knn_inline_q2", IGNORES_SIGINT)
+    made["ignores_sigint"] = folder
+    folder = ref("catches_interrupts")
+    edit_cell(folder, "softmax.ipynb", "softmax_q2", CATCHES_INTERRUPTS)
+    made["catches_interrupts"] = folder
+    folder = ref("slow_notebook")
+    for grade_id in ("svm_q1", "svm_q2", "svm_q3", "svm_q4", "svm_q5"):  # 125 s: over its share
+        edit_cell(folder, "svm.ipynb", grade_id, f"import time\ntime.sleep({CELL_TIMEOUT - 5})", before=True)
+    made["slow_notebook"] = folder
+    folder = ref("import_hang")
+    append(folder, "cs_loss/svm.py", IMPORT_HANG)
+    made["import_hang"] = folder
+    folder = ref("function_hang")
+    markers.write_package(KIT_CS_LOSS, root / "tmp_hang", {"svm_loss_vectorized": "while True:\n    pass"})
+    (folder / "cs_loss/svm.py").write_text((root / "tmp_hang/cs_loss/svm.py").read_text())
+    made["function_hang"] = folder
+    folder = ref("input_at_import")
+    append(folder, "cs_loss/knn.py", "input('press enter to go on')\n")
+    made["input_at_import"] = folder
+    folder = ref("malformed_status")
+    append(folder, "cs_loss/softmax.py", MALFORMED_STATUS)
+    made["malformed_status"] = folder
     # More intake traps: each must be refused or ignored for that submission only.
     ref("zip_src")
     src = root / "zip_src"
@@ -268,6 +319,15 @@ def craft(root, release, out_dir):
     zipped("zip_path_traversal", lambda a: a.writestr("../../escaped.txt", "x"))
     zipped("zip_absolute_path", lambda a: a.writestr("/tmp/h6_absolute_escape.txt", "x"))
     zipped("zip_macosx_junk", lambda a: a.writestr("__MACOSX/._svm.ipynb", "junk"))
+    deflate64 = root / "zip_deflate64.zip"  # compression method 9, which zipfile cannot read
+    with zipfile.ZipFile(deflate64, "w") as archive:
+        archive.writestr("knn.ipynb", (src / "knn.ipynb").read_text())
+    data = bytearray(deflate64.read_bytes())
+    data[8:10] = (9).to_bytes(2, "little")  # the local header's compression method
+    central = data.index(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (9).to_bytes(2, "little")  # and the central directory's
+    deflate64.write_bytes(bytes(data))
+    made["zip_deflate64"] = deflate64
     many = root / "too_many_members.zip"
     with zipfile.ZipFile(many, "w") as archive:
         for i in range(ag.ZIP_MAX_MEMBERS + 1):
@@ -314,7 +374,8 @@ def batch(tmp_path_factory):
     before = set(home_startup.glob("*")) if home_startup.is_dir() else set()
     made = craft(root / "subs", release, out)
     start = time.process_time()
-    results = ag.autograde(list(made.values()), out, workers=2, work_dir=work, progress=False)
+    results = ag.autograde(list(made.values()), out, workers=2, work_dir=work, progress=False,
+                           timeout=TIMEOUT, cell_timeout=CELL_TIMEOUT)  # fmt: skip
     time.sleep(5)  # a detached process would strike now
     return {
         "results": {r["student"]: r for r in results}, "out": out, "release": release,
@@ -342,7 +403,7 @@ BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "pro
 
 
 def test_the_batch_finishes_with_a_result_for_everyone(batch):
-    assert len(batch["results"]) == batch["count"] == 33
+    assert len(batch["results"]) == batch["count"] == 41
     assert all("auto_score" in r for r in batch["results"].values())
 
 
@@ -469,3 +530,67 @@ def test_too_many_members_are_refused(batch):
 def test_writes_outside_the_sandbox_fail(batch):
     assert not Path("/tmp/h6_sandbox_escape.txt").exists()
     assert any("outside its working folder" in f for f in batch["results"]["writes_home_and_tmp"]["flags"])
+
+
+def lost(result):
+    """The auto-graded tests that lost points."""
+    return {t["name"] for t in result["tests"] if t["score"] < t["max_score"] and t["kind"] != "written"}
+
+
+def group_tests(group):
+    return {f"cs_loss:{name}" for g, name, *_ in ag.package.hidden_tests.TESTS if g == group}
+
+
+def output(result, name):
+    return next(t["output"] for t in result["tests"] if t["name"] == name)
+
+
+@pytest.mark.parametrize("name, test", [("ignores_sigint", "knn:knn_test_inline_q2"),
+                                        ("catches_interrupts", "softmax:softmax_test_q2")])  # fmt: skip
+def test_a_cell_that_will_not_stop_costs_only_its_own_test(batch, name, test):
+    result = batch["results"][name]
+    assert lost(result) == {test}, result["error"]
+    assert any("ignored the interrupt" in f for f in result["flags"])
+
+
+def test_a_slow_notebook_costs_only_its_own_remaining_cells(batch):
+    result = batch["results"]["slow_notebook"]
+    assert result["error"] is None
+    assert not {t for t in lost(result) if not t.startswith("svm:")}  # package, knn, softmax: full
+    assert 0 < points(result, "svm:") < 10  # the answers before it ran out still count
+    assert any("used up its time budget" in f for f in result["flags"])
+
+
+def test_a_module_hanging_at_import_costs_only_the_tests_that_need_it(batch):
+    result = batch["results"]["import_hang"]
+    assert lost(result) == group_tests("svm") | group_tests("linear")  # linear_classifier imports svm
+    assert "did not finish within" in output(result, "cs_loss:svm_naive_reg_loss")
+    assert "because cs_loss/svm.py could not" in output(result, "cs_loss:linear_predict")
+
+
+def test_a_function_that_hangs_costs_only_the_tests_that_call_it(batch):
+    result = batch["results"]["function_hang"]
+    package_lost = {t for t in lost(result) if t.startswith("cs_loss:")}
+    assert package_lost == {t for t in group_tests("svm") if "vectorized" in t}
+    assert "did not finish within" in output(result, "cs_loss:svm_vectorized_reg_grad")
+    assert points(result, "knn:") == 9 and points(result, "softmax:") == 7
+    assert 0 < points(result, "svm:") < 10  # the questions before the loss still count
+
+
+def test_input_at_import_fails_fast_instead_of_waiting(batch):
+    result = batch["results"]["input_at_import"]
+    assert {t for t in lost(result) if t.startswith("cs_loss:")} == group_tests("knn")
+    assert "EOFError" in output(result, "cs_loss:knn_predict_labels")
+
+
+def test_a_malformed_result_file_costs_the_package_points_and_nothing_else(batch):
+    result = batch["results"]["malformed_status"]
+    assert result["error"] is None
+    assert points(result, "cs_loss:") == 0
+    assert "malformed result" in output(result, "cs_loss:knn_predict_labels")
+    assert points(result, "knn:") == 9 and points(result, "svm:") == 10 and points(result, "softmax:") == 7
+    assert not [t for t in result["tests"] if "Traceback" in t["output"] or "grading/" in t["output"]]
+
+
+def test_an_unsupported_zip_compression_is_reported_for_that_student(batch):
+    assert "unsupported compression (9)" in batch["results"]["zip_deflate64"]["error"]
