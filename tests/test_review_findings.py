@@ -13,7 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grading import course, hidden_tests, markers, notebook_checks, package
+from grading import course, hidden_tests, markers, mistakes, notebook_checks, package
 from grading.preprocessors import TrustedExport
 
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
@@ -131,3 +131,72 @@ def test_sampling_from_half_of_the_rows_is_caught():
 
 def test_uniform_sampling_still_passes():
     assert package.check_train_batches(_recorded_batches(120), "linear_train_batches") == []
+
+
+# ---- the kernel launcher: a student-controlled path followed by root
+
+
+def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
+    # The launcher runs as root: it copies the connection file to <home>/kernel-connection.json,
+    # then chowns it to the sandbox user and chmods it. <home> belongs to the student, whose
+    # first kernel can leave a symlink there; the next kernel launch (next notebook, or a
+    # restart) then overwrites the symlink's target, makes it the student's and mode 0600:
+    # any file on the machine (the kit's grading/notebook_checks.py, say) becomes writable
+    # by student code.
+    import os
+    import subprocess
+    import sys
+
+    from grading import sandbox
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    target = tmp_path / "graders_file.py"
+    target.write_text("# the grader's file\n")
+    (home / "kernel-connection.json").symlink_to(target)
+    connection = tmp_path / "connection.json"
+    connection.write_text("not a connection file: the kernel exits at once")
+    spec = {"uid": None, "gid": None, "home": str(home), "work": str(work),
+            "env": {"PATH": os.environ.get("PATH", "")}, "memory_bytes": 2**31,
+            "max_processes": 64, "max_file_bytes": 2**20}  # fmt: skip
+    try:
+        subprocess.run([sys.executable, "-I", sandbox.__file__, "kernel", str(connection)],
+                       env={**os.environ, sandbox.SPEC_VARIABLE: json.dumps(spec)},
+                       capture_output=True, timeout=60, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pass
+    assert target.read_text() == "# the grader's file\n"
+
+
+# ---- losses that change their inputs
+
+
+REG_ALIAS = """
+num_train = X.shape[0]
+rows = np.arange(num_train)
+scores = X @ W
+margins = np.maximum(0, scores - scores[rows, y][:, None] + 1)
+margins[rows, y] = 0
+loss = np.sum(margins) / num_train + reg * np.sum(W * W)
+dscores = (margins > 0).astype(scores.dtype)
+dscores[rows, y] = -np.sum(dscores, axis=1)
+dW = X.T @ dscores / num_train
+reg_grad = W  # an alias, not a copy: the next line scales the caller's W
+reg_grad *= 2 * reg
+dW += reg_grad
+"""
+
+
+@pytest.mark.slow
+def test_a_loss_that_scales_the_callers_W_loses_points():
+    # Loss and dW are right, but W itself is multiplied by 2 * reg on every call, which
+    # breaks training (LinearSVM.loss passes self.W). The hidden tests make fresh inputs
+    # for every call and never look at them afterwards, so this gets 8 / 8.
+    variant = mistakes.Variant("svm_loss_vectorized", "svm_vectorized_reg_alias", REG_ALIAS)
+    with np.load(package.EXPECTED, allow_pickle=False) as saved:
+        expected = {key: saved[key] for key in saved.files}
+    with tempfile.TemporaryDirectory() as tmp:
+        arrays, statuses = package.run_variant(variant, tmp)
+    results = [r for r in package.score(arrays, statuses, expected) if r.name in statuses]
+    assert any(r.score < r.max_score for r in results), "a loss that scales W gets full marks"
