@@ -127,6 +127,15 @@ def as_array(value, call, what, shape, kinds="biuf", description="an array"):
 
 
 def _labels(value, call, num):
+    """Labels as integers: whole numbers stored as floats (``np.zeros(N)`` filled with votes)
+    are labels too; any other float is named in the student's terms."""
+    try:
+        array = np.asarray(value)
+    except Exception:
+        array = None
+    if array is not None and array.dtype.kind == "f" and array.shape == (num,):
+        if np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            return array.astype(np.int64)
     return as_array(value, call, "", (num,), "biu", "an array of integer labels")
 
 
@@ -228,9 +237,18 @@ def _call_loss(cs_loss, function, case, W, X, y, reg):
     """Call ``function`` once per case (its loss and gradient tests share the call)."""
     if case not in _LOSS_CACHE:
         try:
+            originals = {"W": W.copy(), "X": X.copy(), "y": y.copy()}
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 result = getattr(cs_loss, function)(W, X, y, reg)
             call = f"{function}(W, X, y, reg)"
+            changed = [name for name, array in zip("WXy", (W, X, y), strict=True)
+                       if not np.array_equal(array, originals[name], equal_nan=True)]  # fmt: skip
+            if changed:  # e.g. reg_grad = W; reg_grad *= 2 * reg (training then goes wrong)
+                raise StudentValueError(
+                    f"{call} changed its input {' and '.join(changed)}: a loss must leave W, X "
+                    "and y as they are (an in-place operation such as *= or += on W, or on a "
+                    "name bound to W, writes into the caller's array; use 2 * reg * W)"
+                )
             if not isinstance(result, tuple) or len(result) != 2:
                 raise StudentValueError(
                     f"{call} returned {_describe_value(result)}; expected a pair (loss, dW)"
@@ -329,13 +347,15 @@ def _record_training(cs_loss, X, y, settings, seed):
 
     class RecordingSVM(cs_loss.LinearSVM):
         def loss(self, X_batch, y_batch, reg):
-            X_batch = np.array(X_batch, dtype=np.float64)
+            X_batch = np.array(X_batch)  # recorded at its own precision (float32 rows too)
+            if X_batch.dtype.kind != "f":
+                X_batch = X_batch.astype(np.float64)
             y_batch = np.array(y_batch)
             W = np.array(self.W, dtype=np.float64)
             batches_X.append(X_batch.reshape(-1, X.shape[1]))
             batches_y.append(y_batch.reshape(-1).astype(np.int64))
             W_before.append(W)
-            return reference_svm_loss(W, batches_X[-1], batches_y[-1], reg)
+            return reference_svm_loss(W, batches_X[-1].astype(np.float64), batches_y[-1], reg)
 
     clf = RecordingSVM()
     history = clf.train(X, y, seed=seed, **settings)

@@ -305,6 +305,13 @@ y_batch = y[idx]
 X_batch = X[:batch_size]
 y_batch = y[:batch_size]
 """),
+    _m("LinearClassifier.train#1", "train_part_of_rows",
+       "the minibatches come from only part of X: draw the indices from all num_train "
+       "examples, rng.choice(num_train, batch_size)", """
+idx = rng.choice(num_train // 2, batch_size)
+X_batch = X[idx]
+y_batch = y[idx]
+"""),
     # train: update
     _m("LinearClassifier.train#2", "train_gradient_ascent",
        "W moves along the gradient (W + learning_rate * grad), which increases the loss: "
@@ -489,6 +496,12 @@ for i in range(num_test):
     best = max(votes.values())
     y_pred[i] = min(label for label, count in votes.items() if count == best)
 """),
+    _c("KNearestNeighbor.predict_labels", "predict_labels_float_array", """
+y_pred = np.zeros(num_test)  # float, as in older templates: whole numbers are labels too
+for i in range(num_test):
+    closest_y = self.y_train[np.argsort(dists[i])[:k]]
+    y_pred[i] = np.argmax(np.bincount(closest_y))
+"""),
     _c("KNearestNeighbor.predict_labels", "predict_labels_unique", """
 nearest = np.argsort(dists, axis=1, kind="stable")[:, :k]
 y_pred = np.empty(num_test, dtype=np.int64)
@@ -521,6 +534,11 @@ idx = rng.choice(num_train, size=batch_size, replace=False)
 X_batch = X[idx, :]
 y_batch = y[idx]
 """),
+    _c("LinearClassifier.train#1", "train_float32_batch", """
+idx = rng.choice(num_train, batch_size)
+X_batch = X[idx].astype(np.float32)
+y_batch = y[idx]
+"""),
     # train: update
     _c("LinearClassifier.train#2", "train_update_textbook", """
 W_new = self.W - learning_rate * grad
@@ -547,6 +565,10 @@ for i in range(X.shape[0]):
     _c("LinearClassifier.predict", "predict_method", """
 scores = np.dot(X, self.W)
 y_pred[:] = scores.argmax(axis=1)
+"""),
+    _c("LinearClassifier.predict", "predict_float_labels", """
+y_pred = np.zeros(X.shape[0])
+y_pred[:] = np.argmax(X @ self.W, axis=1)
 """),
 )
 

@@ -175,3 +175,21 @@ def test_group_limits_cover_two_import_rounds_and_every_test():
     for group in package.GROUPS:
         tests = sum(1 for g, *_ in ht.TESTS if g == group)
         assert ht.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
+
+
+def test_whole_numbers_stored_as_floats_are_labels_and_other_floats_are_not():
+    got = ht._labels(np.array([1.0, 0.0, 9.0]), "predict_labels(dists, k=1)", 3)
+    assert got.dtype == np.int64 and got.tolist() == [1, 0, 9]
+    for bad in (np.array([1.5, 0.0, 9.0]), np.array([np.nan, 0.0, 1.0])):
+        with pytest.raises(ht.StudentValueError, match="integer labels"):
+            ht._labels(bad, "predict_labels(dists, k=1)", 3)
+
+
+def test_a_loss_that_writes_into_its_inputs_is_told_so():
+    def scales_W(W, X, y, reg):
+        loss, dW = cs_loss.svm_loss_vectorized(W, X, y, reg)
+        W *= 2
+        return loss, dW
+
+    with pytest.raises(ht.StudentValueError, match=r"changed its input W: a loss must leave"):
+        _run("svm_vectorized_reg_loss", _fake_package(svm_loss_vectorized=scales_W))

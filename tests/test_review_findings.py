@@ -121,16 +121,19 @@ def _recorded_batches(rows_from, seed=0):
     }
 
 
-def test_sampling_from_half_of_the_rows_is_caught():
-    # rng.choice(num_train // 2, batch_size) never uses half of X and gets full marks:
-    # the coverage check is "fewer than half of the rows", and 480 draws from 60 rows
-    # cover all 60. Uniform sampling with replacement covers about 118 of the 120 rows.
-    problems = package.check_train_batches(_recorded_batches(60), "linear_train_batches")
-    assert problems, "sampling only the first half of X passed every check"
+@pytest.mark.parametrize("rows_from", [60, 100])
+def test_sampling_from_part_of_the_rows_is_caught(rows_from):
+    # rng.choice(num_train // 2, batch_size) never used half of X and got full marks: the
+    # coverage check was "fewer than half of the rows", and 480 draws from 60 rows cover all
+    # 60. Uniform sampling with replacement covers about 118 of the 120 rows.
+    for seed in range(200):
+        problems = package.check_train_batches(_recorded_batches(rows_from, seed), "linear_train_batches")
+        assert [code for code, _ in problems] == ["coverage"], (seed, problems)
 
 
-def test_uniform_sampling_still_passes():
-    assert package.check_train_batches(_recorded_batches(120), "linear_train_batches") == []
+def test_uniform_sampling_passes_for_every_seed():
+    for seed in range(500):
+        assert package.check_train_batches(_recorded_batches(120, seed), "linear_train_batches") == []
 
 
 # ---- the kernel launcher: a student-controlled path followed by root
