@@ -308,8 +308,10 @@ _answer_check("svm_test_q6", "q6_squared_hinge_is_different", True,
 _answer_check("svm_test_q7", "q7_zero_loss_W_is_unique", False,
               {True: "2 * W has zero loss too when W does"})
 _answer_check("softmax_test_q3", "q3_which_loss_changes", "softmax",
-              {"both": "an SVM loss of 0 stays 0 while the margins hold; the softmax loss always changes",
-               "svm": "an SVM loss of 0 stays 0 while the margins hold; the softmax loss always changes"})  # fmt: skip
+              {"both": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
+                       "1 below the correct one); the softmax loss changes with any score",
+               "svm": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
+                      "1 below the correct one); the softmax loss changes with any score"})  # fmt: skip
 _answer_check("softmax_test_inline_q2", "inline_question_2", True,
               {False: "the softmax loss changes whenever a score changes"})
 

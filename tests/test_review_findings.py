@@ -26,15 +26,26 @@ def _blank_bodies():
 # ---- notebook checks
 
 
-def test_softmax_q3_both_is_the_right_answer(tmp_path):
+def test_softmax_q3_states_the_margin_condition_that_makes_softmax_the_answer(tmp_path):
     # The notebook's second example, scores [10, 9, 9] with y = 0, has both SVM margins at
-    # exactly 0: lowering the true score by 0.001 already makes the SVM loss 0.002, and the
-    # question allows changes up to 0.5 (scores [9.5, 9.5, 9] give an SVM loss of 1.5).
-    # So "both" losses change; the check accepts only "softmax".
-    (tmp_path / "softmax_test_q3.json").write_text(
-        json.dumps({"q3_which_loss_changes": {"value": "both"}}))  # fmt: skip
-    passed, reason = notebook_checks.evaluate("softmax_test_q3", tmp_path)
-    assert passed, reason
+    # exactly 0: with "each score changes by at most 0.5" the SVM loss changes too, so
+    # "both" was right and marked wrong. The question now keeps every margin (the correct
+    # score stays at least 1 above the others), under which only the softmax loss changes.
+    notebook = nbformat.read(course.KIT_ROOT / "notebooks" / "softmax.ipynb", as_version=4)
+    text = next(c.source for c in notebook.cells if "**Q3.**" in c.source)
+    assert "at least 1 above every other score" in text and "at most 0.5" not in text
+    scores = np.array([[10.0, -2.0, 3.0], [10.0, 9.0, 9.0], [10.0, -100.0, -100.0]])
+    rng = np.random.default_rng(0)
+    for _ in range(1000):  # any change that keeps the margins leaves the SVM loss at 0
+        changed = scores + rng.uniform(-0.5, 0.5, size=scores.shape)
+        keep = changed[:, 1:].max(axis=1) <= changed[:, 0] - 1
+        margins = np.maximum(0, changed[:, 1:] - changed[:, :1] + 1)
+        assert np.all(margins[keep] == 0)
+    for answer, passes in (("softmax", True), ("both", False), ("svm", False)):
+        (tmp_path / "softmax_test_q3.json").write_text(
+            json.dumps({"q3_which_loss_changes": {"value": answer}}))  # fmt: skip
+        passed, reason = notebook_checks.evaluate("softmax_test_q3", tmp_path)
+        assert passed == passes, (answer, reason)
 
 
 # ---- package tests: forged results
