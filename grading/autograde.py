@@ -26,6 +26,7 @@ Pipeline, per run:
 import ast
 import csv
 import html
+import hashlib
 import io
 import itertools
 import json
@@ -138,6 +139,32 @@ def student_id(path):
     for suffix in (".zip", ".ZIP"):
         stem = stem.removesuffix(suffix)
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
+
+
+def assign_ids(submissions):
+    """One id per submission, and a note for each id that had to be changed.
+
+    Ids come from the file names (:func:`student_id`), so "alice smith.zip" and
+    "alice_smith.zip" would share one: then neither gets it. Each gets the id
+    plus a short hash of its path (the same whatever the order of the
+    submissions), and a note asking to check who it belongs to.
+    """
+    base = [student_id(path) for path in submissions]
+    ids, notes = [], []
+    for path, sid in zip(submissions, base, strict=True):
+        if base.count(sid) == 1:
+            ids.append(sid)
+            notes.append(None)
+            continue
+        unique = f"{sid}-{hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:6]}"
+        while unique in ids:  # the same path given twice
+            unique += "_"
+        ids.append(unique)
+        others = sorted(repr(Path(q).name) for q, b in zip(submissions, base, strict=True)
+                        if b == sid and q != path)  # fmt: skip
+        notes.append(f"review: the name {Path(path).name!r} gives the same id as {', '.join(others)}: "
+                     f"graded as {unique}; check which student it belongs to")  # fmt: skip
+    return ids, notes
 
 
 # Caps on what a zip may unpack to: a zip bomb or a junk archive fails that submission only.
@@ -601,22 +628,18 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         stub_dir = work / "release" / course.ASSIGNMENT
         tests = all_tests(template)
         jobs, results = [], {}
-        order = []  # student ids in the order the submissions were given
-        for submission in submissions:
-            sid = student_id(submission)
-            while sid in order:
-                sid += "_"
-            order.append(sid)
+        order, id_notes = assign_ids(submissions)  # student ids, in the order given
+        for submission, sid, note in zip(submissions, order, id_notes, strict=True):
             laid_out = work / "intake" / sid
             try:
                 flags = intake(submission, laid_out, stub_dir)
             except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
                 shutil.rmtree(laid_out, ignore_errors=True)
                 reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
-                results[sid] = complete({"student": sid, "tests": [], "flags": [],
+                results[sid] = complete({"student": sid, "tests": [], "flags": [note] if note else [],
                                          "error": f"could not read the submission: {reason}"}, tests)  # fmt: skip
                 continue
-            jobs.append((sid, laid_out, flags))
+            jobs.append((sid, laid_out, ([note] if note else []) + flags))
         done_dir = out_dir / "finished"  # one result per graded submission: a rerun skips them
         done_dir.mkdir(exist_ok=True)
         secrets = grader_secrets()

@@ -599,3 +599,15 @@ def test_csv_cells_cannot_start_a_formula():
     assert ag.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert ag.csv_cell("-1") == "'-1" and ag.csv_cell(-1.0) == -1.0
     assert ag.csv_cell("a\udcffb") == "a?b"
+
+
+def test_colliding_ids_go_to_neither_submission_whatever_the_order(tmp_path):
+    alice, other = tmp_path / "alice_smith.zip", tmp_path / "alice smith.zip"
+    bob = tmp_path / "bob.zip"
+    ids, notes = ag.assign_ids([alice, other, bob])
+    ids_reversed, _ = ag.assign_ids([bob, other, alice])
+    assert ids[2] == "bob" and notes[2] is None
+    assert "alice_smith" not in ids and len(set(ids)) == 3
+    assert ids[:2] == [ids_reversed[2], ids_reversed[1]]  # the same ids in any order
+    assert "'alice smith.zip'" in notes[0] and "check which student" in notes[0]
+    assert len(set(ag.assign_ids([bob, bob])[0])) == 2
