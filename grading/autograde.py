@@ -399,16 +399,21 @@ def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
     slot = int(os.environ.get("CS_LOSS_SANDBOX_SLOT", "0"))
     result = {"student": sid, "tests": [], "flags": [], "error": None}
     box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)
+    # Exported notebook values go to a folder of the grader's, outside the student's tree
+    # (which the student could rename or swap for a symlink): traversable, not listable.
+    exports = Path(tempfile.mkdtemp(prefix="cs_loss_export_"))
+    os.chmod(exports, 0o711)
     try:
-        _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget)
+        _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget, exports)
     finally:
+        shutil.rmtree(exports, ignore_errors=True)  # first: the user's files there are expected
         result["flags"] += box.cleanup()
     result["seconds"] = round(time.perf_counter() - start, 2)
     Path(out_json).write_text(json.dumps(result, indent=1))
     return result
 
 
-def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget):
+def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget, exports):
     with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
         os.chmod(tmp, 0o700)
         result["flags"] += _scan_student_code(submission_dir)
@@ -432,9 +437,11 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         # own remaining cells, never another notebook or the package points above.
         remaining = budget - (time.perf_counter() - start) - 30
         notebook_seconds = max(10.0, (remaining - 10 * len(course.NOTEBOOKS)) / len(course.NOTEBOOKS))
+        owner = f"{box.user.pw_uid}:{box.user.pw_gid}" if box.user is not None else ""
         extra = course.GRADING_CONFIG.format(
             kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
             flag_file=str(flag_file), sandbox=str(work), notebook_seconds=notebook_seconds,
+            export_dir=str(exports), export_owner=owner,
         )  # fmt: skip
         course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
         submitted = root / "submitted" / sid / course.ASSIGNMENT

@@ -57,9 +57,10 @@ c.StderrToStdout.flag_file = {flag_file!r}
 c.Sandbox.directory = {sandbox!r}
 c.ResilientExecute.flag_file = {flag_file!r}
 c.ResilientExecute.notebook_seconds = {notebook_seconds}
-c.TrustedExport.export_dir = {sandbox!r} + "/.export"
+c.TrustedExport.export_dir = {export_dir!r}
+c.TrustedExport.export_owner = {export_owner!r}
 c.TrustedExport.flag_file = {flag_file!r}
-c.TrustedVerdict.export_dir = {sandbox!r} + "/.export"
+c.TrustedVerdict.export_dir = {export_dir!r}
 c.TrustedVerdict.flag_file = {flag_file!r}
 '''
 

@@ -37,6 +37,7 @@ import asyncio
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from time import monotonic
 
@@ -291,18 +292,46 @@ def _graded_test(cell):
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
+class UnsafeExportFolder(RuntimeError):
+    """The export folder is not the grader's own (a symlink, or someone else's folder)."""
+
+
+def _own_folder(path):
+    """Create ``path`` if needed; refuse it unless it is a real folder of this user's,
+    writable by nobody else (a student could otherwise swap it for a symlink, e.g. to a
+    classmate's export folder, and have the grader empty that)."""
+    path = Path(path)
+    path.mkdir(mode=0o711, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if (stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
+            or info.st_mode & 0o022):  # fmt: skip
+        raise UnsafeExportFolder(f"{path} is not a folder of the grader's own: not used")
+    return path
+
+
 class TrustedExport(NbGraderPreprocessor):
-    """Replace each graded test cell's source by the snippet exporting its values."""
+    """Replace each graded test cell's source by the snippet exporting its values.
+
+    Each notebook exports into ``export_dir/<notebook>``: ``export_dir`` must be
+    the grader's own folder (outside anything the student can rename), and the
+    notebook's folder is made fresh, owned by ``export_owner`` ("uid:gid", the
+    sandbox user) with mode 0700.
+    """
 
     export_dir = Unicode("", help="folder the kernel writes exported values to").tag(config=True)
+    export_owner = Unicode("", help="uid:gid owning each notebook's export folder").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
 
     def preprocess(self, nb, resources):
-        folder = _export_dir(self.export_dir, resources)
-        if folder.exists():  # values left from an earlier run must not count
+        folder = _own_folder(self.export_dir) / resources.get("unique_key", "notebook")
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.exists():  # values left from an earlier run must not count
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        os.chmod(folder, 0o777)  # the kernel may run as the sandbox user
+        folder.mkdir(mode=0o700)
+        if self.export_owner:  # the kernel runs as the sandbox user
+            uid, gid = (int(part) for part in self.export_owner.split(":"))
+            os.chown(folder, uid, gid)
         for cell in nb.cells:
             gid = _gid(cell)
             if _graded_test(cell):
