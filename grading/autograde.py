@@ -141,6 +141,40 @@ def student_id(path):
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
 
 
+def _readable_by_others(path):
+    """Whether a user who is neither the owner of ``path`` nor in its group can read it."""
+    path = Path(path).resolve()
+    try:
+        if any(not os.stat(folder).st_mode & 0o001 for folder in path.parents):
+            return False  # a folder on the way is closed to others
+        return bool(os.stat(path).st_mode & 0o004)
+    except OSError:
+        return False
+
+
+def open_secrets(kit=None):
+    """The kit's files that hold answers (reference solutions, source notebooks, expected
+    values, the notebook checks) and that any user of the machine, a sandbox user too,
+    can read."""
+    kit = Path(kit or course.KIT_ROOT)
+    secrets = [*(kit / name for name in course.STUDENT_FILES), *sorted((kit / "notebooks").glob("*.ipynb")),
+               kit / "grading" / "expected.npz", kit / "grading" / "notebook_checks.py"]  # fmt: skip
+    return [path for path in secrets if path.exists() and _readable_by_others(path)]
+
+
+def warn_open_secrets(stream=None):
+    """As root: say loudly if student code could read the kit's answers; return the paths."""
+    found = open_secrets()
+    if found:
+        kit = course.KIT_ROOT
+        print(f"WARNING: {len(found)} files of the kit that hold answers (e.g. "
+              f"{found[0].relative_to(kit)}) are readable by every user of this machine, so a "
+              "submission can read the reference solutions and expected values. Close them: "
+              f"chmod -R go-rwx {kit / 'cs_loss'} {kit / 'notebooks'} {kit / 'grading'} "
+              "(the virtual environment may stay open).", file=stream or sys.stderr)  # fmt: skip
+    return found
+
+
 def assign_ids(submissions):
     """One id per submission, and a note for each id that had to be changed.
 
@@ -622,7 +656,8 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         sandbox_module.warn_not_root()
     else:
         if not sandbox_module.python_usable(sandbox_module.ensure_user(0)):
-            sandbox_module.warn_python_unusable()  # reports and the work folder (template, gradebook, intake) are the grader's alone
+            sandbox_module.warn_python_unusable()
+        warn_open_secrets()  # reports and the work folder (template, gradebook, intake) are the grader's alone
         os.chmod(out_dir, 0o700)
         if work_dir:
             Path(work_dir).mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,14 @@ try:
 except Exception:
     pass
 '''
+# Reads the kit's reference solution at its path (which a student can learn from the
+# worker's command line, /proc/<pid>/cmdline, readable by every user) and runs it.
+KIT_READER = '''
+try:
+    exec(open({path!r}).read())
+except Exception:
+    pass
+'''
 WRITE_EXPECTED = '''
 try:
     open({path!r}, "wb").write(b"x")
@@ -212,6 +220,9 @@ def craft(root, release, out_dir):
     folder = blank(release, root / "proc_parent_cwd")
     append(folder, "cs_loss/svm.py", PROC_PARENT)
     made["proc_parent_cwd"] = folder
+    folder = blank(release, root / "reads_kit")
+    append(folder, "cs_loss/svm.py", KIT_READER.format(path=str(KIT_CS_LOSS / "svm.py")))
+    made["reads_kit"] = folder
     folder = ref("writes_expected")
     append(folder, "cs_loss/softmax.py", WRITE_EXPECTED.format(path=str(EXPECTED)))
     made["writes_expected"] = folder
@@ -403,7 +414,7 @@ BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "pro
 
 
 def test_the_batch_finishes_with_a_result_for_everyone(batch):
-    assert len(batch["results"]) == batch["count"] == 41
+    assert len(batch["results"]) == batch["count"] == 42
     assert all("auto_score" in r for r in batch["results"].values())
 
 
@@ -594,3 +605,9 @@ def test_a_malformed_result_file_costs_the_package_points_and_nothing_else(batch
 
 def test_an_unsupported_zip_compression_is_reported_for_that_student(batch):
     assert "unsupported compression (9)" in batch["results"]["zip_deflate64"]["error"]
+
+
+def test_the_kit_found_through_proc_gives_nothing_when_it_is_closed(batch):
+    if ag.open_secrets():  # the grader warns about this; CI closes the kit as the README says
+        pytest.skip("the kit's answers are readable by every user here (see the README)")
+    assert points(batch["results"]["reads_kit"]) == 0
