@@ -371,10 +371,15 @@ def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
     slot = int(os.environ.get("CS_LOSS_SANDBOX_SLOT", "0"))
     result = {"student": sid, "tests": [], "flags": [], "error": None}
     box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)
+    box.monitor.start()  # memory of all its processes together, and /proc reads
     try:
         _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget)
     finally:
         result["flags"] += box.cleanup()
+    if box.monitor.memory_stops:  # a kernel the monitor killed: say why it died
+        for test in result["tests"]:
+            if test["output"].startswith("KernelDied"):
+                test["output"] = f"{test['output']}; the grader stopped it: {box.monitor.memory_reason}"
     result["seconds"] = round(time.perf_counter() - start, 2)
     Path(out_json).write_text(json.dumps(result, indent=1))
     return result

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hidden_tests
+from . import hidden_tests, sandbox
 
 HERE = Path(__file__).resolve().parent
 KIT_ROOT = HERE.parent
@@ -73,6 +73,21 @@ def _group_failed(group, reason):
     return {name: {"ok": False, "error": reason} for g, name, *_ in hidden_tests.TESTS if g == group}
 
 
+def _read_available(fd, limit=2**16):
+    """What the pipe ``fd`` holds now (at most ``limit`` bytes), without waiting for more."""
+    os.set_blocking(fd, False)
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = os.read(fd, limit - len(data))
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def run_child(package_dir, group, timeout, memory_bytes):
     """Run one group of hidden tests on ``package_dir/cs_loss``.
 
@@ -102,16 +117,28 @@ def run_child(package_dir, group, timeout, memory_bytes):
             "OMP_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
         }
+        # The child's /proc monitor reports on this pipe; the sandbox's Monitor gets its lines.
+        monitor = sandbox.active_monitor()
+        stops = monitor.memory_stops if monitor else 0
+        read_end, write_end = os.pipe()
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "hidden_tests.py", group, str(out)],
+                [sys.executable, "-I", "hidden_tests.py", group, str(out), str(write_end)],
                 cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout,
-                preexec_fn=_limit_memory(memory_bytes, user), check=False,
+                preexec_fn=_limit_memory(memory_bytes, user), pass_fds=(write_end,), check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return {}, _group_failed(group, f"timed out after {timeout:.0f} s")
+        finally:
+            os.close(write_end)
+            records = _read_available(read_end)
+            os.close(read_end)
+            if monitor is not None:
+                monitor.add_records(records)
         status_file = Path(str(out) + ".json")
         if not status_file.is_file():
+            if monitor is not None and monitor.memory_stops > stops:
+                return {}, _group_failed(group, f"the test process was stopped: {monitor.memory_reason}")
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
             return {}, _group_failed(group, reason)
