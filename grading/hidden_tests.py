@@ -467,6 +467,17 @@ def watch_proc_reads(fd, limit=20, install=True):
                 return path
         return None
 
+    def kernel_lists_its_children():
+        """Whether ipykernel itself is at work: at shutdown and interrupt it finds the kernel's
+        children with psutil, which reads every process's /proc/<pid>/stat."""
+        origin = getattr(sys.modules.get("ipykernel.kernelbase"), "__file__", None)
+        frame = sys._getframe(1) if origin else None
+        while frame is not None:
+            if frame.f_code.co_name == "_process_children" and frame.f_code.co_filename == origin:
+                return True
+            frame = frame.f_back
+        return False
+
     def words_of(args):
         """The words of a command: its program and arguments, each string split at spaces."""
         for arg in args[:2]:
@@ -492,10 +503,11 @@ def watch_proc_reads(fd, limit=20, install=True):
                 target = args[0]
                 cwd_unknown[0] = isinstance(target, int) or os.path.normpath(
                     os.path.join(os.getcwd(), os.fsdecode(target))).startswith("/proc")
-            for word in words_of(args) if event in commands else args[: paths[event]]:
-                found = foreign(word)
-                if found:
-                    report(event, found)
+            words = words_of(args) if event in commands else args[: paths[event]]
+            found = [path for path in map(foreign, words) if path]
+            if found and not kernel_lists_its_children():
+                for path in found:
+                    report(event, path)
         except Exception:  # noqa: BLE001 - a monitor must never break the code it watches
             pass
 
