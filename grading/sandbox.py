@@ -189,6 +189,7 @@ class Monitor:
                 "of memory and were stopped")  # fmt: skip
 
     def start(self):
+        """Make the channel (when there is one) and start watching; return self."""
         if self.channel is not None and not self._fds:
             os.mkfifo(self.channel, 0o600)
             read_end = os.open(self.channel, os.O_RDONLY | os.O_NONBLOCK)
