@@ -437,11 +437,16 @@ def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
     # (which the student could rename or swap for a symlink): traversable, not listable.
     exports = Path(tempfile.mkdtemp(prefix="cs_loss_export_"))
     os.chmod(exports, 0o711)
+    box.monitor.start()  # memory of all its processes together, and /proc reads
     try:
         _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, budget, exports)
     finally:
         shutil.rmtree(exports, ignore_errors=True)  # first: the user's files there are expected
         result["flags"] += box.cleanup()
+    if box.monitor.memory_stops:  # a kernel the monitor killed: say why it died
+        for test in result["tests"]:
+            if test["output"].startswith("KernelDied"):
+                test["output"] = f"{test['output']}; the grader stopped it: {box.monitor.memory_reason}"
     result["seconds"] = round(time.perf_counter() - start, 2)
     Path(out_json).write_text(json.dumps(result, indent=1))
     return result

@@ -7,10 +7,12 @@ child saved with the expected ones. Nothing a submission does can change
 another test's score or the grader itself.
 """
 
+import io
 import json
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hidden_tests
+from . import hidden_tests, sandbox
 
 HERE = Path(__file__).resolve().parent
 KIT_ROOT = HERE.parent
@@ -78,6 +80,34 @@ def _group_failed(group, reason):
     return {name: {"ok": False, "error": reason} for g, name, *_ in hidden_tests.TESTS if g == group}
 
 
+def _read_available(fd, limit=2**16):
+    """What the pipe ``fd`` holds now (at most ``limit`` bytes), without waiting for more."""
+    os.set_blocking(fd, False)
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = os.read(fd, limit - len(data))
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_result(path, limit, owner):
+    """The bytes of a result file the child wrote: a regular file of ``owner``'s with one
+    link, read without following a symlink (the student's code may have swapped it for a
+    link to the expected values), at most ``limit`` bytes; else ValueError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if (not stat.S_ISREG(info.st_mode) or info.st_uid != owner or info.st_nlink != 1
+                or info.st_size > limit):  # fmt: skip
+            raise ValueError(f"{Path(path).name} is not a plain result file")
+        return f.read(limit)
+
+
 def run_child(package_dir, group, timeout, memory_bytes):
     """Run one group of hidden tests on ``package_dir/cs_loss``.
 
@@ -107,22 +137,41 @@ def run_child(package_dir, group, timeout, memory_bytes):
             "OMP_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
         }
+        # The child's /proc monitor reports on this pipe; the sandbox's Monitor gets its lines.
+        monitor = sandbox.active_monitor()
+        stops = monitor.memory_stops if monitor else 0
+        read_end, write_end = os.pipe()
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "hidden_tests.py", group, str(out)],
+                [sys.executable, "-I", "hidden_tests.py", group, str(out), str(write_end)],
                 cwd=tmp, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                timeout=timeout,
-                preexec_fn=_limit_memory(memory_bytes, user), check=False,
+                timeout=timeout, preexec_fn=_limit_memory(memory_bytes, user),
+                pass_fds=(write_end,), check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return {}, _group_failed(group, f"timed out after {timeout:.0f} s")
+        finally:
+            os.close(write_end)
+            records = _read_available(read_end)
+            os.close(read_end)
+            if monitor is not None:
+                monitor.add_records(records)
         status_file = Path(str(out) + ".json")
-        if not status_file.is_file():
+        owner = user.pw_uid if user is not None else os.geteuid()
+        try:
+            status_bytes = _read_result(status_file, 2**20, owner)
+        except FileNotFoundError:
+            status_bytes = None
+        except (OSError, ValueError):  # a symlink, a link to another file, too big...
+            return {}, _group_failed(group, "the test process left a malformed result")
+        if status_bytes is None:
+            if monitor is not None and monitor.memory_stops > stops:
+                return {}, _group_failed(group, f"the test process was stopped: {monitor.memory_reason}")
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
             return {}, _group_failed(group, reason)
         try:  # written by the student's process: anything but plain data is a failure
-            raw = json.loads(status_file.read_text(errors="replace")) if status_file.stat().st_size < 2**20 else None
+            raw = json.loads(status_bytes.decode("utf-8", "replace"))
             statuses = _group_failed(group, "no result")
             for name in statuses:
                 status = raw.get(name) if type(raw) is dict else None
@@ -130,7 +179,7 @@ def run_child(package_dir, group, timeout, memory_bytes):
                     statuses[name] = {"ok": True}
                 elif type(status) is dict and type(status.get("error")) is str:
                     statuses[name] = {"ok": False, "error": status["error"][:500]}
-            with np.load(out, allow_pickle=False) as saved:
+            with np.load(io.BytesIO(_read_result(out, MAX_FILE_BYTES, owner)), allow_pickle=False) as saved:
                 arrays = {key: saved[key] for key in saved.files}
         except Exception:  # noqa: BLE001 - a malformed result file costs this group only
             return {}, _group_failed(group, "the test process left a malformed result")

@@ -369,6 +369,16 @@ def craft(root, release, out_dir):
         "import glob, json\nfor p in glob.glob('.export/*/*.json') + glob.glob('/tmp/**/svm_test_*.json', recursive=True):\n"
         "    open(p, 'w').write('{}')\nq1_car_loss_after_small_change = 1.0"))
     made["forges_exports"] = folder
+    # run-time monitoring (tests at the end of this file)
+    folder = blank(release, root / "memory_together")
+    append(folder, "cs_loss/knn.py", MEMORY_TOGETHER)
+    made["memory_together"] = folder
+    folder = blank(release, root / "proc_reads_at_import")
+    append(folder, "cs_loss/svm.py", PROC_READS)
+    made["proc_reads_at_import"] = folder
+    folder = ref("proc_reads_in_notebook")
+    edit_cell(folder, "svm.ipynb", "svm_q4", PROC_READS, before=True)
+    made["proc_reads_in_notebook"] = folder
     return made
 
 
@@ -414,7 +424,7 @@ BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "pro
 
 
 def test_the_batch_finishes_with_a_result_for_everyone(batch):
-    assert len(batch["results"]) == batch["count"] == 42
+    assert len(batch["results"]) == batch["count"] == 45
     assert all("auto_score" in r for r in batch["results"].values())
 
 
@@ -611,3 +621,67 @@ def test_the_kit_found_through_proc_gives_nothing_when_it_is_closed(batch):
     if ag.open_secrets():  # the grader warns about this; CI closes the kit as the README says
         pytest.skip("the kit's answers are readable by every user here (see the README)")
     assert points(batch["results"]["reads_kit"]) == 0
+
+
+# ---------------------------------------------------------------- run-time monitoring
+# What no limit per process and no reading of the source catches.
+# Three processes of 1.5 GiB each, every one under its own address-space limit.
+MEMORY_TOGETHER = '''
+try:
+    import os as _os, time as _t
+    for _i in range(2):
+        if _os.fork() == 0:
+            try:  # a child never goes back to the importing code, whatever happens
+                _mine = b"\\x01" * (1536 * 2**20)  # written, so resident
+                _t.sleep(120)
+            finally:
+                _os._exit(0)
+    _held = b"\\x01" * (1536 * 2**20)
+    _t.sleep(5)
+except Exception:
+    pass
+'''
+# The parent's command line and the list of all processes, the path spelt so that no
+# reading of the source sees "/proc".
+PROC_READS = '''
+try:
+    import os as _os
+    _root = "/" + "".join(["pr", "oc"])
+    open(_os.path.join(_root, str(_os.getppid()), "cmdline"), "rb").read()
+    _os.listdir(_root)
+except Exception:
+    pass
+'''
+
+
+MONITOR_FLAGS = ("at run time", "GiB of memory")
+
+
+def test_processes_together_over_the_memory_limit_are_stopped_and_earn_nothing(batch):
+    result = batch["results"]["memory_together"]
+    assert points(result) == 0
+    assert any(f.startswith("review: its processes together held more than 4.0 GiB of memory "
+                            "and were stopped") for f in result["flags"]), result["flags"]  # fmt: skip
+    package_outputs = [t["output"] for t in result["tests"] if t["kind"] == "package"]
+    assert any("held more than 4.0 GiB" in output for output in package_outputs)
+
+
+def test_proc_reads_at_import_are_flagged(batch):
+    result = batch["results"]["proc_reads_at_import"]
+    assert points(result) == 0
+    assert "review: listed /proc (the list of all processes) at run time" in result["flags"]
+    assert any(f.startswith("review: read /proc/") and f.endswith("/cmdline (another process's /proc) at run time")
+               for f in result["flags"]), result["flags"]  # fmt: skip
+
+
+def test_proc_reads_in_a_notebook_cell_are_flagged_and_cost_nothing(batch):
+    result = batch["results"]["proc_reads_in_notebook"]
+    assert full(result), result
+    assert "review: listed /proc (the list of all processes) at run time" in result["flags"]
+    assert any(f.startswith("review: read /proc/") for f in result["flags"]), result["flags"]
+
+
+def test_honest_submissions_raise_no_monitor_flag(batch):
+    for name in ("victim0", "victim1", "long_names", "duplicated_cell"):
+        flags = batch["results"][name]["flags"]
+        assert not [f for f in flags if any(m in f for m in MONITOR_FLAGS)], (name, flags)

@@ -171,9 +171,11 @@ def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
     (home / "kernel-connection.json").symlink_to(target)
     connection = tmp_path / "connection.json"
     connection.write_text("not a connection file: the kernel exits at once")
+    kernels = tmp_path / "kernels"
+    kernels.mkdir()
     spec = {"uid": None, "gid": None, "home": str(home), "work": str(work),
             "env": {"PATH": os.environ.get("PATH", "")}, "memory_bytes": 2**31,
-            "max_processes": 64, "max_file_bytes": 2**20}  # fmt: skip
+            "max_processes": 64, "max_file_bytes": 2**20, "kernels": str(kernels)}  # fmt: skip
     try:
         subprocess.run([sys.executable, "-I", sandbox.__file__, "kernel", str(connection)],
                        env={**os.environ, sandbox.SPEC_VARIABLE: json.dumps(spec)},
@@ -181,6 +183,8 @@ def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
     except subprocess.TimeoutExpired:
         pass
     assert target.read_text() == "# the grader's file\n"
+    written = list(kernels.glob("kernel-*.json"))  # the copy went to the grader's folder
+    assert len(written) == 1 and written[0].read_text().startswith("not a connection file")
 
 
 # ---- losses that change their inputs
