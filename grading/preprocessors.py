@@ -269,8 +269,13 @@ class ResilientExecute(Execute):
             return cell, self.resources
 
     def _restart_and_replay(self, resources, index):
-        run_sync(self.km.restart_kernel)(now=True)
-        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        try:
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        except Exception:  # noqa: BLE001 - a kernel that dies again while starting
+            self._crashed.update(range(10**7, 10**7 + self.max_restarts + 1))  # no more restarts
+            _flag(self.flag_file, self._notebook_name, "the kernel could not be restarted")
+            return
         self._replaying = True
         try:
             for earlier in range(index):
