@@ -595,6 +595,8 @@ def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot, 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", CS_LOSS_SANDBOX_SLOT=str(slot),
                CS_LOSS_WORKER_BUDGET=str(timeout), CS_LOSS_CELL_TIMEOUT=str(cell_timeout))  # fmt: skip
+    if sandbox_module.can_switch_users() and sandbox_module.python_usable(sandbox_module.ensure_user(slot)):
+        env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
         process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, errors="replace",

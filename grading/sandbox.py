@@ -430,8 +430,17 @@ class Sandbox:
 _USABLE = {}
 
 
+PROBED_VARIABLE = "CS_LOSS_SANDBOX_PYTHON"  # set by a grader whose probe passed, for its workers
+
+
 def python_usable(user):
-    """Whether ``user`` can start this Python with ipykernel and numpy."""
+    """Whether ``user`` can start this Python with ipykernel and numpy.
+
+    The probe (about a second of CPU) runs once per batch: a worker started by a grader
+    whose probe passed for this Python finds it in ``CS_LOSS_SANDBOX_PYTHON``.
+    """
+    if os.environ.get(PROBED_VARIABLE) == sys.executable:
+        return True
     if user.pw_uid not in _USABLE:
         def drop():
             os.setgroups([])
