@@ -25,8 +25,8 @@ Pipeline, per run:
 
 import ast
 import csv
-import html
 import hashlib
+import html
 import io
 import itertools
 import json

@@ -7,7 +7,6 @@ student's process controls) holds whichever user the student's code runs as.
 import json
 import resource
 import tempfile
-from pathlib import Path
 
 import nbformat
 import numpy as np
