@@ -441,7 +441,7 @@ def diagnose(name, got, expected, problem_codes, known):
             continue
         if all(_close(theirs[k], expected[k]) for k in keys):
             continue  # this mistake does not change this test
-        if all(k in got and _mistake_match(got[k], theirs[k]) for k in keys):
+        if all(k in got and _mistake_match(got[k], theirs[k], expected[k]) for k in keys):
             found.append(variant)
     lines = [f"known mistake `{v.name}`: {v.diagnosis}" for v in found]
     if not found:
@@ -449,18 +449,40 @@ def diagnose(name, got, expected, problem_codes, known):
     return lines
 
 
-def _mistake_match(got, theirs):
+def _mistake_match(got, theirs, expected):
+    """Whether the student's ``got`` is the known mistake's output ``theirs``.
+
+    Non-finite values must be of the same kinds (NaN, +inf, -inf) as the mistake's, and
+    at the same cells, or, where every one of them sits at a cell whose right value is
+    zero (to rounding), at any such cells: a root of a difference that cancels, as in
+    the no-loop distances of identical rows, is NaN or not depending on the BLAS build's
+    rounding. The finite values must be close.
+    """
     got, theirs = np.asarray(got), np.asarray(theirs)
     if got.shape != theirs.shape:
         return False
     if theirs.dtype.kind == "f" and not np.isfinite(theirs).all():
-        # NaN/inf at the same places, the rest close
-        same = np.array_equal(np.isnan(got), np.isnan(theirs)) and np.array_equal(
-            np.isinf(got), np.isinf(theirs)
-        )
-        finite = np.isfinite(theirs)
-        return bool(same and _close(got[finite], theirs[finite]))
+        if got.dtype.kind != "f":
+            return False
+        got = got.astype(np.float64)
+        if _kinds(got) != _kinds(theirs):
+            return False
+        odd_got, odd_theirs = ~np.isfinite(got), ~np.isfinite(theirs)
+        if not np.array_equal(odd_got, odd_theirs):
+            expected = np.asarray(expected, dtype=np.float64)
+            scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+            zero = np.abs(expected) <= 1e-6 * scale
+            if not (zero[odd_got].all() and zero[odd_theirs].all()):
+                return False
+        finite = ~odd_got & ~odd_theirs
+        return bool(_close(got[finite], theirs[finite]))
     return _close(got, theirs)
+
+
+def _kinds(values):
+    """Which of NaN, +inf and -inf occur in ``values``."""
+    return (bool(np.isnan(values).any()), bool(np.isposinf(values).any()),
+            bool(np.isneginf(values).any()))  # fmt: skip
 
 
 def _relations(name, got, expected):
