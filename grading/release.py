@@ -37,6 +37,11 @@ CIFAR-10 is downloaded by the notebooks the first time (or run: python data/get_
 """
 
 
+#: The release's requirements.txt: what the notebooks and the student's scripts import, and
+#: Jupyter; no grading or test tool (the kit's own requirements.txt has those).
+STUDENT_REQUIREMENTS = Path(__file__).with_name("student_requirements.txt")
+
+
 class ReleaseError(RuntimeError):
     """The release cannot be built as asked; the message says what to do."""
 
@@ -141,7 +146,7 @@ def build_release(out_dir, keep_course=None, kit_root=None):
         (built / "README.md").write_text(STUDENT_README)
         shutil.copy(Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py")
         write_manifest(built, kit_root)
-        shutil.copy(kit_root / "requirements.txt", built / "requirements.txt")
+        shutil.copy(STUDENT_REQUIREMENTS, built / "requirements.txt")
         release = out_dir / course.ASSIGNMENT
         shutil.copytree(built, release, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     make_zip(release, out_dir / f"{course.ASSIGNMENT}.zip")
