@@ -245,7 +245,7 @@ def test_the_setup_cell_is_a_few_lines_that_run_cs_loss_home():
     source = setup_cell()
     lines = source.splitlines()
     assert lines[0].startswith("# Setup: run this first.")
-    assert len(lines) <= 15
+    assert len(lines) <= 20  # against 114 when the search was written out in the cell
     tree = ast.parse(source)
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert "cs_loss/home.py" in source and '["start"]()' in source
