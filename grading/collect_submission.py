@@ -169,7 +169,7 @@ def check_notebook(name, notebook, grade_ids, points, answers=None):
                         "again.")  # fmt: skip
     if restored:
         graded = [g for g in restored if points.get(g)]
-        tested = f" Graded tests among them ({', '.join(graded)}) count as usual." if graded else ""
+        tested = f" Graded tests ({', '.join(graded)}) are run and scored as usual." if graded else ""
         warnings.append(f"{name}: {_missing(restored, 'cell you cannot edit')} "
                         f"({', '.join(restored)}): the grader restores {_it(restored)} from "
                         f"the assignment, so nothing is lost.{tested}")  # fmt: skip
@@ -283,7 +283,7 @@ def main(argv=None):
             print(f"  - {problem}")
         return 1
     if warnings:
-        print("Warnings (the submission was still written; each may cost points):")
+        print("Warnings (the submission was still written; each says what it may cost):")
         for warning in warnings:
             print(f"  - {warning}")
     for path in written:
