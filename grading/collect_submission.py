@@ -169,7 +169,9 @@ def check_notebook(name, notebook, grade_ids, points, answers=None):
                         "again.")  # fmt: skip
     if restored:
         graded = [g for g in restored if points.get(g)]
-        tested = f" Graded tests ({', '.join(graded)}) are run and scored as usual." if graded else ""
+        tested = ""
+        if graded:
+            tested = f" Graded tests ({', '.join(graded)}) are run and scored as usual."
         warnings.append(f"{name}: {_missing(restored, 'cell you cannot edit')} "
                         f"({', '.join(restored)}): the grader restores {_it(restored)} from "
                         f"the assignment, so nothing is lost.{tested}")  # fmt: skip
