@@ -23,7 +23,8 @@ from .markers import (
 STUDENT_README = """\
 # The loss-functions assignment
 
-1. Upload this whole folder to your Google Drive (My Drive), or unzip it on your computer.
+1. Upload this whole folder to your Google Drive (My Drive), or unzip it on your computer
+   (then, in the folder: pip install -r requirements.txt, and jupyter lab).
 2. Open knn.ipynb, then svm.ipynb, then softmax.ipynb (in Colab: right-click, Open with,
    Google Colaboratory). Run the first cell of each: it finds this folder by itself.
 3. Complete the functions marked TODO in cs_loss/*.py and the cells marked YOUR CODE HERE.
