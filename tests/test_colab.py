@@ -311,3 +311,17 @@ def test_outside_colab_the_cell_says_what_it_could_not_find(outside_colab):
     with pytest.raises(FileNotFoundError, match=r"No assignment folder \(one with cs_loss/\) here"):
         run_setup_cell(COLAB_MOUNT)
     assert Path.cwd().name == "content"
+
+
+def test_the_cell_run_again_for_another_copy_loads_that_copys_cs_loss(
+    content, fresh_cs_loss, monkeypatch, tmp_path
+):
+    first = release_like_copy(tmp_path / "first", student_edit=1_000_000.0)
+    second = release_like_copy(tmp_path / "second", student_edit=2_000_000.0)
+    monkeypatch.setenv("CS_LOSS_HOME", str(first))
+    assert Path(run_setup_cell(COLAB_MOUNT)["cs_loss"].__file__).parent == first / "cs_loss"
+    monkeypatch.setenv("CS_LOSS_HOME", str(second))
+    namespace = run_setup_cell(COLAB_MOUNT)
+    assert Path.cwd() == second
+    assert Path(namespace["cs_loss"].__file__).parent == second / "cs_loss"
+    assert Path(namespace["nb"].__file__).parent == second / "cs_loss"
