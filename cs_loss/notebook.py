@@ -31,7 +31,7 @@ GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 
 # Reload order: a module after the modules it imports.
 _MODULES = (
-    "_validation", "data", "gradient_check", "knn", "notebook", "softmax", "svm",
+    "_validation", "data", "gradient_check", "home", "knn", "notebook", "softmax", "svm",
     "linear_classifier", "vis",
 )  # fmt: skip
 

@@ -6,9 +6,12 @@ cell has changed into the folder: ``!python collect_submission.py``):
     python collect_submission.py
 
 It refuses only what cannot be graded: a missing notebook or ``cs_loss`` file,
-a notebook that is not valid JSON, or cells that lost their grading metadata.
-Everything else is a warning, and the submission is still written:
+a notebook that is not valid JSON, or an answer cell (one you write in) that is
+missing or lost its grading metadata, since the grader would not find your
+answer there. Everything else is a warning, and the submission is still written:
 
+- a missing or changed cell you cannot edit (a check, a graded test, the text):
+  the grader puts back every such cell from the assignment, so it costs nothing;
 - a notebook that stops at a failing check (an error in a cell, later cells not
   run) lists the failing checks and the points they cost; the autograder runs
   every cell again, so the cells after the error still count;
@@ -22,7 +25,7 @@ written answers).
 This file is self-contained: it needs the Python standard library and, for
 the HTML pages, nbconvert (installed with Jupyter and in Colab). It reads the
 assignment's ``.assignment_manifest.json`` (notebooks, grade ids, points,
-student files, stub lines); nothing in it is secret.
+student files, stub lines, answer cells); nothing in it is secret.
 """
 
 import json
@@ -43,7 +46,10 @@ RESTART_HINT = "Runtime > Restart and run all (Jupyter: Kernel > Restart & Run A
 
 
 def read_manifest(folder):
-    """The release manifest as a dict with notebooks, points, student_files, stubs.
+    """The release manifest as a dict with notebooks, points, student_files, stubs, answers.
+
+    ``answers`` maps each notebook to the grade ids of its answer cells, or is
+    None when the manifest does not say (an older release).
 
     Returns ``(manifest, note)``; ``note`` is a warning when the defaults were used.
     """
@@ -61,11 +67,13 @@ def read_manifest(folder):
     if raw and "notebooks" not in raw:  # an older manifest: {notebook: [grade ids]}
         raw = {"notebooks": {k: v for k, v in raw.items() if k.endswith(".ipynb")}}
     notebooks = raw.get("notebooks") or {name: [] for name in DEFAULT_NOTEBOOKS}
+    answers = raw.get("answers")  # None in an older manifest: every cell may be an answer
     return {
         "notebooks": {name: list(ids) for name, ids in notebooks.items()},
         "points": raw.get("points", {}),
         "student_files": list(raw.get("student_files") or DEFAULT_STUDENT_FILES),
         "stubs": raw.get("stubs", {}),
+        "answers": None if answers is None else {name: list(ids) for name, ids in answers.items()},
     }, note
 
 
@@ -93,7 +101,9 @@ def check(folder):
         except ValueError as exc:
             problems.append(f"{name} is not a valid notebook file ({exc}).")
             continue
-        bad, warn = check_notebook(name, notebook, grade_ids, manifest["points"].get(name, {}))
+        answers = None if manifest["answers"] is None else manifest["answers"].get(name, [])
+        points = manifest["points"].get(name, {})
+        bad, warn = check_notebook(name, notebook, grade_ids, points, answers)
         problems += bad
         warnings += warn
     return problems, warnings
@@ -126,16 +136,45 @@ def _describe(number, cell, points):
     return f"cell {number} ({grade_id}{f', {cost:g} points' if cost else ''})"
 
 
-def check_notebook(name, notebook, grade_ids, points):
-    """``(problems, warnings)`` for one notebook (a dict read from its JSON)."""
+def check_notebook(name, notebook, grade_ids, points, answers=None):
+    """``(problems, warnings)`` for one notebook (a dict read from its JSON).
+
+    Parameters
+    ----------
+    name : str
+        The notebook's file name, for the messages.
+    notebook : dict
+        The notebook, read from its JSON.
+    grade_ids : list of str
+        The grade ids of the released notebook, in order.
+    points : dict
+        ``{grade id: points}`` of its graded cells.
+    answers : list of str, optional
+        The grade ids of its answer cells. A missing answer cell is a problem
+        (the answer in it would not be graded); any other missing cell only a
+        warning, because the grader restores it from the release. Without the
+        list (an older manifest), every missing cell is a problem.
+    """
     problems, warnings = [], []
     cells = notebook.get("cells", [])
     present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells}
     missing = [g for g in grade_ids if g not in present]
-    if missing:
-        problems.append(f"{name}: {len(missing)} cells are missing or lost their grading metadata "
-                        f"({', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}); copy them "
-                        "back from a fresh copy of the assignment.")  # fmt: skip
+    lost = [g for g in missing if answers is None or g in answers]
+    restored = [g for g in missing if g not in lost]
+    if lost:
+        kind = "cell" if answers is None else "answer cell"
+        problems.append(f"{name}: {_missing(lost, kind)} ({', '.join(lost)}), so the grader "
+                        f"would not find what you wrote there; copy {_it(lost)} back from a fresh "
+                        "copy of the assignment, in the same place, and write your answer in it "
+                        "again.")  # fmt: skip
+    if restored:
+        graded = [g for g in restored if points.get(g)]
+        tested = ""
+        if graded:
+            tested = f" Graded tests ({', '.join(graded)}) are run and scored as usual."
+        warnings.append(f"{name}: {_missing(restored, 'cell you cannot edit')} "
+                        f"({', '.join(restored)}): the grader restores {_it(restored)} from "
+                        f"the assignment, so nothing is lost.{tested}")  # fmt: skip
     code = [(number, cell) for number, cell in enumerate(cells, start=1)
             if cell.get("cell_type") == "code" and _source(cell).strip()]  # fmt: skip
     failing = [(n, c) for n, c in code
@@ -171,6 +210,18 @@ def check_notebook(name, notebook, grade_ids, points):
             warnings.append(f"{name}: {_describe(number, cell, points)} still raises "
                             "NotImplementedError: replace that line with your code.")  # fmt: skip
     return problems, warnings
+
+
+def _missing(items, noun):
+    """``1 answer cell is missing or lost its grading metadata``, or the plural."""
+    if len(items) == 1:
+        return f"1 {noun} is missing or lost its grading metadata"
+    plural = noun.replace("cell", "cells", 1)
+    return f"{len(items)} {plural} are missing or lost their grading metadata"
+
+
+def _it(items):
+    return "it" if len(items) == 1 else "them"
 
 
 def _ranges(numbers):
@@ -234,7 +285,7 @@ def main(argv=None):
             print(f"  - {problem}")
         return 1
     if warnings:
-        print("Warnings (the submission was still written; each may cost points):")
+        print("Warnings (the submission was still written; each says what it may cost):")
         for warning in warnings:
             print(f"  - {warning}")
     for path in written:

@@ -340,7 +340,9 @@ def manifest(release_dir, package_dir=None):
 
     ``notebooks``: every grade id of each released notebook, in order;
     ``points``: the graded cells' points; ``student_files``; ``stubs``: the
-    exact stub line (without indentation) of each region, per file.
+    exact stub line (without indentation) of each region, per file;
+    ``answers``: the grade ids of each notebook's answer cells (the grader
+    restores every other cell from the release).
     """
     release_dir = Path(release_dir)
     stubs = {}
@@ -353,6 +355,8 @@ def manifest(release_dir, package_dir=None):
         "points": {name: graded_cells(release_dir / name) for name in NOTEBOOKS},
         "student_files": list(student_files(package_dir)),
         "stubs": stubs,
+        "answers": {name: [meta["grade_id"] for _type, meta in _nbgrader_cells(release_dir / name)
+                           if meta.get("solution")] for name in NOTEBOOKS},
     }  # fmt: skip
 
 

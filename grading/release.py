@@ -23,7 +23,8 @@ from .markers import (
 STUDENT_README = """\
 # The loss-functions assignment
 
-1. Upload this whole folder to your Google Drive (My Drive), or unzip it on your computer.
+1. Upload this whole folder to your Google Drive (My Drive), or unzip it on your computer
+   (then, in the folder: pip install -r requirements.txt, and jupyter lab).
 2. Open knn.ipynb, then svm.ipynb, then softmax.ipynb (in Colab: right-click, Open with,
    Google Colaboratory). Run the first cell of each: it finds this folder by itself.
 3. Complete the functions marked TODO in cs_loss/*.py and the cells marked YOUR CODE HERE.
@@ -35,6 +36,11 @@ STUDENT_README = """\
 
 CIFAR-10 is downloaded by the notebooks the first time (or run: python data/get_datasets.py).
 """
+
+
+#: The release's requirements.txt: what the notebooks and the student's scripts import, and
+#: Jupyter; no grading or test tool (the kit's own requirements.txt has those).
+STUDENT_REQUIREMENTS = Path(__file__).with_name("student_requirements.txt")
 
 
 class ReleaseError(RuntimeError):
@@ -141,7 +147,7 @@ def build_release(out_dir, keep_course=None, kit_root=None):
         (built / "README.md").write_text(STUDENT_README)
         shutil.copy(Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py")
         write_manifest(built, kit_root)
-        shutil.copy(kit_root / "requirements.txt", built / "requirements.txt")
+        shutil.copy(STUDENT_REQUIREMENTS, built / "requirements.txt")
         release = out_dir / course.ASSIGNMENT
         shutil.copytree(built, release, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     make_zip(release, out_dir / f"{course.ASSIGNMENT}.zip")

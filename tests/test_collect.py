@@ -58,10 +58,16 @@ def folder(tmp_path):
         "points": {"svm.ipynb": {"check_svm_loss": 3, "check_svm_grad": 2}},
         "student_files": list(FILES),
         "stubs": {"cs_loss/svm.py": [STUB]},
+        "answers": {"svm.ipynb": ["svm_code"]},
     }
     (root / cs.MANIFEST).write_text(json.dumps(manifest))
     write(root, good_cells())
     return root
+
+
+def without(cells, grade_id):
+    """``cells`` less the one with ``grade_id``, as if the student had deleted it."""
+    return [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") != grade_id]
 
 
 def write(root, cells):
@@ -143,9 +149,9 @@ def test_ungradable_submissions_are_refused_and_nothing_is_written(folder, what)
         expected = "cs_loss/knn.py is missing"
     elif what == "metadata":
         cells = good_cells()
-        del cells[3]["metadata"]["nbgrader"]
+        del cells[2]["metadata"]["nbgrader"]  # the answer cell: the grader could not find it
         write(folder, cells)
-        expected = "lost their grading metadata (check_svm_loss)"
+        expected = "grading metadata (svm_code)"
     else:
         (folder / "svm.ipynb").write_text("{not json")
         expected = "not a valid notebook file"
@@ -182,3 +188,53 @@ def test_the_script_checks_its_own_folder_from_any_working_directory(folder, tmp
     assert "Ready with warnings" in done.stdout
     assert "check_svm_loss, 3 points" in done.stdout
     assert Path(folder / "submission.zip").is_file()
+
+
+@pytest.mark.parametrize("deleted", ["check_svm_grad", "check_svm_loss", "svm_intro"])
+def test_a_deleted_cell_the_grader_restores_is_a_warning_that_names_it(folder, deleted):
+    """Test and read-only cells come from the release when grading, so losing one loses nothing."""
+    cells = good_cells()
+    cells[0]["metadata"]["nbgrader"] = {"grade_id": "svm_intro", "grade": False, "solution": False}
+    manifest = json.loads((folder / cs.MANIFEST).read_text())
+    manifest["notebooks"]["svm.ipynb"].insert(0, "svm_intro")
+    (folder / cs.MANIFEST).write_text(json.dumps(manifest))
+    write(folder, without(cells, deleted))
+    problems, warnings, written = collect(folder)
+    assert problems == []
+    assert (folder / "submission.zip") in written
+    (restored,) = [w for w in warnings if "restores" in w]
+    assert restored.startswith(
+        f"svm.ipynb: 1 cell you cannot edit is missing or lost its grading metadata ({deleted}):"
+    )
+    assert "the grader restores it from the assignment" in restored
+
+
+def test_the_script_writes_the_zip_and_prints_the_restored_cells(folder, tmp_path):
+    shutil.copy(cs.__file__, folder / "collect_submission.py")
+    write(folder, good_cells()[:4])  # check_svm_grad deleted
+    done = subprocess.run([sys.executable, str(folder / "collect_submission.py")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(check_svm_grad)" in done.stdout and "restores" in done.stdout
+    assert "Ready with warnings" in done.stdout
+    with zipfile.ZipFile(folder / "submission.zip") as archive:
+        assert "svm.ipynb" in archive.namelist()
+
+
+def test_a_deleted_answer_cell_is_refused_by_name(folder):
+    write(folder, without(good_cells(), "svm_code"))
+    problems, _, written = collect(folder)
+    assert written == []
+    (problem,) = problems
+    assert "svm.ipynb: 1 answer cell is missing or lost its grading metadata (svm_code)" in problem
+    assert "copy it back" in problem
+
+
+def test_without_the_answer_list_a_missing_cell_is_still_refused(folder):
+    """An older manifest does not say which cells are answers: a missing cell might be one."""
+    manifest = json.loads((folder / cs.MANIFEST).read_text())
+    del manifest["answers"]
+    (folder / cs.MANIFEST).write_text(json.dumps(manifest))
+    write(folder, good_cells()[:4])
+    problems, _, written = collect(folder)
+    assert written == [] and any("(check_svm_grad)" in p for p in problems)

@@ -181,7 +181,11 @@ def test_mistakes_catalogue_is_optional_and_attached_by_region():
 def test_the_manifest_has_the_contract_fields():
     """The full comparison with a built release is in tests/test_release.py."""
     manifest = exercises.manifest(course.KIT_ROOT / "notebooks")  # same grade ids as the release
-    assert list(manifest) == ["assignment", "notebooks", "points", "student_files", "stubs"]
+    assert list(manifest) == ["assignment", "notebooks", "points", "student_files", "stubs",
+                              "answers"]  # fmt: skip
+    assert "knn_cross_validation" in manifest["answers"]["knn.ipynb"]  # a code answer
+    assert "knn_inline_q1" in manifest["answers"]["knn.ipynb"]  # a written answer
+    assert "knn_test_cross_validation" not in manifest["answers"]["knn.ipynb"]  # a test cell
     assert manifest["assignment"] == "loss"
     assert list(manifest["notebooks"]) == list(exercises.NOTEBOOKS)
     assert manifest["points"]["knn.ipynb"]["knn_test_cross_validation"] == 3

@@ -503,14 +503,14 @@ def test_collect_refuses_with_a_reason_for_each_problem(small_release, tmp_path)
     nb = nbformat.read(folder / "svm.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     code[5].execution_count, code[6].execution_count = 40, 3  # run out of order
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "svm_test_q7"]
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "svm_q7"]
     nbformat.write(nb, folder / "svm.ipynb")
     problems, written = collect(folder)
     text = "\n".join(problems)
     # Ungradable: refused, with a reason for each problem.
     assert written == [] and not (folder / "submission.zip").exists()
     assert "knn.ipynb is missing (found Copy of knn.ipynb: rename your copy to knn.ipynb)" in text
-    assert "svm_test_q7" in text
+    assert "svm_q7" in text  # an answer cell: the grader would not find the answer
     # Gradable but unfinished: warnings, so that a student can always submit.
     warnings = "\n".join(collect_submission.check(folder)[1])
     assert "cs_loss/softmax.py:" in warnings and "still raises NotImplementedError" in warnings

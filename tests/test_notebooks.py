@@ -67,7 +67,7 @@ def test_nbgrader_metadata_is_consistent(path):
 def test_setup_cell_comes_first_and_is_read_only(path):
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert "find_assignment_folder" in code[0].source
+    assert "cs_loss/home.py" in code[0].source
     assert nbgrader(code[0])["locked"]
 
 

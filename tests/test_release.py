@@ -5,16 +5,20 @@ a copy of the kit (see ``release_kit``): tests here may edit the copy, never
 the kit.
 """
 
+import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from grading import course, exercises, markers
 from grading.release import (
     OUT_MARKER,
+    STUDENT_REQUIREMENTS,
     ReleaseError,
     _prepare_out_dir,
     build_release,
@@ -46,7 +50,6 @@ def release_kit(dest):
     for part in ("cs_loss", "notebooks", "data"):
         shutil.copytree(course.KIT_ROOT / part, dest / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.npz", "cifar*"))  # fmt: skip
-    shutil.copy(course.KIT_ROOT / "requirements.txt", dest / "requirements.txt")
     if ready:
         return dest
     for path in sorted((dest / "cs_loss").glob("*.py")):
@@ -171,7 +174,83 @@ def test_a_region_without_its_todo_block_stops_the_release_with_file_and_line(tm
     assert not (tmp_path / "out").exists()
 
 
+# --- the student's requirements ------------------------------------------------
+
+# What a student never needs: the grading pipeline and the kit's own tests.
+GRADING_AND_TEST_TOOLS = {"pytest", "nbgrader", "selenium", "nbclient", "jupyter-client",
+                          "otter-grader", "coverage", "ruff"}  # fmt: skip
+# Import name -> the distribution that provides it, where the two differ.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "IPython": "ipython"}
+# Imported only where it exists: Colab's own module (the setup cell, cs_loss/home.py).
+PROVIDED_BY_COLAB = {"google"}
+
+
+def requirements(text):
+    """``{distribution name: version specifier}`` of a requirements file (comments dropped)."""
+    found = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, specifier = re.fullmatch(r"([A-Za-z0-9._-]+)\s*(.*)", line).groups()
+            found[name.lower().replace("_", "-")] = specifier
+    return found
+
+
+def third_party_imports(release):
+    """``{top-level module: [where]}`` imported by the release's .py files and notebook code cells,
+    outside the standard library and the release itself (read with ``ast``)."""
+    sources = {p.relative_to(release).as_posix(): p.read_text() for p in release.rglob("*.py")}
+    for path in sorted(release.glob("*.ipynb")):
+        for number, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
+            if cell.cell_type == "code":  # shell (!) and magic (%) lines are not Python
+                lines = [line for line in cell.source.splitlines()
+                         if not line.lstrip().startswith(("!", "%"))]  # fmt: skip
+                sources[f"{path.name} cell {number}"] = "\n".join(lines)
+    local = {p.stem for p in release.iterdir()}
+    found = {}
+    for where, source in sources.items():
+        for node in ast.walk(ast.parse(source, where)):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in local:
+                    found.setdefault(top, []).append(where)
+    return found
+
+
+def test_the_student_requirements_name_no_grading_tool_and_pin_no_version():
+    """Only lower bounds, so Colab's installed versions (and anything newer) meet them."""
+    named = requirements(STUDENT_REQUIREMENTS.read_text())
+    assert {"numpy", "matplotlib", "scikit-learn", "jupyterlab"} <= set(named)
+    assert not set(named) & GRADING_AND_TEST_TOOLS
+    for name, specifier in named.items():
+        assert specifier == "" or re.fullmatch(r">=[0-9.]+", specifier), f"{name}{specifier}"
+
+
+def test_requirements_are_read_with_their_comments_dropped():
+    assert requirements("# a comment\nnumpy>=1.26  # why\n\njupyter_client\n") == {
+        "numpy": ">=1.26", "jupyter-client": ""}  # fmt: skip
+
+
 # --- slow: one real release ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_release_requirements_cover_what_it_imports_and_nothing_for_grading(built):
+    _kit, release = built
+    named = requirements((release / "requirements.txt").read_text())
+    assert not set(named) & GRADING_AND_TEST_TOOLS, "students do not grade or run the kit's tests"
+    imported = third_party_imports(release)
+    assert {"numpy", "matplotlib", "sklearn", "scipy", "nbformat"} <= set(imported)  # it scans
+    for module, where in sorted(imported.items()):
+        if module not in PROVIDED_BY_COLAB:
+            distribution = DISTRIBUTIONS.get(module, module).lower()
+            assert distribution in named, f"{module}, imported by {where}"
 
 
 @pytest.mark.slow
