@@ -3,8 +3,9 @@
 Commands
 --------
 release     build the student release (folder and zip) from the kit
-autograde   grade submissions (folders or zips) into grades.csv, totals.csv,
-            grades.json and feedback/
+autograde   grade submissions (zips, folders, or a class folder: every entry gets a
+            row) into grades.csv, totals.csv, grades.json and feedback/; a rerun
+            regrades only what changed (--regrade: all)
 check       the assignment's own proof: release, then grade the reference, the
             blank release and one-bug submissions, and verify every grade
 demo        the same run as check, printing the grade table
@@ -52,14 +53,14 @@ def print_expansion(expansion):
         print(f"  ignored: {entry.path}: {entry.reason}")
 
 
-def print_batch(results):
-    """What this run did: results reused from an earlier run, submissions graded, and why."""
+def print_batch(results, reasons=True):
+    """What this run did: results reused from an earlier run, submissions graded (and why)."""
     line = (f"reused {len(results.reused)} finished results (submission and kit unchanged); "
             f"graded {len(results.graded)}")  # fmt: skip
     if results.not_graded:
         line += f"; {len(results.not_graded)} entries not graded (a row each, with the reason)"
     print(line)
-    for sid, why in results.graded.items():
+    for sid, why in results.graded.items() if reasons else ():
         if why != "new":
             print(f"  regraded {sid}: {why}")
 
@@ -71,9 +72,11 @@ def run_examples(out_dir, workers):
         release = work / "release" / course.ASSIGNMENT
         submissions = examples.write_examples(Path(tmp) / "submissions", release)
         start = time.perf_counter()
-        results = ag.autograde(list(submissions.values()), out_dir, workers=workers, work_dir=work)
+        # A proof grades every time: nothing is reused from an earlier run into the same folder.
+        results = ag.autograde(list(submissions.values()), out_dir, workers=workers, work_dir=work,
+                               regrade=True)  # fmt: skip
         elapsed = time.perf_counter() - start
-    print_batch(results)
+    print_batch(results, reasons=False)
     return results, elapsed
 
 
@@ -144,7 +147,8 @@ def main(argv=None):
             if args.course:
                 nbgrader_course.autograde_into(
                     args.course, [(r["student"], s) for r, s in
-                                  zip(results[: len(submissions)], submissions, strict=True)],
+                                  zip(results[: len(submissions)], submissions, strict=True)
+                                  if not (r["error"] or "").startswith("could not read")],
                     timeout=args.timeout)
                 print(f"graded into the course {args.course.resolve()}: grade the written answers in "
                       "the formgrader, then `nbgrader export` there")  # fmt: skip

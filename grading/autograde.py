@@ -1040,6 +1040,7 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             graded[sid] = why
             stamp = {"submission_digest": digest, "kit_version": kit}
             laid_out = work / "intake" / sid
+            shutil.rmtree(laid_out, ignore_errors=True)  # nothing of an earlier upload stays
             try:
                 flags = intake(submission, laid_out, stub_dir)
             except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
@@ -1053,7 +1054,8 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         for entry, sid, note in zip(rejected, order[len(submissions):], id_notes[len(submissions):],
                                     strict=True):  # fmt: skip
             finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
-                         "error": entry.reason})  # fmt: skip
+                         "error": entry.reason, "submission_digest": submission_digest(entry.path),
+                         "kit_version": kit})  # fmt: skip
         bar = None
         if progress and jobs:
             from tqdm import tqdm

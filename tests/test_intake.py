@@ -20,7 +20,7 @@ TRUNCATED = ("could not read the submission: not a readable zip file (the file i
 
 
 def make_zip(path, members=("loss/knn.ipynb",), size=0, seed=0):
-    """A zip with ``members`` (tiny notebooks' stand-ins) and ``size`` bytes that do not compress."""
+    """A zip with ``members`` (stand-ins for notebooks) and ``size`` bytes that do not compress."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in members:
             archive.writestr(name, "{}")
@@ -134,8 +134,10 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     found = ag.expand_submissions([root])
     assert found.submissions == (root / "ada.zip",)
     reasons = {e.path.name: e.reason for e in found.not_graded}
-    assert reasons == {"link.zip": "link.zip is a symbolic link: not followed, not graded",
-                       "photos": "photos/ holds no notebook and no cs_loss file: not graded"}  # fmt: skip
+    assert reasons == {
+        "link.zip": "link.zip is a symbolic link: not followed, not graded",
+        "photos": "photos/ holds no notebook and no cs_loss file: not graded",
+    }
 
 
 # ---------------------------------------------------------------- fingerprints and reruns
@@ -187,12 +189,15 @@ def test_the_kit_version_is_stable_and_changes_with_a_grading_file(tmp_path):
     assert ag.kit_version() == ag.kit_version(course.KIT_ROOT)
 
 
+SAVED = {"submission_digest": "sha256:a", "kit_version": "k1"}
+
+
 @pytest.mark.parametrize("saved, digest, kit, expected", [
     (None, "sha256:a", "k1", "new"),
     ({"tests": []}, "sha256:a", "k1", "its earlier result has no fingerprint (an older grader)"),
-    ({"submission_digest": "sha256:a", "kit_version": "k1"}, "sha256:a", "k1", None),
-    ({"submission_digest": "sha256:a", "kit_version": "k1"}, "sha256:b", "k1", "the submission changed"),
-    ({"submission_digest": "sha256:a", "kit_version": "k1"}, "sha256:a", "k2", "the kit changed"),
+    (SAVED, "sha256:a", "k1", None),
+    (SAVED, "sha256:b", "k1", "the submission changed"),
+    (SAVED, "sha256:a", "k2", "the kit changed"),
     ({"submission_digest": None, "kit_version": "k1"}, None, "k1", "the submission changed"),
 ])  # fmt: skip
 def test_a_finished_result_is_reused_only_when_submission_and_kit_are_unchanged(
@@ -372,7 +377,8 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     assert rows["carl_html"]["error"].startswith("carl.html is not a submission")
     assert rows["erin"]["auto_score"] == 0 and ag.UNTOUCHED_FLAG in rows["erin"]["flags"]
     assert all(rows[s]["tests"] and rows[s]["auto_max"] == 1.0 for s in rows)
-    reports = {name: (out / name).read_text() for name in ("grades.csv", "totals.csv", "grades.json")}
+    reports = {name: (out / name).read_text()
+               for name in ("grades.csv", "totals.csv", "grades.json")}  # fmt: skip
     for sid in rows:
         assert all(sid in text for text in reports.values()), sid
         assert (out / "feedback" / f"{sid}.html").is_file()
@@ -381,6 +387,12 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
                          rejected=found.not_graded)  # fmt: skip
     assert again.reused == ("ada", "bea", "cy", "dan", "erin", "eve", "fay")
     assert [r["student"] for r in again] == list(rows) and len(calls) == 7
+    zip_release(release, root / "gus.zip", answer="x = 'gus'")  # gus uploads again, whole
+    found = ag.expand_submissions([root])
+    fixed = ag.autograde(found.submissions, out, work_dir=work, progress=False,
+                         rejected=found.not_graded)  # fmt: skip
+    assert fixed.graded == {"gus": "the submission changed"} and calls[-1] == "gus"
+    assert {r["student"]: r for r in fixed}["gus"]["auto_score"] == 1.0
 
 
 def test_an_upload_that_cannot_be_read_given_directly_gets_the_same_reason(
