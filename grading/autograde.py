@@ -331,6 +331,7 @@ def intake(submission, dest, stub_dir):
         files = _regular_files(root)
         dest.mkdir(parents=True, exist_ok=True)
         student_files = 0  # notebooks and package files the submission holds
+        unreadable = False  # a notebook replaced by the release's: the student did hand in work
         for canonical in course.NOTEBOOKS:
             found = [p for p in files if canonical_name(p.name) == canonical]
             student_files += bool(found)
@@ -353,6 +354,7 @@ def intake(submission, dest, stub_dir):
                     nbformat.write(notebook, dest / canonical)
             except Exception:  # noqa: BLE001 - nbformat raises many kinds
                 flags.append(f"{canonical} is not a readable notebook: graded as blank")
+                unreadable = True
                 shutil.copy(Path(stub_dir) / canonical, dest / canonical)
         (dest / "cs_loss").mkdir(exist_ok=True)
         for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
@@ -370,7 +372,7 @@ def intake(submission, dest, stub_dir):
             shutil.copyfile(chosen, dest / "cs_loss" / name)
     if not student_files:
         flags.append(EMPTY_FLAG)
-    elif is_release(dest, stub_dir):
+    elif not unreadable and is_release(dest, stub_dir):
         flags.append(UNTOUCHED_FLAG)
     return flags
 
@@ -505,6 +507,9 @@ def _class_entry(path):
     if path.is_dir():
         if _holds_work(path):
             return None
+        if any(looks_like_zip(p) for p in _regular_files(path)):  # an LMS's folder per student
+            return (f"{name}/ holds a zip but no notebook: not graded (unzip it in {name}/, or "
+                    "give the zip itself)")  # fmt: skip
         return f"{name}/ holds no notebook and no cs_loss file: not graded"
     if looks_like_zip(path):
         problem = zip_problem(path)

@@ -131,10 +131,13 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     (root / "photos").mkdir()
     (root / "photos" / "me.jpg").write_bytes(b"\xff\xd8")
     (root / "link.zip").symlink_to(root / "ada.zip")
+    make_zip((root / "bob_1234").mkdir() or root / "bob_1234" / "submission.zip")
     found = ag.expand_submissions([root])
     assert found.submissions == (root / "ada.zip",)
     reasons = {e.path.name: e.reason for e in found.not_graded}
     assert reasons == {
+        "bob_1234": "bob_1234/ holds a zip but no notebook: not graded (unzip it in bob_1234/, "
+                    "or give the zip itself)",
         "link.zip": "link.zip is a symbolic link: not followed, not graded",
         "photos": "photos/ holds no notebook and no cs_loss file: not graded",
     }
@@ -245,11 +248,13 @@ def test_the_release_as_handed_out_is_flagged_untouched_even_after_running_it(re
     assert ag.UNTOUCHED_FLAG.startswith("untouched:")
 
 
-@pytest.mark.parametrize("edit", ["code", "written", "package"])
+@pytest.mark.parametrize("edit", ["code", "written", "package", "corrupt notebook"])
 def test_one_changed_answer_is_not_untouched(release, tmp_path, edit):
     submission = shutil.copytree(release, tmp_path / "tried")
     if edit == "package":
         (submission / course.STUDENT_FILES[1]).write_text("def f():\n    return 0\n")
+    elif edit == "corrupt notebook":  # graded as the release's, but the student handed in work
+        (submission / "svm.ipynb").write_text('{"cells": [')
     else:
         notebook = nbformat.read(submission / "svm.ipynb", as_version=4)
         notebook.cells[1 if edit == "code" else 2].source = "my answer"
