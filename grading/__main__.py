@@ -3,8 +3,9 @@
 Commands
 --------
 release     build the student release (folder and zip) from the kit
-autograde   grade submissions (folders or zips) into grades.csv, totals.csv,
-            grades.json and feedback/
+autograde   grade submissions (zips, folders, or a class folder: every entry gets a
+            row) into grades.csv, totals.csv, grades.json and feedback/; a rerun
+            regrades only what changed (--regrade: all)
 check       the assignment's own proof: release, then grade the reference, the
             blank release and one-bug submissions, and verify every grade
 demo        the same run as check, printing the grade table
@@ -20,7 +21,6 @@ current directory; every command prints the absolute path it wrote.
 
 import argparse
 import sys
-import zipfile
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python path/to/kit/grading`: import the kit beside this folder
@@ -39,42 +39,30 @@ from grading import (  # noqa: E402
 from grading.markers import MarkerError  # noqa: E402
 from grading.release import ReleaseError, build_release  # noqa: E402
 
-SKIP_DIRS = ("__MACOSX", "cs_loss", "data")
-
-
 def print_table(results):
     print(report.table(results))
 
 
-def _holds_notebooks(folder):
-    return any(p for p in Path(folder).rglob("*.ipynb")
-               if not any(part.startswith(".") for part in p.relative_to(folder).parts))  # fmt: skip
+def print_expansion(expansion):
+    """How each folder given is read, and what in it is not graded or ignored, and why."""
+    for note in expansion.notes:
+        print(note)
+    for entry in expansion.not_graded:
+        print(f"  not graded (a row with the reason): {entry.path.name}: {entry.reason}")
+    for entry in expansion.ignored:
+        print(f"  ignored: {entry.path}: {entry.reason}")
 
 
-def expand_submissions(paths):
-    """The submissions to grade, and a note for each folder found to hold several.
-
-    A folder with notebooks at its top level is one submission. A folder without
-    any, holding zips or subfolders with notebooks, is a class: each zip and each
-    such subfolder is a submission (one subfolder alone is one nested submission).
-    """
-    submissions, notes = [], []
-    for path in paths:
-        path = Path(path)
-        if not path.is_dir() or any(path.glob("*.ipynb")):
-            submissions.append(path)
-            continue
-        children = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.name not in SKIP_DIRS)
-        zips = [p for p in children if p.is_file() and zipfile.is_zipfile(p)]
-        folders = [p for p in children if p.is_dir() and _holds_notebooks(p)]
-        if zips or len(folders) > 1:
-            members = sorted(zips + folders)
-            submissions += members
-            notes.append(f"{path} holds {len(members)} submissions ({len(zips)} zips, "
-                         f"{len(folders)} folders): grading each as one student")  # fmt: skip
-        else:
-            submissions.append(path)
-    return submissions, notes
+def print_batch(results, reasons=True):
+    """What this run did: results reused from an earlier run, submissions graded (and why)."""
+    line = (f"reused {len(results.reused)} finished results (submission and kit unchanged); "
+            f"graded {len(results.graded)}")  # fmt: skip
+    if results.not_graded:
+        line += f"; {len(results.not_graded)} entries not graded (a row each, with the reason)"
+    print(line)
+    for sid, why in results.graded.items() if reasons else ():
+        if why != "new":
+            print(f"  regraded {sid}: {why}")
 
 
 def run_examples(out_dir, workers):
@@ -84,8 +72,11 @@ def run_examples(out_dir, workers):
         release = work / "release" / course.ASSIGNMENT
         submissions = examples.write_examples(Path(tmp) / "submissions", release)
         start = time.perf_counter()
-        results = ag.autograde(list(submissions.values()), out_dir, workers=workers, work_dir=work)
+        # A proof grades every time: nothing is reused from an earlier run into the same folder.
+        results = ag.autograde(list(submissions.values()), out_dir, workers=workers, work_dir=work,
+                               regrade=True)  # fmt: skip
         elapsed = time.perf_counter() - start
+    print_batch(results, reasons=False)
     return results, elapsed
 
 
@@ -105,6 +96,8 @@ def main(argv=None):
     p.add_argument("--memory-gb", type=float, default=6, help="memory limit per submission")
     p.add_argument("--course", type=Path, help="also grade into this nbgrader course (made by "
                    "`course`), for the formgrader and nbgrader export")  # fmt: skip
+    p.add_argument("--regrade", action="store_true", help="grade every submission again, even "
+                   "one whose content and kit are those of its finished result in --out")  # fmt: skip
     for name in ("check", "demo"):
         p = sub.add_parser(name, help=f"{name} on the example submissions")
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
@@ -138,19 +131,24 @@ def main(argv=None):
                 return 2
             if args.course:
                 nbgrader_course.require_course(args.course)  # before hours of grading, not after
-            submissions, notes = expand_submissions(args.submissions)
-            for note in notes:
-                print(note)
+            expansion = ag.expand_submissions(args.submissions)
+            print_expansion(expansion)
+            submissions = expansion.submissions
+            print(f"grading {len(submissions)} submissions into {args.out.resolve()}")
             results = ag.autograde(submissions, args.out, workers=args.workers,
                                    timeout=args.timeout, memory_bytes=int(args.memory_gb * 2**30),
-                                   cell_timeout=args.cell_timeout)  # fmt: skip
+                                   cell_timeout=args.cell_timeout, rejected=expansion.not_graded,
+                                   regrade=args.regrade)  # fmt: skip
             report.write_report(results, args.out)
             print_table(results)
+            print_batch(results)
             print(f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "
                   "grades.json, feedback/")  # fmt: skip
             if args.course:
                 nbgrader_course.autograde_into(
-                    args.course, [(r["student"], s) for r, s in zip(results, submissions, strict=True)],
+                    args.course, [(r["student"], s) for r, s in
+                                  zip(results[: len(submissions)], submissions, strict=True)
+                                  if not (r["error"] or "").startswith("could not read")],
                     timeout=args.timeout)
                 print(f"graded into the course {args.course.resolve()}: grade the written answers in "
                       "the formgrader, then `nbgrader export` there")  # fmt: skip

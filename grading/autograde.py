@@ -20,7 +20,13 @@ Pipeline, per run:
 4. ``report``: as each submission finishes, its result is cleaned (valid
    UTF-8, messages quoting the grader's code withheld) and saved, and the
    per-test CSV (cells that cannot start a formula), JSON and feedback pages
-   are rewritten atomically; a rerun skips finished submissions.
+   are rewritten atomically.
+
+A class folder is read by :func:`expand_submissions`: every entry gets a row
+(graded, or with the reason it is not), OS junk is set aside and named. A
+rerun into the same reports folder reuses a finished result only when the
+submission's content and the kit's version are those it was graded with
+(:func:`submission_digest`, :func:`kit_version`, :func:`regrade_reason`).
 """
 
 import ast
@@ -42,6 +48,7 @@ import warnings
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -212,12 +219,40 @@ class IntakeError(ValueError):
     """A submission that cannot be laid out; the reason is shown to the student."""
 
 
+UNREADABLE_ZIP = "not a readable zip file (the file is truncated or damaged): upload it again"
+
+
+def looks_like_zip(path):
+    """Whether the file ``path`` is meant as a zip: its name ends in .zip or it starts with ``PK``.
+
+    A truncated upload has no end-of-central-directory record, so
+    :func:`zipfile.is_zipfile` says no; it is still a zip that failed to read, not some other file.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".zip"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def zip_problem(path):
+    """Why the zip ``path`` cannot be opened (:data:`UNREADABLE_ZIP`), or None when it can."""
+    try:
+        with zipfile.ZipFile(path):
+            return None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return UNREADABLE_ZIP
+
+
 def _safe_extract(zip_path, dest):
     """Unpack ``zip_path`` into ``dest`` within the caps; skip unsafe or junk members."""
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise IntakeError(f"not a readable zip file ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise IntakeError(UNREADABLE_ZIP) from None
     with archive:
         members = archive.infolist()
         if len(members) > ZIP_MAX_MEMBERS:
@@ -286,17 +321,20 @@ def intake(submission, dest, stub_dir):
     with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
         if submission.is_symlink():
             raise IntakeError("the submission is a symbolic link: not followed")
-        if submission.is_file() and zipfile.is_zipfile(submission):
+        if submission.is_file() and (zipfile.is_zipfile(submission) or looks_like_zip(submission)):
             root = Path(tmp)
             _safe_extract(submission, root)
         elif submission.is_dir():
             root = submission
         else:
-            raise IntakeError(f"{submission.name} is neither a folder nor a zip file")
+            raise IntakeError(f"{submission.name} is {NOT_A_SUBMISSION}")
         files = _regular_files(root)
         dest.mkdir(parents=True, exist_ok=True)
+        student_files = 0  # notebooks and package files the submission holds
+        unreadable = False  # a notebook replaced by the release's: the student did hand in work
         for canonical in course.NOTEBOOKS:
             found = [p for p in files if canonical_name(p.name) == canonical]
+            student_files += bool(found)
             if not found:
                 flags.append(f"missing notebook {canonical}: graded as blank")
                 shutil.copy(Path(stub_dir) / canonical, dest / canonical)
@@ -316,6 +354,7 @@ def intake(submission, dest, stub_dir):
                     nbformat.write(notebook, dest / canonical)
             except Exception:  # noqa: BLE001 - nbformat raises many kinds
                 flags.append(f"{canonical} is not a readable notebook: graded as blank")
+                unreadable = True
                 shutil.copy(Path(stub_dir) / canonical, dest / canonical)
         (dest / "cs_loss").mkdir(exist_ok=True)
         for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
@@ -323,6 +362,7 @@ def intake(submission, dest, stub_dir):
         for student_file in course.STUDENT_FILES:
             name = Path(student_file).name
             found = [p for p in files if p.name == name and p.parent.name == "cs_loss"]
+            student_files += bool(found)
             if not found:
                 flags.append(f"missing {student_file}: graded as the unchanged stub")
                 continue
@@ -330,7 +370,47 @@ def intake(submission, dest, stub_dir):
             if len(found) > 1:
                 flags.append(f"several copies of {student_file}: graded the newest")
             shutil.copyfile(chosen, dest / "cs_loss" / name)
+    if not student_files:
+        flags.append(EMPTY_FLAG)
+    elif not unreadable and is_release(dest, stub_dir):
+        flags.append(UNTOUCHED_FLAG)
     return flags
+
+
+# Flags that the class report keys on by their prefix ("empty:", "untouched:").
+EMPTY_FLAG = "empty: the submission holds no notebook and no cs_loss file (nothing to grade)"
+UNTOUCHED_FLAG = "untouched: the files are the release as handed out (no exercise attempted)"
+
+
+def _answer_cells(notebook_path):
+    """``{grade_id: source}`` of a notebook's answer cells (code and written); None if unreadable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notebook = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # noqa: BLE001 - nbformat raises many kinds; unreadable is not the release
+        return None
+    return {c.metadata["nbgrader"].get("grade_id"): c.source for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
+
+
+def is_release(laid_out, stub_dir):
+    """Whether a laid-out submission is the release as handed out.
+
+    True when every student file of ``cs_loss`` has the bytes of the release's stub and
+    every answer cell of the notebooks (code and written) has the release's source.
+    Outputs and execution counts are not compared: running the blank release changes nothing.
+    """
+    laid_out, stub_dir = Path(laid_out), Path(stub_dir)
+    for student_file in course.STUDENT_FILES:
+        mine, stub = laid_out / student_file, stub_dir / student_file
+        if not mine.is_file() or not stub.is_file() or mine.read_bytes() != stub.read_bytes():
+            return False
+    for name in course.NOTEBOOKS:
+        answers = _answer_cells(laid_out / name)
+        if answers is None or answers != _answer_cells(stub_dir / name):
+            return False
+    return True
 
 
 def _drop_duplicate_ids(notebook, name):
@@ -347,6 +427,258 @@ def _drop_duplicate_ids(notebook, name):
             cell["id"] = f"dup{len(cell_ids)}"
         cell_ids.add(cell.get("id"))
     return flags
+
+
+# ---------------------------------------------------------------- what to grade, and reruns
+
+NOT_A_SUBMISSION = "not a submission (a zip or a folder of notebooks)"
+# What an operating system leaves beside uploads: set aside and named, never a row.
+OS_JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A path given to the grader, or found in a class folder, that is not graded.
+
+    ``reason`` is the whole message: a student's feedback shows it as the grading problem.
+    """
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What :func:`expand_submissions` found in the paths it was given.
+
+    Attributes
+    ----------
+    submissions : tuple of Path
+        Zips and folders to grade, one student each, in the order found.
+    not_graded : tuple of Entry
+        Entries of class folders that are not submissions or cannot be read; each still
+        gets a row in every report (0 points, with its reason), through ``autograde``'s
+        ``rejected``.
+    ignored : tuple of Entry
+        Operating-system junk (hidden files, ``__MACOSX``): no row, only named.
+    notes : tuple of str
+        One line per folder given: how it was read and why.
+    """
+
+    submissions: tuple = ()
+    not_graded: tuple = ()
+    ignored: tuple = ()
+    notes: tuple = ()
+
+
+def is_os_junk(name):
+    """Whether an entry called ``name`` is left by an operating system, not uploaded by anyone."""
+    return name.startswith(".") or name in OS_JUNK
+
+
+def _top_notebooks(folder):
+    """The assignment's notebooks (canonical names) at the top of ``folder``."""
+    return {canonical_name(p.name) for p in Path(folder).iterdir() if p.is_file()} - {None}
+
+
+def _holds_work(folder):
+    """Whether ``folder`` holds a notebook or a ``cs_loss`` file anywhere (hidden folders aside)."""
+    for path in _regular_files(folder):
+        parts = path.relative_to(folder).parts
+        if any(is_os_junk(part) for part in parts):
+            continue
+        if path.suffix == ".ipynb" or (path.suffix == ".py" and "cs_loss" in parts):
+            return True
+    return False
+
+
+def is_one_submission(folder):
+    """Whether a folder is one student's work whatever else it holds: a ``cs_loss`` folder or at
+    least two of the assignment's notebooks (under any name Colab gives them) at its top."""
+    folder = Path(folder)
+    return (folder / "cs_loss").is_dir() or len(_top_notebooks(folder)) >= 2
+
+
+def _class_entry(path):
+    """How an entry of a class folder is read: ``None`` for a submission, else its reason."""
+    name = path.name
+    if path.is_symlink():
+        return f"{name} is a symbolic link: not followed, not graded"
+    if path.is_dir():
+        if _holds_work(path):
+            return None
+        if any(looks_like_zip(p) for p in _regular_files(path)):  # an LMS's folder per student
+            return (f"{name}/ holds a zip but no notebook: not graded (unzip it in {name}/, or "
+                    "give the zip itself)")  # fmt: skip
+        return f"{name}/ holds no notebook and no cs_loss file: not graded"
+    if looks_like_zip(path):
+        problem = zip_problem(path)
+        return f"could not read the submission: {problem}" if problem else None
+    if name.lower().endswith(".ipynb"):
+        return (f"{name} is a notebook at the top of the class folder, not a student's zip or "
+                "folder: not graded (put it in its student's folder to grade it)")  # fmt: skip
+    return f"{name} is {NOT_A_SUBMISSION}: not graded"
+
+
+def expand_submissions(paths):
+    """The submissions in ``paths``: each a zip, a student's folder or a class folder.
+
+    The rule, for each path given:
+
+    - a file is one submission, whatever it holds (intake says why if it cannot be read);
+    - a folder with a ``cs_loss`` folder or at least two of the assignment's notebooks at its
+      top is one submission (a student's kit folder, an unzipped ``submission.zip``): a zip
+      beside them (``submission.zip``, ``loss.zip``) is part of it;
+    - otherwise, a folder holding a zip, or at least two folders with notebooks or ``cs_loss``
+      files, is a class folder: each zip and each such folder is one student; every other
+      entry (a stray notebook or file, an empty folder, a zip that cannot be read) is not
+      graded and gets a row with the reason; hidden files and ``__MACOSX`` are ignored;
+    - any other folder (notebooks at its top, or one nested folder) is one submission.
+
+    A stray file therefore never changes how the rest of a class folder is read.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        As given on the command line; each must exist.
+
+    Returns
+    -------
+    Expansion
+    """
+    submissions, not_graded, ignored, notes = [], [], [], []
+    for path in map(Path, paths):
+        if not path.is_dir() or path.is_symlink():
+            submissions.append(path)
+            continue
+        if is_one_submission(path):
+            submissions.append(path)
+            notes.append(f"{path} is one submission: it holds the assignment's notebooks or a "
+                         "cs_loss folder at its top")  # fmt: skip
+            continue
+        children = sorted(path.iterdir())
+        junk = [p for p in children if is_os_junk(p.name)]
+        entries = [p for p in children if not is_os_junk(p.name)]
+        zips = [p for p in entries if p.is_file() and not p.is_symlink() and looks_like_zip(p)]
+        folders = [p for p in entries if p.is_dir() and not p.is_symlink() and _holds_work(p)]
+        if not zips and len(folders) < 2:
+            submissions.append(path)
+            notes.append(f"{path} is one submission: it holds no zip and at most one folder "
+                         "with notebooks")  # fmt: skip
+            continue
+        graded, rejected = [], []
+        for entry in entries:
+            reason = _class_entry(entry)
+            if reason is None:
+                graded.append(entry)
+            else:
+                rejected.append(Entry(entry, reason))
+        submissions += graded
+        not_graded += rejected
+        ignored += [Entry(p, "left by the operating system (a hidden file or a Mac's __MACOSX): "
+                             "ignored") for p in junk]  # fmt: skip
+        n_zips = sum(1 for p in graded if p.is_file())
+        notes.append(f"{path} is a class folder of {len(entries)} entries: {len(graded)} "
+                     f"submissions to grade ({n_zips} zips, {len(graded) - n_zips} folders), "
+                     f"{len(rejected)} not graded (a row each, with the reason), "
+                     f"{len(junk)} ignored")  # fmt: skip
+    return Expansion(tuple(submissions), tuple(not_graded), tuple(ignored), tuple(notes))
+
+
+def _hash_file(digest, path):
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            digest.update(chunk)
+
+
+def submission_digest(path):
+    """A fingerprint of a submission's content: a zip's bytes, or a folder's files.
+
+    A folder's fingerprint covers each regular file's path relative to it and its
+    bytes (``__MACOSX``, checkpoints and symbolic links aside, as intake skips them),
+    so renaming, editing, adding or removing a file changes it; copying does not.
+
+    Returns
+    -------
+    str or None
+        ``"sha256:<hex>"``, or None when the submission cannot be read (never reused then).
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        if path.is_dir() and not path.is_symlink():
+            for file in sorted(_regular_files(path), key=lambda p: p.relative_to(path).as_posix()):
+                name = file.relative_to(path).as_posix().encode("utf-8", "surrogateescape")
+                digest.update(len(name).to_bytes(8, "big") + name)
+                digest.update(file.stat().st_size.to_bytes(8, "big"))
+                _hash_file(digest, file)
+        else:
+            _hash_file(digest, path)
+    except OSError:
+        return None
+    return f"sha256:{digest.hexdigest()}"
+
+
+# The kit's files that decide a grade; a change to any of them regrades every submission.
+KIT_VERSION_FILES = ("cs_loss/**/*.py", "notebooks/*.ipynb", "grading/*.py", "grading/*.npz",
+                     "grading/*.json", "data/get_datasets.py")  # fmt: skip
+
+
+def kit_version(kit=None):
+    """A fingerprint of the kit's grading-relevant files (:data:`KIT_VERSION_FILES`)."""
+    kit = Path(kit or course.KIT_ROOT)
+    files = sorted({p for pattern in KIT_VERSION_FILES for p in kit.glob(pattern)
+                    if p.is_file() and "__pycache__" not in p.parts})  # fmt: skip
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.relative_to(kit).as_posix().encode()
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update(file.stat().st_size.to_bytes(8, "big"))
+        _hash_file(digest, file)
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def regrade_reason(saved, digest, kit):
+    """Why a submission is graded again, or None when its finished result can be reused.
+
+    Parameters
+    ----------
+    saved : dict or None
+        The finished result of an earlier run (``finished/<student>.json``), if any.
+    digest : str or None
+        :func:`submission_digest` of the submission now.
+    kit : str
+        :func:`kit_version` now.
+    """
+    if saved is None:
+        return "new"
+    if "submission_digest" not in saved or "kit_version" not in saved:
+        return "its earlier result has no fingerprint (an older grader)"
+    if digest is None or saved["submission_digest"] != digest:
+        return "the submission changed"
+    if saved["kit_version"] != kit:
+        return "the kit changed"
+    return None
+
+
+class GradedBatch(list):
+    """The results of :func:`autograde` (a list, one dict per row), and what this run did.
+
+    Attributes
+    ----------
+    reused : tuple of str
+        Students whose finished result was kept (submission and kit unchanged).
+    graded : dict of str to str
+        Students graded in this run, each with why (``"new"``, ``"the submission changed"``...).
+    not_graded : tuple of str
+        Rows for rejected entries (not submissions, or unreadable).
+    """
+
+    def __init__(self, results, reused=(), graded=None, not_graded=()):
+        super().__init__(results)
+        self.reused = tuple(reused)
+        self.graded = dict(graded or {})
+        self.not_graded = tuple(not_graded)
 
 
 def prepare(work_dir):
@@ -644,7 +976,8 @@ def all_tests(template):
 
 
 def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**30,
-              progress=True, work_dir=None, cell_timeout=120):  # fmt: skip
+              progress=True, work_dir=None, cell_timeout=120, rejected=(),
+              regrade=False):  # fmt: skip
     """Grade ``submissions`` (folders or zips); write the reports to ``out_dir``.
 
     ``work_dir`` may hold a template already made by :func:`prepare`; it is
@@ -652,13 +985,25 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
     budget of one submission (package tests first, then the notebooks in equal
     shares of what is left); ``cell_timeout`` limits one notebook cell.
 
+    A submission graded before into ``out_dir`` (``finished/<student>.json``) keeps
+    its result only when its content and the kit are unchanged (:func:`regrade_reason`);
+    ``regrade=True`` grades every one again.
+
+    Parameters
+    ----------
+    rejected : sequence of Entry
+        Uploads that are not graded (see :func:`expand_submissions`): each gets a row
+        with 0 points and ``entry.reason`` as its grading problem, after the submissions.
+
     Returns
     -------
-    list of dict
-        One result per submission, in the order given.
+    GradedBatch
+        One result per submission, in the order given, then one per rejected entry;
+        it also says which were reused and which graded, and why.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    submissions, rejected = [Path(p) for p in submissions], list(rejected)
     if not sandbox_module.can_switch_users():
         sandbox_module.warn_not_root()
     else:
@@ -676,64 +1021,72 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             template = prepare(work)
         stub_dir = work / "release" / course.ASSIGNMENT
         tests = all_tests(template)
-        jobs, results = [], {}
-        order, id_notes = assign_ids(submissions)  # student ids, in the order given
-        for submission, sid, note in zip(submissions, order, id_notes, strict=True):
-            laid_out = work / "intake" / sid
-            try:
-                flags = intake(submission, laid_out, stub_dir)
-            except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
-                shutil.rmtree(laid_out, ignore_errors=True)
-                reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
-                results[sid] = complete({"student": sid, "tests": [], "flags": [note] if note else [],
-                                         "error": f"could not read the submission: {reason}"}, tests)  # fmt: skip
-                continue
-            jobs.append((sid, laid_out, ([note] if note else []) + flags))
-        done_dir = out_dir / "finished"  # one result per graded submission: a rerun skips them
+        # Student ids over every row, so a rejected entry never takes a submission's id.
+        order, id_notes = assign_ids(submissions + [entry.path for entry in rejected])
+        done_dir = out_dir / "finished"  # one result per row: a rerun reuses unchanged ones
         done_dir.mkdir(exist_ok=True)
         secrets = grader_secrets()
-        for sid in order:
-            saved = done_dir / f"{sid}.json"
-            if sid not in results and saved.is_file():
-                try:
-                    results[sid] = json.loads(saved.read_text())
-                except ValueError:
-                    saved.unlink()
-        jobs = [job for job in jobs if job[0] not in results]
+        kit = kit_version()
+        jobs, results, reused, graded = [], {}, [], {}
 
         def finish(sid, result):
             results[sid] = redact(complete(result, tests), secrets)
             _write_atomic(done_dir / f"{sid}.json", json.dumps(results[sid], indent=1))
             write_reports([results[s] for s in order if s in results], out_dir)
 
-        for sid in order:
-            if sid in results and not (done_dir / f"{sid}.json").is_file():
-                finish(sid, results[sid])
+        graded_ids, graded_notes = order[: len(submissions)], id_notes[: len(submissions)]
+        for submission, sid, note in zip(submissions, graded_ids, graded_notes, strict=True):
+            digest, saved = submission_digest(submission), _load_finished(done_dir / f"{sid}.json")
+            why = "--regrade" if regrade else regrade_reason(saved, digest, kit)
+            if why is None:
+                results[sid] = saved
+                reused.append(sid)
+                continue
+            graded[sid] = why
+            stamp = {"submission_digest": digest, "kit_version": kit}
+            laid_out = work / "intake" / sid
+            shutil.rmtree(laid_out, ignore_errors=True)  # nothing of an earlier upload stays
+            try:
+                flags = intake(submission, laid_out, stub_dir)
+            except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
+                shutil.rmtree(laid_out, ignore_errors=True)
+                reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
+                finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
+                             "error": f"could not read the submission: {reason}",
+                             **stamp})  # fmt: skip
+                continue
+            jobs.append((sid, laid_out, ([note] if note else []) + flags, stamp))
+        for entry, sid, note in zip(rejected, order[len(submissions):], id_notes[len(submissions):],
+                                    strict=True):  # fmt: skip
+            finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
+                         "error": entry.reason, "submission_digest": submission_digest(entry.path),
+                         "kit_version": kit})  # fmt: skip
         bar = None
-        if progress:
+        if progress and jobs:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(jobs), desc="grading", unit="submission", file=sys.stdout)
+            bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,
-                            memory_bytes, cell_timeout): (sid, flags)
-                for sid, laid_out, flags in jobs
+                            memory_bytes, cell_timeout): (sid, flags, stamp)
+                for sid, laid_out, flags, stamp in jobs
             }  # fmt: skip
             for future in as_completed(futures):
-                sid, flags = futures[future]
+                sid, flags, stamp = futures[future]
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - the batch goes on
                     result = {"student": sid, "tests": [], "flags": [],
                               "error": f"grading failed ({type(exc).__name__})"}  # fmt: skip
                 result["flags"] = flags + result.get("flags", [])
-                finish(sid, result)
+                finish(sid, {**result, **stamp})
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
-        ordered = [results[s] for s in order]
+        ordered = GradedBatch([results[s] for s in order], reused=reused, graded=graded,
+                              not_graded=order[len(submissions):])  # fmt: skip
         write_reports(ordered, out_dir)
         for leak in find_leaks(out_dir / "feedback", secret_lines()):
             # Redaction happens before writing; this is the last line of defence.
@@ -741,6 +1094,15 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             if page.is_file():
                 page.write_text("<!doctype html><p>This page was withheld: ask your instructor.</p>")
     return ordered
+
+
+def _load_finished(path):
+    """A finished result saved by an earlier run, or None (none, or not readable)."""
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and "tests" in saved else None
 
 
 # Text written to reports: no surrogates, no spreadsheet formulas.

@@ -171,16 +171,17 @@ def run(root, work, timeout=900):
         template = Path(work) / "course"
         if not (template / "gradebook.db").is_file():
             template = ag.prepare(work)
-        submission = root / "submission"
-        uploads = [p for p in submission.iterdir()] if submission.is_dir() else []
-        # A single zip upload is unpacked; loose files are graded as they are.
-        source = uploads[0] if len(uploads) == 1 and zipfile.is_zipfile(uploads[0]) else submission
+        source, problem = upload_source(root / "submission")
         with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
             laid_out = Path(tmp) / "submission"
             try:
+                if problem:
+                    raise ag.IntakeError(problem)
                 flags = ag.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
             except Exception as exc:  # noqa: BLE001 - an unreadable upload is graded as nothing
                 reason = str(exc) if isinstance(exc, ag.IntakeError) else type(exc).__name__
+                if source.is_file() and reason == ag.UNREADABLE_ZIP:
+                    reason = f"your upload is {reason}"
                 result = {"student": "student", "tests": [], "flags": [],
                           "error": f"could not read the submission: {reason}"}  # fmt: skip
             else:
@@ -195,6 +196,31 @@ def run(root, work, timeout=900):
         payload = failure_results(ag.clean_text(reason[:300]), time.perf_counter() - start)
     _write_results(results_path, payload)
     return payload
+
+
+EXPECTED_UPLOAD = ("upload submission.zip (written by collect_submission.py), or your three "
+                   "notebooks and your cs_loss files")  # fmt: skip
+
+
+def upload_source(submission):
+    """What to grade in Gradescope's ``submission`` folder: ``(path, problem)``.
+
+    A single upload that is a zip (by name or by its ``PK`` start) is unpacked, even one
+    that turns out unreadable (intake then says so); a single notebook, or several files,
+    are graded as they are; a single file of any other kind is refused with ``problem``
+    saying what was expected. OS junk (hidden files, ``__MACOSX``) is not counted.
+    """
+    submission = Path(submission)
+    uploads = sorted(submission.iterdir()) if submission.is_dir() else []
+    uploads = [p for p in uploads if not ag.is_os_junk(p.name)]
+    if len(uploads) == 1 and uploads[0].is_file() and not uploads[0].is_symlink():
+        upload = uploads[0]
+        if zipfile.is_zipfile(upload) or ag.looks_like_zip(upload):
+            return upload, None
+        if not upload.name.lower().endswith(".ipynb"):
+            return submission, (f"your upload is {upload.name!r}, which is neither a zip file nor "
+                                f"a notebook: {EXPECTED_UPLOAD}")  # fmt: skip
+    return submission, None
 
 
 def prepare(work):

@@ -9,8 +9,10 @@ import zipfile
 
 import pytest
 
+from grading import autograde as ag
 from grading import course
-from grading.__main__ import expand_submissions
+
+expand_submissions = ag.expand_submissions
 
 KIT = course.KIT_ROOT
 
@@ -29,10 +31,12 @@ def make_zip(path, names):
     return path
 
 
-def test_a_folder_with_notebooks_is_one_submission(tmp_path):
-    (tmp_path / "knn.ipynb").write_text("{}")
+def test_a_folder_with_the_notebooks_is_one_submission(tmp_path):
+    for name in course.NOTEBOOKS:
+        (tmp_path / name).write_text("{}")
     make_zip(tmp_path / "submission.zip", ["knn.ipynb"])  # collect_submission's own output
-    assert expand_submissions([tmp_path]) == ([tmp_path], [])
+    found = expand_submissions([tmp_path])
+    assert found.submissions == (tmp_path,) and not found.not_graded
 
 
 def test_a_folder_of_zips_and_folders_is_a_class(tmp_path):
@@ -40,11 +44,18 @@ def test_a_folder_of_zips_and_folders_is_a_class(tmp_path):
     make_zip(tmp_path / "bob.zip", ["knn.ipynb"])
     (tmp_path / "cy" / "loss").mkdir(parents=True)
     (tmp_path / "cy" / "loss" / "svm.ipynb").write_text("{}")
-    (tmp_path / "notes").mkdir()  # no notebooks: not a submission
+    (tmp_path / "notes").mkdir()  # no notebooks: not a submission, but a row says so
     (tmp_path / "readme.txt").write_text("grades due Friday")
-    submissions, notes = expand_submissions([tmp_path])
-    assert submissions == [tmp_path / "ada.zip", tmp_path / "bob.zip", tmp_path / "cy"]
-    assert notes == [f"{tmp_path} holds 3 submissions (2 zips, 1 folders): grading each as one student"]
+    found = expand_submissions([tmp_path])
+    assert found.submissions == (tmp_path / "ada.zip", tmp_path / "bob.zip", tmp_path / "cy")
+    assert [(e.path.name, e.reason) for e in found.not_graded] == [
+        ("notes", "notes/ holds no notebook and no cs_loss file: not graded"),
+        ("readme.txt", "readme.txt is not a submission (a zip or a folder of notebooks): "
+                       "not graded"),
+    ]  # fmt: skip
+    assert found.notes == (f"{tmp_path} is a class folder of 5 entries: 3 submissions to grade "
+                           "(2 zips, 1 folders), 2 not graded (a row each, with the reason), "
+                           "0 ignored",)  # fmt: skip
 
 
 def test_one_nested_folder_is_still_one_submission(tmp_path):
@@ -52,12 +63,12 @@ def test_one_nested_folder_is_still_one_submission(tmp_path):
     (tmp_path / "loss" / "knn.ipynb").write_text("{}")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     (tmp_path / ".ipynb_checkpoints" / "knn-checkpoint.ipynb").write_text("{}")
-    assert expand_submissions([tmp_path]) == ([tmp_path], [])
+    assert expand_submissions([tmp_path]).submissions == (tmp_path,)
 
 
 def test_zips_given_one_by_one_stay_as_given(tmp_path):
     paths = [make_zip(tmp_path / f"{n}.zip", ["knn.ipynb"]) for n in ("b", "a")]
-    assert expand_submissions(paths) == (paths, [])
+    assert expand_submissions(paths) == ag.Expansion(submissions=tuple(paths))
 
 
 def test_help_works_from_another_directory(tmp_path):
@@ -86,9 +97,11 @@ def test_release_then_autograde_a_class_folder_from_another_directory(tmp_path):
     shutil.copy(tmp_path / "rel" / "loss.zip", class_dir / "ada.zip")
     done = run(["autograde", "class", "--out", "grades", "--workers", "1"], tmp_path, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "holds 1 submissions (1 zips, 0 folders)" in done.stdout
+    assert "class is a class folder of 1 entries: 1 submissions to grade (1 zips" in done.stdout
+    assert "reused 0 finished results (submission and kit unchanged); graded 1" in done.stdout
     results = json.loads((tmp_path / "grades" / "grades.json").read_text())
     assert [r["student"] for r in results] == ["ada"]
     assert results[0]["auto_score"] == 0
+    assert ag.UNTOUCHED_FLAG in results[0]["flags"]
     assert (tmp_path / "grades" / "report.html").is_file()
     assert "awaiting manual grading" not in done.stdout  # the blank release answers nothing

@@ -186,3 +186,92 @@ def test_setup_sh_builds_the_venv_user_and_template_in_a_throwaway_root(autograd
     finally:
         if user:
             subprocess.run(["userdel", "-r", user], capture_output=True)
+
+
+# ---------------------------------------------------------------- what the upload holds
+
+
+def cut_zip(path):
+    """The first 400 kB of a valid zip: no end-of-central-directory record, so unreadable."""
+    import random
+
+    whole = path.with_name("whole.zip")
+    with zipfile.ZipFile(whole, "w") as archive:
+        archive.writestr("knn.ipynb", "{}")
+        archive.writestr("blob.bin", random.Random(0).randbytes(600_000))
+    path.write_bytes(whole.read_bytes()[:400_000])
+    whole.unlink()
+    return path
+
+
+def test_a_single_zip_upload_is_unpacked_even_when_it_cannot_be_read(tmp_path):
+    upload = cut_zip(tmp_path / "submission.zip")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")  # junk beside it does not count
+    assert not zipfile.is_zipfile(upload)
+    assert gradescope.upload_source(tmp_path) == (upload, None)
+    renamed = upload.rename(tmp_path / "submission")  # no .zip, but it starts with PK
+    assert gradescope.upload_source(tmp_path) == (renamed, None)
+
+
+def test_a_single_file_of_another_kind_says_what_was_expected(tmp_path):
+    (tmp_path / "answers.pdf").write_bytes(b"%PDF-1.4")
+    source, problem = gradescope.upload_source(tmp_path)
+    assert source == tmp_path
+    assert problem == ("your upload is 'answers.pdf', which is neither a zip file nor a notebook: "
+                       "upload submission.zip (written by collect_submission.py), or your three "
+                       "notebooks and your cs_loss files")  # fmt: skip
+
+
+def test_loose_notebooks_are_graded_as_they_are(tmp_path):
+    (tmp_path / "knn.ipynb").write_text("{}")
+    assert gradescope.upload_source(tmp_path) == (tmp_path, None)
+    (tmp_path / "svm.ipynb").write_text("{}")
+    assert gradescope.upload_source(tmp_path) == (tmp_path, None)
+
+
+@pytest.fixture(scope="module")
+def prepared_work(tmp_path_factory):
+    """The template that setup.sh builds (the release and its gradebook)."""
+    from grading import autograde as ag
+
+    work = tmp_path_factory.mktemp("gradescope_work") / "work"
+    ag.prepare(work)
+    return work
+
+
+def run_on(tmp_path, work, name, data):
+    """``gradescope.run`` on an upload of one file; returns results.json as written."""
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / name).write_bytes(data)
+    payload = gradescope.run(root, work, timeout=60)
+    written = json.loads((root / "results" / "results.json").read_text())
+    assert written == payload
+    return written
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_a_corrupt_zip_upload_is_reported_as_unreadable_not_graded_as_blank(
+        prepared_work, tmp_path):  # fmt: skip
+    data = cut_zip(tmp_path / "c.zip").read_bytes()
+    results = run_on(tmp_path, prepared_work, "submission.zip", data)
+    reason = ("your upload is not a readable zip file (the file is truncated or damaged): "
+              "upload it again")  # fmt: skip
+    assert results["score"] == 0
+    assert reason in results["output"]
+    assert "missing notebook" not in results["output"]
+    assert results["tests"] and all(reason in t["output"] for t in results["tests"])
+
+
+@pytest.mark.slow
+@pytest.mark.grading
+def test_an_upload_that_is_neither_a_zip_nor_a_notebook_says_what_was_expected(
+        prepared_work, tmp_path):  # fmt: skip
+    results = run_on(tmp_path, prepared_work, "answers.pdf", b"%PDF-1.4 my answers")
+    assert results["score"] == 0
+    expected = "your upload is 'answers.pdf', which is neither a zip file nor a notebook"
+    assert expected in results["output"]
+    assert "upload submission.zip" in results["output"]
+    assert "missing notebook" not in results["output"]
+    assert results["tests"] and all("neither a zip file" in t["output"] for t in results["tests"])
