@@ -34,10 +34,18 @@ import time  # noqa: E402
 
 from grading import autograde as ag  # noqa: E402
 from grading import (  # noqa: E402
-    course, examples, gradescope, mistakes, nbgrader_course, package, report,
+    course,
+    examples,
+    gradescope,
+    intake,
+    mistakes,
+    nbgrader_course,
+    package,
+    report,
 )
 from grading.markers import MarkerError  # noqa: E402
 from grading.release import ReleaseError, build_release  # noqa: E402
+
 
 def print_table(results):
     print(report.table(results))
@@ -131,7 +139,7 @@ def main(argv=None):
                 return 2
             if args.course:
                 nbgrader_course.require_course(args.course)  # before hours of grading, not after
-            expansion = ag.expand_submissions(args.submissions)
+            expansion = intake.expand_submissions(args.submissions)
             print_expansion(expansion)
             submissions = expansion.submissions
             print(f"grading {len(submissions)} submissions into {args.out.resolve()}")

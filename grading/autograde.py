@@ -4,12 +4,12 @@ Pipeline, per run:
 
 1. ``prepare``: build the release once into a course directory (the template),
    with its gradebook holding the assignment.
-2. ``intake``: each submission (a folder or a zip, as downloaded from an LMS or
-   Colab) is unpacked within caps (size, ratio, members, name length; no
-   symlinks followed) into a clean folder with the three notebooks under their
-   canonical names and the student's ``cs_loss`` files; anything missing,
-   unreadable or ambiguous becomes a flag, and a submission that cannot be read
-   at all is recorded with the reason while the batch goes on.
+2. ``intake`` (:mod:`grading.intake`): each submission (a folder or a zip, as
+   downloaded from an LMS or Colab) is unpacked within caps into a clean folder
+   with the three notebooks under their canonical names and the student's
+   ``cs_loss`` files; anything missing, unreadable or ambiguous becomes a flag,
+   and a submission that cannot be read at all is recorded with the reason
+   while the batch goes on.
 3. ``grade_one`` (in a worker process with a wall-clock and a memory limit),
    inside a :class:`grading.sandbox.Sandbox` (its own user when the grader is
    root): the hidden package tests (:mod:`grading.package`) first, then
@@ -22,43 +22,37 @@ Pipeline, per run:
    per-test CSV (cells that cannot start a formula), JSON and feedback pages
    are rewritten atomically.
 
-A class folder is read by :func:`expand_submissions`: every entry gets a row
-(graded, or with the reason it is not), OS junk is set aside and named. A
-rerun into the same reports folder reuses a finished result only when the
+A class folder is read by :func:`grading.intake.expand_submissions`: every entry
+gets a row (graded, or with the reason it is not), OS junk is set aside and named.
+A rerun into the same reports folder reuses a finished result only when the
 submission's content and the kit's version are those it was graded with
-(:func:`submission_digest`, :func:`kit_version`, :func:`regrade_reason`).
+(:func:`grading.intake.regrade_reason`).
 """
 
 import ast
 import csv
-import hashlib
 import html
 import io
 import itertools
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
-import zipfile
-import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from . import course, package
 from . import sandbox as sandbox_module
+from .intake import IntakeError, assign_ids, intake, kit_version, regrade_reason, submission_digest
 from .release import build_release, find_leaks, secret_lines
 from .sandbox import Sandbox
 
-CANONICAL = {Path(n).stem: n for n in course.NOTEBOOKS}
 # What in a student's own code deserves a human look (it costs no points). Read from the
 # syntax tree, so a comment or a string that merely mentions these raises nothing.
 SUSPICIOUS_EXITS = {("os", "_exit"), ("os", "kill"), ("os", "killpg"), ("sys", "exit"), ("os", "abort")}
@@ -128,26 +122,6 @@ def suspicious(text):
     return found
 
 
-def canonical_name(filename):
-    """``knn.ipynb`` for "Copy of knn (1).ipynb", "KNN.ipynb", "knn-2.ipynb"...; else None."""
-    stem = Path(filename).name
-    if not stem.lower().endswith(".ipynb"):
-        return None
-    stem = stem[: -len(".ipynb")].strip().lower()
-    while stem.startswith("copy of "):
-        stem = stem[len("copy of "):].strip()
-    stem = re.sub(r"(\s*\(\d+\)|[-_ ]copy|[-_ ]\d+)+$", "", stem).strip()
-    return CANONICAL.get(stem)
-
-
-def student_id(path):
-    """A safe id from a submission's file or folder name."""
-    stem = Path(path).name
-    for suffix in (".zip", ".ZIP"):
-        stem = stem.removesuffix(suffix)
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
-
-
 def _readable_by_others(path):
     """Whether a user who is neither the owner of ``path`` nor in its group can read it."""
     path = Path(path).resolve()
@@ -180,485 +154,6 @@ def warn_open_secrets(stream=None):
               f"chmod -R go-rwx {kit / 'cs_loss'} {kit / 'notebooks'} {kit / 'grading'} "
               "(the virtual environment may stay open).", file=stream or sys.stderr)  # fmt: skip
     return found
-
-
-def assign_ids(submissions):
-    """One id per submission, and a note for each id that had to be changed.
-
-    Ids come from the file names (:func:`student_id`), so "alice smith.zip" and
-    "alice_smith.zip" would share one: then neither gets it. Each gets the id
-    plus a short hash of its path (the same whatever the order of the
-    submissions), and a note asking to check who it belongs to.
-    """
-    base = [student_id(path) for path in submissions]
-    ids, notes = [], []
-    for path, sid in zip(submissions, base, strict=True):
-        if base.count(sid) == 1:
-            ids.append(sid)
-            notes.append(None)
-            continue
-        unique = f"{sid}-{hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:6]}"
-        while unique in ids:  # the same path given twice
-            unique += "_"
-        ids.append(unique)
-        others = sorted(repr(Path(q).name) for q, b in zip(submissions, base, strict=True)
-                        if b == sid and q != path)  # fmt: skip
-        notes.append(f"review: the name {Path(path).name!r} gives the same id as {', '.join(others)}: "
-                     f"graded as {unique}; check which student it belongs to")  # fmt: skip
-    return ids, notes
-
-
-# Caps on what a zip may unpack to: a zip bomb or a junk archive fails that submission only.
-ZIP_MAX_TOTAL = 200 * 2**20
-ZIP_MAX_MEMBERS = 2000
-ZIP_MAX_RATIO = 200
-ZIP_MAX_NAME = 255
-
-
-class IntakeError(ValueError):
-    """A submission that cannot be laid out; the reason is shown to the student."""
-
-
-UNREADABLE_ZIP = "not a readable zip file (the file is truncated or damaged): upload it again"
-
-
-def looks_like_zip(path):
-    """Whether the file ``path`` is meant as a zip: its name ends in .zip or it starts with ``PK``.
-
-    A truncated upload has no end-of-central-directory record, so
-    :func:`zipfile.is_zipfile` says no; it is still a zip that failed to read, not some other file.
-    """
-    path = Path(path)
-    if path.name.lower().endswith(".zip"):
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(2) == b"PK"
-    except OSError:
-        return False
-
-
-def zip_problem(path):
-    """Why the zip ``path`` cannot be opened (:data:`UNREADABLE_ZIP`), or None when it can."""
-    try:
-        with zipfile.ZipFile(path):
-            return None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return UNREADABLE_ZIP
-
-
-def _safe_extract(zip_path, dest):
-    """Unpack ``zip_path`` into ``dest`` within the caps; skip unsafe or junk members."""
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise IntakeError(UNREADABLE_ZIP) from None
-    with archive:
-        members = archive.infolist()
-        if len(members) > ZIP_MAX_MEMBERS:
-            raise IntakeError(f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are read")
-        total = 0
-        for member in members:
-            name = member.filename
-            if (name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts
-                    or len(name) > ZIP_MAX_NAME or any(len(p) > 200 for p in Path(name).parts)
-                    or (member.external_attr >> 16) & 0o170000 == 0o120000):  # a symlink  # fmt: skip
-                continue
-            if member.flag_bits & 0x1:
-                raise IntakeError("the zip is encrypted (password-protected): upload it without a password")
-            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
-                                            zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # fmt: skip
-                raise IntakeError(f"the zip uses an unsupported compression ({member.compress_type}): "
-                                  "zip it again with your system's standard zip tool")  # fmt: skip
-            target = dest / name
-            if member.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            try:
-                with archive.open(member) as source, open(target, "wb") as out:
-                    while chunk := source.read(2**20):
-                        written += len(chunk)
-                        total += len(chunk)
-                        if total > ZIP_MAX_TOTAL or written > ZIP_MAX_RATIO * max(member.compress_size, 2**16):
-                            raise IntakeError("the zip unpacks to far more than a submission holds "
-                                              f"(over {ZIP_MAX_TOTAL // 2**20} MiB or a ratio over {ZIP_MAX_RATIO})")  # fmt: skip
-                        out.write(chunk)
-            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
-                raise IntakeError(f"the zip is damaged or unsupported ({type(exc).__name__})") from None
-            stamp = time.mktime(member.date_time + (0, 0, -1))
-            os.utime(target, (stamp, stamp))
-
-
-def _regular_files(root):
-    """Regular files under ``root``, never following a symlink (into the kit or elsewhere)."""
-    found = []
-    for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))
-                   and d not in ("__MACOSX", ".ipynb_checkpoints")]  # fmt: skip
-        for name in names:
-            path = Path(folder) / name
-            if not path.is_symlink() and path.is_file():
-                found.append(path)
-    return found
-
-
-def intake(submission, dest, stub_dir):
-    """Lay out one submission in ``dest`` (notebooks + cs_loss); return its flags.
-
-    Parameters
-    ----------
-    submission : path
-        A folder or a zip file.
-    dest : path
-        The folder to fill: ``dest/knn.ipynb``..., ``dest/cs_loss/*.py``.
-    stub_dir : path
-        The release folder: its stubs stand in for missing student files.
-    """
-    submission, dest = Path(submission), Path(dest)
-    flags = []
-    with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
-        if submission.is_symlink():
-            raise IntakeError("the submission is a symbolic link: not followed")
-        if submission.is_file() and (zipfile.is_zipfile(submission) or looks_like_zip(submission)):
-            root = Path(tmp)
-            _safe_extract(submission, root)
-        elif submission.is_dir():
-            root = submission
-        else:
-            raise IntakeError(f"{submission.name} is {NOT_A_SUBMISSION}")
-        files = _regular_files(root)
-        dest.mkdir(parents=True, exist_ok=True)
-        student_files = 0  # notebooks and package files the submission holds
-        unreadable = False  # a notebook replaced by the release's: the student did hand in work
-        for canonical in course.NOTEBOOKS:
-            found = [p for p in files if canonical_name(p.name) == canonical]
-            student_files += bool(found)
-            if not found:
-                flags.append(f"missing notebook {canonical}: graded as blank")
-                shutil.copy(Path(stub_dir) / canonical, dest / canonical)
-                continue
-            chosen = max(found, key=lambda p: p.stat().st_mtime)
-            if chosen.name != canonical:
-                flags.append(f"{chosen.name!r} graded as {canonical}")
-            if len(found) > 1:
-                others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
-                flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
-            try:  # a truncated or non-JSON notebook costs that notebook only, not all three
-                with warnings.catch_warnings():  # duplicate cell ids are repaired, not fatal
-                    warnings.simplefilter("ignore")
-                    notebook = nbformat.read(chosen, as_version=4)
-                    nbformat.validate(notebook)
-                    flags += _drop_duplicate_ids(notebook, canonical)
-                    nbformat.write(notebook, dest / canonical)
-            except Exception:  # noqa: BLE001 - nbformat raises many kinds
-                flags.append(f"{canonical} is not a readable notebook: graded as blank")
-                unreadable = True
-                shutil.copy(Path(stub_dir) / canonical, dest / canonical)
-        (dest / "cs_loss").mkdir(exist_ok=True)
-        for path in sorted(Path(stub_dir, "cs_loss").glob("*.py")):
-            shutil.copy(path, dest / "cs_loss" / path.name)
-        for student_file in course.STUDENT_FILES:
-            name = Path(student_file).name
-            found = [p for p in files if p.name == name and p.parent.name == "cs_loss"]
-            student_files += bool(found)
-            if not found:
-                flags.append(f"missing {student_file}: graded as the unchanged stub")
-                continue
-            chosen = max(found, key=lambda p: p.stat().st_mtime)
-            if len(found) > 1:
-                flags.append(f"several copies of {student_file}: graded the newest")
-            shutil.copyfile(chosen, dest / "cs_loss" / name)
-    if not student_files:
-        flags.append(EMPTY_FLAG)
-    elif not unreadable and is_release(dest, stub_dir):
-        flags.append(UNTOUCHED_FLAG)
-    return flags
-
-
-# Flags that the class report keys on by their prefix ("empty:", "untouched:").
-EMPTY_FLAG = "empty: the submission holds no notebook and no cs_loss file (nothing to grade)"
-UNTOUCHED_FLAG = "untouched: the files are the release as handed out (no exercise attempted)"
-
-
-def _answer_cells(notebook_path):
-    """``{grade_id: source}`` of a notebook's answer cells (code and written); None if unreadable."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notebook = nbformat.read(notebook_path, as_version=4)
-    except Exception:  # noqa: BLE001 - nbformat raises many kinds; unreadable is not the release
-        return None
-    return {c.metadata["nbgrader"].get("grade_id"): c.source for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
-
-
-def is_release(laid_out, stub_dir):
-    """Whether a laid-out submission is the release as handed out.
-
-    True when every student file of ``cs_loss`` has the bytes of the release's stub and
-    every answer cell of the notebooks (code and written) has the release's source.
-    Outputs and execution counts are not compared: running the blank release changes nothing.
-    """
-    laid_out, stub_dir = Path(laid_out), Path(stub_dir)
-    for student_file in course.STUDENT_FILES:
-        mine, stub = laid_out / student_file, stub_dir / student_file
-        if not mine.is_file() or not stub.is_file() or mine.read_bytes() != stub.read_bytes():
-            return False
-    for name in course.NOTEBOOKS:
-        answers = _answer_cells(laid_out / name)
-        if answers is None or answers != _answer_cells(stub_dir / name):
-            return False
-    return True
-
-
-def _drop_duplicate_ids(notebook, name):
-    """A pasted cell repeats a grade id, which makes nbgrader stop: keep the first, unmark the rest."""
-    flags, seen, cell_ids = [], set(), set()
-    for cell in notebook.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid and gid in seen:
-            cell.metadata.pop("nbgrader")
-            flags.append(f"{name}: cell {gid} appears twice (a pasted cell?): graded the first copy")
-        elif gid:
-            seen.add(gid)
-        if cell.get("id") in cell_ids:
-            cell["id"] = f"dup{len(cell_ids)}"
-        cell_ids.add(cell.get("id"))
-    return flags
-
-
-# ---------------------------------------------------------------- what to grade, and reruns
-
-NOT_A_SUBMISSION = "not a submission (a zip or a folder of notebooks)"
-# What an operating system leaves beside uploads: set aside and named, never a row.
-OS_JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A path given to the grader, or found in a class folder, that is not graded.
-
-    ``reason`` is the whole message: a student's feedback shows it as the grading problem.
-    """
-
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True)
-class Expansion:
-    """What :func:`expand_submissions` found in the paths it was given.
-
-    Attributes
-    ----------
-    submissions : tuple of Path
-        Zips and folders to grade, one student each, in the order found.
-    not_graded : tuple of Entry
-        Entries of class folders that are not submissions or cannot be read; each still
-        gets a row in every report (0 points, with its reason), through ``autograde``'s
-        ``rejected``.
-    ignored : tuple of Entry
-        Operating-system junk (hidden files, ``__MACOSX``): no row, only named.
-    notes : tuple of str
-        One line per folder given: how it was read and why.
-    """
-
-    submissions: tuple = ()
-    not_graded: tuple = ()
-    ignored: tuple = ()
-    notes: tuple = ()
-
-
-def is_os_junk(name):
-    """Whether an entry called ``name`` is left by an operating system, not uploaded by anyone."""
-    return name.startswith(".") or name in OS_JUNK
-
-
-def _top_notebooks(folder):
-    """The assignment's notebooks (canonical names) at the top of ``folder``."""
-    return {canonical_name(p.name) for p in Path(folder).iterdir() if p.is_file()} - {None}
-
-
-def _holds_work(folder):
-    """Whether ``folder`` holds a notebook or a ``cs_loss`` file anywhere (hidden folders aside)."""
-    for path in _regular_files(folder):
-        parts = path.relative_to(folder).parts
-        if any(is_os_junk(part) for part in parts):
-            continue
-        if path.suffix == ".ipynb" or (path.suffix == ".py" and "cs_loss" in parts):
-            return True
-    return False
-
-
-def is_one_submission(folder):
-    """Whether a folder is one student's work whatever else it holds: a ``cs_loss`` folder or at
-    least two of the assignment's notebooks (under any name Colab gives them) at its top."""
-    folder = Path(folder)
-    return (folder / "cs_loss").is_dir() or len(_top_notebooks(folder)) >= 2
-
-
-def _class_entry(path):
-    """How an entry of a class folder is read: ``None`` for a submission, else its reason."""
-    name = path.name
-    if path.is_symlink():
-        return f"{name} is a symbolic link: not followed, not graded"
-    if path.is_dir():
-        if _holds_work(path):
-            return None
-        if any(looks_like_zip(p) for p in _regular_files(path)):  # an LMS's folder per student
-            return (f"{name}/ holds a zip but no notebook: not graded (unzip it in {name}/, or "
-                    "give the zip itself)")  # fmt: skip
-        return f"{name}/ holds no notebook and no cs_loss file: not graded"
-    if looks_like_zip(path):
-        problem = zip_problem(path)
-        return f"could not read the submission: {problem}" if problem else None
-    if name.lower().endswith(".ipynb"):
-        return (f"{name} is a notebook at the top of the class folder, not a student's zip or "
-                "folder: not graded (put it in its student's folder to grade it)")  # fmt: skip
-    return f"{name} is {NOT_A_SUBMISSION}: not graded"
-
-
-def expand_submissions(paths):
-    """The submissions in ``paths``: each a zip, a student's folder or a class folder.
-
-    The rule, for each path given:
-
-    - a file is one submission, whatever it holds (intake says why if it cannot be read);
-    - a folder with a ``cs_loss`` folder or at least two of the assignment's notebooks at its
-      top is one submission (a student's kit folder, an unzipped ``submission.zip``): a zip
-      beside them (``submission.zip``, ``loss.zip``) is part of it;
-    - otherwise, a folder holding a zip, or at least two folders with notebooks or ``cs_loss``
-      files, is a class folder: each zip and each such folder is one student; every other
-      entry (a stray notebook or file, an empty folder, a zip that cannot be read) is not
-      graded and gets a row with the reason; hidden files and ``__MACOSX`` are ignored;
-    - any other folder (notebooks at its top, or one nested folder) is one submission.
-
-    A stray file therefore never changes how the rest of a class folder is read.
-
-    Parameters
-    ----------
-    paths : sequence of path
-        As given on the command line; each must exist.
-
-    Returns
-    -------
-    Expansion
-    """
-    submissions, not_graded, ignored, notes = [], [], [], []
-    for path in map(Path, paths):
-        if not path.is_dir() or path.is_symlink():
-            submissions.append(path)
-            continue
-        if is_one_submission(path):
-            submissions.append(path)
-            notes.append(f"{path} is one submission: it holds the assignment's notebooks or a "
-                         "cs_loss folder at its top")  # fmt: skip
-            continue
-        children = sorted(path.iterdir())
-        junk = [p for p in children if is_os_junk(p.name)]
-        entries = [p for p in children if not is_os_junk(p.name)]
-        zips = [p for p in entries if p.is_file() and not p.is_symlink() and looks_like_zip(p)]
-        folders = [p for p in entries if p.is_dir() and not p.is_symlink() and _holds_work(p)]
-        if not zips and len(folders) < 2:
-            submissions.append(path)
-            notes.append(f"{path} is one submission: it holds no zip and at most one folder "
-                         "with notebooks")  # fmt: skip
-            continue
-        graded, rejected = [], []
-        for entry in entries:
-            reason = _class_entry(entry)
-            if reason is None:
-                graded.append(entry)
-            else:
-                rejected.append(Entry(entry, reason))
-        submissions += graded
-        not_graded += rejected
-        ignored += [Entry(p, "left by the operating system (a hidden file or a Mac's __MACOSX): "
-                             "ignored") for p in junk]  # fmt: skip
-        n_zips = sum(1 for p in graded if p.is_file())
-        notes.append(f"{path} is a class folder of {len(entries)} entries: {len(graded)} "
-                     f"submissions to grade ({n_zips} zips, {len(graded) - n_zips} folders), "
-                     f"{len(rejected)} not graded (a row each, with the reason), "
-                     f"{len(junk)} ignored")  # fmt: skip
-    return Expansion(tuple(submissions), tuple(not_graded), tuple(ignored), tuple(notes))
-
-
-def _hash_file(digest, path):
-    with open(path, "rb") as f:
-        while chunk := f.read(2**20):
-            digest.update(chunk)
-
-
-def submission_digest(path):
-    """A fingerprint of a submission's content: a zip's bytes, or a folder's files.
-
-    A folder's fingerprint covers each regular file's path relative to it and its
-    bytes (``__MACOSX``, checkpoints and symbolic links aside, as intake skips them),
-    so renaming, editing, adding or removing a file changes it; copying does not.
-
-    Returns
-    -------
-    str or None
-        ``"sha256:<hex>"``, or None when the submission cannot be read (never reused then).
-    """
-    path = Path(path)
-    digest = hashlib.sha256()
-    try:
-        if path.is_dir() and not path.is_symlink():
-            for file in sorted(_regular_files(path), key=lambda p: p.relative_to(path).as_posix()):
-                name = file.relative_to(path).as_posix().encode("utf-8", "surrogateescape")
-                digest.update(len(name).to_bytes(8, "big") + name)
-                digest.update(file.stat().st_size.to_bytes(8, "big"))
-                _hash_file(digest, file)
-        else:
-            _hash_file(digest, path)
-    except OSError:
-        return None
-    return f"sha256:{digest.hexdigest()}"
-
-
-# The kit's files that decide a grade; a change to any of them regrades every submission.
-KIT_VERSION_FILES = ("cs_loss/**/*.py", "notebooks/*.ipynb", "grading/*.py", "grading/*.npz",
-                     "grading/*.json", "data/get_datasets.py")  # fmt: skip
-
-
-def kit_version(kit=None):
-    """A fingerprint of the kit's grading-relevant files (:data:`KIT_VERSION_FILES`)."""
-    kit = Path(kit or course.KIT_ROOT)
-    files = sorted({p for pattern in KIT_VERSION_FILES for p in kit.glob(pattern)
-                    if p.is_file() and "__pycache__" not in p.parts})  # fmt: skip
-    digest = hashlib.sha256()
-    for file in files:
-        name = file.relative_to(kit).as_posix().encode()
-        digest.update(len(name).to_bytes(8, "big") + name)
-        digest.update(file.stat().st_size.to_bytes(8, "big"))
-        _hash_file(digest, file)
-    return f"sha256:{digest.hexdigest()[:16]}"
-
-
-def regrade_reason(saved, digest, kit):
-    """Why a submission is graded again, or None when its finished result can be reused.
-
-    Parameters
-    ----------
-    saved : dict or None
-        The finished result of an earlier run (``finished/<student>.json``), if any.
-    digest : str or None
-        :func:`submission_digest` of the submission now.
-    kit : str
-        :func:`kit_version` now.
-    """
-    if saved is None:
-        return "new"
-    if "submission_digest" not in saved or "kit_version" not in saved:
-        return "its earlier result has no fingerprint (an older grader)"
-    if digest is None or saved["submission_digest"] != digest:
-        return "the submission changed"
-    if saved["kit_version"] != kit:
-        return "the kit changed"
-    return None
 
 
 class GradedBatch(list):

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from . import autograde as ag
-from . import course
+from . import course, intake
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
@@ -176,11 +176,11 @@ def run(root, work, timeout=900):
             laid_out = Path(tmp) / "submission"
             try:
                 if problem:
-                    raise ag.IntakeError(problem)
-                flags = ag.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
+                    raise intake.IntakeError(problem)
+                flags = intake.intake(source, laid_out, Path(work) / "release" / course.ASSIGNMENT)
             except Exception as exc:  # noqa: BLE001 - an unreadable upload is graded as nothing
-                reason = str(exc) if isinstance(exc, ag.IntakeError) else type(exc).__name__
-                if source.is_file() and reason == ag.UNREADABLE_ZIP:
+                reason = str(exc) if isinstance(exc, intake.IntakeError) else type(exc).__name__
+                if source.is_file() and reason == intake.UNREADABLE_ZIP:
                     reason = f"your upload is {reason}"
                 result = {"student": "student", "tests": [], "flags": [],
                           "error": f"could not read the submission: {reason}"}  # fmt: skip
@@ -212,10 +212,10 @@ def upload_source(submission):
     """
     submission = Path(submission)
     uploads = sorted(submission.iterdir()) if submission.is_dir() else []
-    uploads = [p for p in uploads if not ag.is_os_junk(p.name)]
+    uploads = [p for p in uploads if not intake.is_os_junk(p.name)]
     if len(uploads) == 1 and uploads[0].is_file() and not uploads[0].is_symlink():
         upload = uploads[0]
-        if zipfile.is_zipfile(upload) or ag.looks_like_zip(upload):
+        if zipfile.is_zipfile(upload) or intake.looks_like_zip(upload):
             return upload, None
         if not upload.name.lower().endswith(".ipynb"):
             return submission, (f"your upload is {upload.name!r}, which is neither a zip file nor "

@@ -273,13 +273,13 @@ def require_course(root):
 def autograde_into(root, submissions, timeout=600):
     """Lay each ``(student, submission)`` into the course and autograde it there with nbgrader.
 
-    ``submission`` is a folder or zip as :func:`grading.autograde.intake` reads it; an
+    ``submission`` is a folder or zip as :func:`grading.intake.intake` reads it; an
     earlier submission of the same student in the course is replaced. Afterwards the
     formgrader lists every submission's written answers and ``nbgrader export`` has
     the full grades. ``timeout`` bounds each student's nbgrader run, in seconds.
     Returns ``{student: flags}``.
     """
-    from . import autograde as ag  # heavy; only this command needs it
+    from . import intake
 
     root = require_course(root)
     release = root / "release" / course.ASSIGNMENT
@@ -290,7 +290,7 @@ def autograde_into(root, submissions, timeout=600):
         dest = root / "submitted" / student / course.ASSIGNMENT
         if dest.exists():
             shutil.rmtree(dest)
-        flags[student] = ag.intake(submission, dest, release)
+        flags[student] = intake.intake(submission, dest, release)
         shutil.copy(release / PACKAGE_NOTEBOOK, dest / PACKAGE_NOTEBOOK)
         course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", student, "--create",
                         "--force", timeout=timeout)  # fmt: skip

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from grading import autograde as ag
-from grading import course
+from grading import course, intake
 
-expand_submissions = ag.expand_submissions
+expand_submissions = intake.expand_submissions
 
 KIT = course.KIT_ROOT
 
@@ -68,7 +68,7 @@ def test_one_nested_folder_is_still_one_submission(tmp_path):
 
 def test_zips_given_one_by_one_stay_as_given(tmp_path):
     paths = [make_zip(tmp_path / f"{n}.zip", ["knn.ipynb"]) for n in ("b", "a")]
-    assert expand_submissions(paths) == ag.Expansion(submissions=tuple(paths))
+    assert expand_submissions(paths) == intake.Expansion(submissions=tuple(paths))
 
 
 def test_help_works_from_another_directory(tmp_path):
@@ -102,6 +102,6 @@ def test_release_then_autograde_a_class_folder_from_another_directory(tmp_path):
     results = json.loads((tmp_path / "grades" / "grades.json").read_text())
     assert [r["student"] for r in results] == ["ada"]
     assert results[0]["auto_score"] == 0
-    assert ag.UNTOUCHED_FLAG in results[0]["flags"]
+    assert intake.UNTOUCHED_FLAG in results[0]["flags"]
     assert (tmp_path / "grades" / "report.html").is_file()
     assert "awaiting manual grading" not in done.stdout  # the blank release answers nothing

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grading import autograde as ag
-from grading import course, examples, package
+from grading import course, examples, intake, package
 
 # ---------------------------------------------------------------- fast unit tests
 
@@ -28,11 +28,11 @@ from grading import course, examples, package
      ("softmax-1.ipynb", "softmax.ipynb"), ("knn.py", None), ("knn_notes.ipynb", None)],
 )  # fmt: skip
 def test_colab_and_lms_names_are_recognised(name, expected):
-    assert ag.canonical_name(name) == expected
+    assert intake.canonical_name(name) == expected
 
 
 def test_student_ids_are_safe_file_names():
-    assert ag.student_id(Path("Ada Lovelace, 123 (late).zip")) == "Ada_Lovelace_123_late"
+    assert intake.student_id(Path("Ada Lovelace, 123 (late).zip")) == "Ada_Lovelace_123_late"
 
 
 def test_hidden_tests_have_points_and_targets():
@@ -488,7 +488,7 @@ def test_collect_bundles_a_complete_submission(small_release, tmp_path):
         assert sorted(archive.namelist()) == sorted(course.NOTEBOOKS + course.STUDENT_FILES)
     assert (folder / "submission_html" / "svm.html").is_file()
     # What collect writes, autograde reads.
-    flags = ag.intake(folder / "submission.zip", tmp_path / "laid_out", small_release)
+    flags = intake.intake(folder / "submission.zip", tmp_path / "laid_out", small_release)
     assert flags == []
 
 
@@ -613,10 +613,10 @@ def test_csv_cells_cannot_start_a_formula():
 def test_colliding_ids_go_to_neither_submission_whatever_the_order(tmp_path):
     alice, other = tmp_path / "alice_smith.zip", tmp_path / "alice smith.zip"
     bob = tmp_path / "bob.zip"
-    ids, notes = ag.assign_ids([alice, other, bob])
-    ids_reversed, _ = ag.assign_ids([bob, other, alice])
+    ids, notes = intake.assign_ids([alice, other, bob])
+    ids_reversed, _ = intake.assign_ids([bob, other, alice])
     assert ids[2] == "bob" and notes[2] is None
     assert "alice_smith" not in ids and len(set(ids)) == 3
     assert ids[:2] == [ids_reversed[2], ids_reversed[1]]  # the same ids in any order
     assert "'alice smith.zip'" in notes[0] and "check which student" in notes[0]
-    assert len(set(ag.assign_ids([bob, bob])[0])) == 2
+    assert len(set(intake.assign_ids([bob, bob])[0])) == 2

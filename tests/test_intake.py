@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from grading import autograde as ag
-from grading import course
+from grading import course, intake
 
 TRUNCATED = ("could not read the submission: not a readable zip file (the file is truncated or "
              "damaged): upload it again")  # fmt: skip
@@ -49,13 +49,13 @@ def class_folder(root):
 
 def test_every_entry_of_a_class_folder_is_graded_or_not_graded_with_its_reason(tmp_path):
     root = class_folder(tmp_path / "class")
-    found = ag.expand_submissions([root])
+    found = intake.expand_submissions([root])
     assert found.submissions == (*(root / f"{n}.zip" for n in ("ada", "bea", "cy", "dan")),
                                  root / "erin", root / "eve.zip", root / "fay.zip")  # fmt: skip
     assert found.not_graded == (
-        ag.Entry(root / "carl.html", "carl.html is not a submission (a zip or a folder of "
+        intake.Entry(root / "carl.html", "carl.html is not a submission (a zip or a folder of "
                                      "notebooks): not graded"),
-        ag.Entry(root / "gus.zip", TRUNCATED),
+        intake.Entry(root / "gus.zip", TRUNCATED),
     )  # fmt: skip
     assert [e.path.name for e in found.ignored] == [".DS_Store", "__MACOSX"]
     assert found.notes == (f"{root} is a class folder of 9 entries: 7 submissions to grade "
@@ -67,12 +67,12 @@ def test_a_truncated_zip_is_an_upload_that_failed_not_a_stray_file(tmp_path):
     whole = make_zip(tmp_path / "whole.zip", size=600_000).read_bytes()
     assert not zipfile.is_zipfile(_write(tmp_path / "cut.zip", whole[:400_000]))
     assert not zipfile.is_zipfile(_write(tmp_path / "cut_upload", whole[:400_000]))
-    assert ag.looks_like_zip(tmp_path / "cut.zip") and ag.looks_like_zip(tmp_path / "cut_upload")
-    assert not ag.looks_like_zip(_write(tmp_path / "notes.txt", b"hello"))
-    assert ag.zip_problem(tmp_path / "cut_upload") == ag.UNREADABLE_ZIP
-    assert ag.zip_problem(tmp_path / "whole.zip") is None
-    with pytest.raises(ag.IntakeError, match="not a readable zip file .the file is truncated"):
-        ag.intake(tmp_path / "cut_upload", tmp_path / "out", tmp_path)
+    assert intake.looks_like_zip(tmp_path / "cut.zip") and intake.looks_like_zip(tmp_path / "cut_upload")
+    assert not intake.looks_like_zip(_write(tmp_path / "notes.txt", b"hello"))
+    assert intake.zip_problem(tmp_path / "cut_upload") == intake.UNREADABLE_ZIP
+    assert intake.zip_problem(tmp_path / "whole.zip") is None
+    with pytest.raises(intake.IntakeError, match="not a readable zip file .the file is truncated"):
+        intake.intake(tmp_path / "cut_upload", tmp_path / "out", tmp_path)
 
 
 def _write(path, data):
@@ -83,7 +83,7 @@ def _write(path, data):
 def test_a_stray_notebook_at_the_top_never_turns_a_class_into_one_submission(tmp_path):
     root = class_folder(tmp_path / "class")
     (root / "knn.ipynb").write_text("{}")  # a TA's copy, say
-    found = ag.expand_submissions([root])
+    found = intake.expand_submissions([root])
     assert len(found.submissions) == 7
     stray = [e for e in found.not_graded if e.path.name == "knn.ipynb"]
     assert stray and "not graded" in stray[0].reason and "knn.ipynb" in stray[0].reason
@@ -95,13 +95,13 @@ def test_a_student_folder_is_one_submission_even_with_zips_beside_the_notebooks(
     make_zip(kit / "submission.zip")  # collect_submission's own output
     make_zip(kit / "loss.zip")  # the release as downloaded
     (kit / "knn.ipynb").write_text("{}")
-    assert ag.expand_submissions([kit]).submissions == (kit,)
+    assert intake.expand_submissions([kit]).submissions == (kit,)
     unzipped = tmp_path / "unzipped"  # the three notebooks at the top, no cs_loss folder
     unzipped.mkdir()
     for name in ("Copy of knn.ipynb", "svm (1).ipynb", "softmax.ipynb"):
         (unzipped / name).write_text("{}")
     make_zip(unzipped / "submission.zip")
-    found = ag.expand_submissions([unzipped])
+    found = intake.expand_submissions([unzipped])
     assert found.submissions == (unzipped,) and not found.not_graded
     assert "is one submission" in found.notes[0]
 
@@ -112,7 +112,7 @@ def test_one_nested_folder_or_notebooks_alone_are_one_submission(tmp_path):
     (tmp_path / "a" / ".ipynb_checkpoints").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "knn.ipynb").write_text("{}")
-    found = ag.expand_submissions([tmp_path / "a", tmp_path / "b"])
+    found = intake.expand_submissions([tmp_path / "a", tmp_path / "b"])
     assert found.submissions == (tmp_path / "a", tmp_path / "b")
     assert not found.not_graded and not found.ignored
 
@@ -120,7 +120,7 @@ def test_one_nested_folder_or_notebooks_alone_are_one_submission(tmp_path):
 def test_files_given_one_by_one_stay_as_given_and_in_order(tmp_path):
     paths = [make_zip(tmp_path / f"{n}.zip") for n in ("b", "a")]
     paths.append(_write(tmp_path / "cut.zip", b"PK\3\4 and then nothing"))
-    found = ag.expand_submissions(paths)
+    found = intake.expand_submissions(paths)
     assert found.submissions == tuple(paths) and not found.not_graded and not found.notes
 
 
@@ -132,7 +132,7 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     (root / "photos" / "me.jpg").write_bytes(b"\xff\xd8")
     (root / "link.zip").symlink_to(root / "ada.zip")
     make_zip((root / "bob_1234").mkdir() or root / "bob_1234" / "submission.zip")
-    found = ag.expand_submissions([root])
+    found = intake.expand_submissions([root])
     assert found.submissions == (root / "ada.zip",)
     reasons = {e.path.name: e.reason for e in found.not_graded}
     assert reasons == {
@@ -153,24 +153,24 @@ def test_a_folders_digest_follows_its_content_not_its_place(tmp_path):
     (one / "cs_loss" / "knn.py").write_text("x = 1\n")
     two = tmp_path / "elsewhere" / "two"
     shutil.copytree(one, two)
-    assert ag.submission_digest(one) == ag.submission_digest(two)
+    assert intake.submission_digest(one) == intake.submission_digest(two)
     (two / "cs_loss" / "knn.py").write_text("x = 2\n")
-    changed = ag.submission_digest(two)
-    assert changed != ag.submission_digest(one)
+    changed = intake.submission_digest(two)
+    assert changed != intake.submission_digest(one)
     (two / "cs_loss" / "knn.py").write_text("x = 1\n")
-    assert ag.submission_digest(two) == ag.submission_digest(one)
+    assert intake.submission_digest(two) == intake.submission_digest(one)
     (two / "cs_loss" / "knn.py").rename(two / "cs_loss" / "knn2.py")  # same bytes, another name
-    assert ag.submission_digest(two) != ag.submission_digest(one)
+    assert intake.submission_digest(two) != intake.submission_digest(one)
 
 
 def test_a_zips_digest_is_its_bytes(tmp_path):
     a = make_zip(tmp_path / "a.zip")
     b = tmp_path / "b.zip"
     shutil.copy(a, b)
-    assert ag.submission_digest(a) == ag.submission_digest(b)
+    assert intake.submission_digest(a) == intake.submission_digest(b)
     b.write_bytes(a.read_bytes() + b"\0")
-    assert ag.submission_digest(a) != ag.submission_digest(b)
-    assert ag.submission_digest(tmp_path / "gone.zip") is None
+    assert intake.submission_digest(a) != intake.submission_digest(b)
+    assert intake.submission_digest(tmp_path / "gone.zip") is None
 
 
 def test_the_kit_version_is_stable_and_changes_with_a_grading_file(tmp_path):
@@ -179,17 +179,17 @@ def test_the_kit_version_is_stable_and_changes_with_a_grading_file(tmp_path):
                  "grading/expected.npz", "data/get_datasets.py", "README.md"):  # fmt: skip
         (kit / name).parent.mkdir(parents=True, exist_ok=True)
         (kit / name).write_text(name)
-    version = ag.kit_version(kit)
-    assert ag.kit_version(kit) == version
+    version = intake.kit_version(kit)
+    assert intake.kit_version(kit) == version
     (kit / "README.md").write_text("edited")  # not a grading file
     (kit / "cs_loss" / "__pycache__").mkdir()
     (kit / "cs_loss" / "__pycache__" / "svm.py").write_text("cache")
-    assert ag.kit_version(kit) == version
+    assert intake.kit_version(kit) == version
     for name in ("grading/expected.npz", "cs_loss/svm.py", "notebooks/svm.ipynb"):
         (kit / name).write_text("changed")
-        assert ag.kit_version(kit) != version, name
-        version = ag.kit_version(kit)
-    assert ag.kit_version() == ag.kit_version(course.KIT_ROOT)
+        assert intake.kit_version(kit) != version, name
+        version = intake.kit_version(kit)
+    assert intake.kit_version() == intake.kit_version(course.KIT_ROOT)
 
 
 SAVED = {"submission_digest": "sha256:a", "kit_version": "k1"}
@@ -205,7 +205,7 @@ SAVED = {"submission_digest": "sha256:a", "kit_version": "k1"}
 ])  # fmt: skip
 def test_a_finished_result_is_reused_only_when_submission_and_kit_are_unchanged(
         saved, digest, kit, expected):  # fmt: skip
-    assert ag.regrade_reason(saved, digest, kit) == expected
+    assert intake.regrade_reason(saved, digest, kit) == expected
 
 
 # ---------------------------------------------------------------- untouched and empty
@@ -234,7 +234,7 @@ def release(tmp_path):
 
 
 def flags_of(submission, release, tmp_path):
-    return ag.intake(submission, tmp_path / "laid_out" / Path(submission).name, release)
+    return intake.intake(submission, tmp_path / "laid_out" / Path(submission).name, release)
 
 
 def test_the_release_as_handed_out_is_flagged_untouched_even_after_running_it(release, tmp_path):
@@ -244,8 +244,8 @@ def test_the_release_as_handed_out_is_flagged_untouched_even_after_running_it(re
                                                      evalue="", traceback=[])]
     notebook.cells[1].execution_count = 1
     nbformat.write(notebook, submission / "knn.ipynb")
-    assert ag.UNTOUCHED_FLAG in flags_of(submission, release, tmp_path)
-    assert ag.UNTOUCHED_FLAG.startswith("untouched:")
+    assert intake.UNTOUCHED_FLAG in flags_of(submission, release, tmp_path)
+    assert intake.UNTOUCHED_FLAG.startswith("untouched:")
 
 
 @pytest.mark.parametrize("edit", ["code", "written", "package", "corrupt notebook"])
@@ -268,15 +268,15 @@ def test_a_submission_with_nothing_to_grade_is_flagged_empty(release, tmp_path):
     (submission / "photos").mkdir(parents=True)
     (submission / "photos" / "me.jpg").write_bytes(b"\xff\xd8")
     flags = flags_of(submission, release, tmp_path)
-    assert ag.EMPTY_FLAG in flags and ag.EMPTY_FLAG.startswith("empty:")
-    assert ag.UNTOUCHED_FLAG not in flags
+    assert intake.EMPTY_FLAG in flags and intake.EMPTY_FLAG.startswith("empty:")
+    assert intake.UNTOUCHED_FLAG not in flags
     empty_zip = tmp_path / "empty.zip"
     zipfile.ZipFile(empty_zip, "w").close()
-    assert ag.EMPTY_FLAG in flags_of(empty_zip, release, tmp_path)
+    assert intake.EMPTY_FLAG in flags_of(empty_zip, release, tmp_path)
 
 
 def test_a_file_that_is_not_a_submission_says_what_was_expected(release, tmp_path):
-    with pytest.raises(ag.IntakeError, match=r"carl.html is not a submission \(a zip or a folder"):
+    with pytest.raises(intake.IntakeError, match=r"carl.html is not a submission \(a zip or a folder"):
         flags_of(_write(tmp_path / "carl.html", b"<html>"), release, tmp_path)
 
 
@@ -336,8 +336,8 @@ def test_a_changed_resubmission_is_graded_again_and_an_unchanged_one_reused(
     assert [r["auto_score"] for r in first] == [1.0, 0.0]
     assert first.graded == {"nina": "new", "omar": "new"} and first.reused == ()
     saved = json.loads((out / "finished" / "nina.json").read_text())
-    assert saved["submission_digest"] == ag.submission_digest(nina)
-    assert saved["kit_version"] == ag.kit_version()
+    assert saved["submission_digest"] == intake.submission_digest(nina)
+    assert saved["kit_version"] == intake.kit_version()
 
     zip_release(release, nina)  # nina replaces her work with the blank release
     second = ag.autograde([nina, omar], out, work_dir=work, progress=False)
@@ -371,7 +371,7 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
         zip_release(release, root / f"{name}.zip", answer=f"x = '{name}'")
     shutil.rmtree(root / "erin")
     shutil.copytree(release, root / "erin")
-    found = ag.expand_submissions([root])
+    found = intake.expand_submissions([root])
     out = tmp_path / "out"
     results = ag.autograde(found.submissions, out, work_dir=work, progress=False,
                            rejected=found.not_graded)  # fmt: skip
@@ -380,7 +380,7 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     assert results.not_graded == ("carl_html", "gus") and len(calls) == 7
     assert rows["gus"]["error"] == TRUNCATED
     assert rows["carl_html"]["error"].startswith("carl.html is not a submission")
-    assert rows["erin"]["auto_score"] == 0 and ag.UNTOUCHED_FLAG in rows["erin"]["flags"]
+    assert rows["erin"]["auto_score"] == 0 and intake.UNTOUCHED_FLAG in rows["erin"]["flags"]
     assert all(rows[s]["tests"] and rows[s]["auto_max"] == 1.0 for s in rows)
     reports = {name: (out / name).read_text()
                for name in ("grades.csv", "totals.csv", "grades.json")}  # fmt: skip
@@ -393,7 +393,7 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     assert again.reused == ("ada", "bea", "cy", "dan", "erin", "eve", "fay")
     assert [r["student"] for r in again] == list(rows) and len(calls) == 7
     zip_release(release, root / "gus.zip", answer="x = 'gus'")  # gus uploads again, whole
-    found = ag.expand_submissions([root])
+    found = intake.expand_submissions([root])
     fixed = ag.autograde(found.submissions, out, work_dir=work, progress=False,
                          rejected=found.not_graded)  # fmt: skip
     assert fixed.graded == {"gus": "the submission changed"} and calls[-1] == "gus"
