@@ -197,6 +197,10 @@ def intake(submission, dest, stub_dir):
         if submission.is_file() and (zipfile.is_zipfile(submission) or looks_like_zip(submission)):
             root = Path(tmp)
             _safe_extract(submission, root)
+        elif submission.is_dir() and (inner := lone_zip(submission)) is not None:
+            root = Path(tmp)  # an LMS's folder per student, holding the student's zip
+            _safe_extract(inner, root)
+            flags.append(f"graded the zip {inner.name!r} found in the folder {submission.name!r}")
         elif submission.is_dir():
             root = submission
         else:
@@ -365,6 +369,20 @@ def _holds_work(folder):
     return False
 
 
+def lone_zip(folder):
+    """The one zip in ``folder`` when that is all it holds (as an LMS's folder per student
+    does: ``Ada Lovelace_1234_assignsubmission_file/submission.zip``), else None.
+
+    Operating-system junk aside; a folder that holds notebooks or ``cs_loss`` files, or
+    anything besides the zip, is read as it is.
+    """
+    files = [p for p in _regular_files(folder)
+             if not any(is_os_junk(part) for part in p.relative_to(folder).parts)]  # fmt: skip
+    if len(files) == 1 and looks_like_zip(files[0]) and not _holds_work(folder):
+        return files[0]
+    return None
+
+
 def is_one_submission(folder):
     """Whether a folder is one student's work whatever else it holds: a ``cs_loss`` folder or at
     least two of the assignment's notebooks (under any name Colab gives them) at its top."""
@@ -380,9 +398,13 @@ def _class_entry(path):
     if path.is_dir():
         if _holds_work(path):
             return None
-        if any(looks_like_zip(p) for p in _regular_files(path)):  # an LMS's folder per student
-            return (f"{name}/ holds a zip but no notebook: not graded (unzip it in {name}/, or "
-                    "give the zip itself)")  # fmt: skip
+        inner = lone_zip(path)  # an LMS's folder per student, holding the student's zip
+        if inner is not None:
+            problem = zip_problem(inner)
+            return f"could not read the submission: {problem}" if problem else None
+        if any(looks_like_zip(p) for p in _regular_files(path)):
+            return (f"{name}/ holds several zips and no notebook: not graded (keep the one to "
+                    f"grade in {name}/, or give that zip itself)")  # fmt: skip
         return f"{name}/ holds no notebook and no cs_loss file: not graded"
     if looks_like_zip(path):
         problem = zip_problem(path)
@@ -403,7 +425,8 @@ def expand_submissions(paths):
       top is one submission (a student's kit folder, an unzipped ``submission.zip``): a zip
       beside them (``submission.zip``, ``loss.zip``) is part of it;
     - otherwise, a folder holding a zip, or at least two folders with notebooks or ``cs_loss``
-      files, is a class folder: each zip and each such folder is one student; every other
+      files (or a zip alone, as an LMS keeps one folder per student), is a class folder: each
+      zip and each such folder is one student; every other
       entry (a stray notebook or file, an empty folder, a zip that cannot be read) is not
       graded and gets a row with the reason; hidden files and ``__MACOSX`` are ignored;
     - any other folder (notebooks at its top, or one nested folder) is one submission.
@@ -433,7 +456,8 @@ def expand_submissions(paths):
         junk = [p for p in children if is_os_junk(p.name)]
         entries = [p for p in children if not is_os_junk(p.name)]
         zips = [p for p in entries if p.is_file() and not p.is_symlink() and looks_like_zip(p)]
-        folders = [p for p in entries if p.is_dir() and not p.is_symlink() and _holds_work(p)]
+        folders = [p for p in entries if p.is_dir() and not p.is_symlink()
+                   and (_holds_work(p) or lone_zip(p) is not None)]  # fmt: skip
         if not zips and len(folders) < 2:
             submissions.append(path)
             notes.append(f"{path} is one submission: it holds no zip and at most one folder "

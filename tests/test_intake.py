@@ -132,12 +132,15 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     (root / "photos" / "me.jpg").write_bytes(b"\xff\xd8")
     (root / "link.zip").symlink_to(root / "ada.zip")
     make_zip((root / "bob_1234").mkdir() or root / "bob_1234" / "submission.zip")
+    (root / "eve_99").mkdir()
+    make_zip(root / "eve_99" / "a.zip")
+    make_zip(root / "eve_99" / "b.zip")
     found = intake.expand_submissions([root])
-    assert found.submissions == (root / "ada.zip",)
+    assert found.submissions == (root / "ada.zip", root / "bob_1234")
     reasons = {e.path.name: e.reason for e in found.not_graded}
     assert reasons == {
-        "bob_1234": "bob_1234/ holds a zip but no notebook: not graded (unzip it in bob_1234/, "
-                    "or give the zip itself)",
+        "eve_99": "eve_99/ holds several zips and no notebook: not graded (keep the one to grade "
+                  "in eve_99/, or give that zip itself)",
         "link.zip": "link.zip is a symbolic link: not followed, not graded",
         "photos": "photos/ holds no notebook and no cs_loss file: not graded",
     }
@@ -407,3 +410,29 @@ def test_an_upload_that_cannot_be_read_given_directly_gets_the_same_reason(
     cut = _write(tmp_path / "gus.zip", whole[:400_000])
     results = ag.autograde([cut], tmp_path / "out", work_dir=work, progress=False)
     assert results[0]["error"] == TRUNCATED
+
+
+def test_an_lms_class_of_folders_each_holding_a_zip_grades_each_zip_as_its_folder(tmp_path):
+    """Moodle-style downloads: one folder per student, each holding only that student's zip."""
+    root = tmp_path / "class"
+    root.mkdir()
+    for student in ("Ada Lovelace_1_assignsubmission_file", "Bob Ross_2_assignsubmission_file"):
+        (root / student).mkdir()
+        make_zip(root / student / "submission.zip",
+                 members=("loss/knn.ipynb", "loss/cs_loss/knn.py"))  # fmt: skip
+        (root / student / ".DS_Store").write_bytes(b"junk")
+    (root / "Cid_3_assignsubmission_file").mkdir()
+    _write(root / "Cid_3_assignsubmission_file" / "submission.zip", b"PK\3\4 cut short")
+    found = intake.expand_submissions([root])
+    assert found.submissions == tuple(sorted(root.glob("[AB]*")))
+    assert [e.reason for e in found.not_graded] == [
+        "could not read the submission: " + intake.UNREADABLE_ZIP]
+    ids, _notes = intake.assign_ids(found.submissions)
+    assert ids == ["Ada_Lovelace_1_assignsubmission_file", "Bob_Ross_2_assignsubmission_file"]
+    release = tmp_path / "release"
+    (release / "cs_loss").mkdir(parents=True)
+    for name in course.NOTEBOOKS:
+        nbformat.write(nbformat.v4.new_notebook(), release / name)
+    flags = intake.intake(found.submissions[0], tmp_path / "laid_out", release)
+    assert "graded the zip 'submission.zip' found in the folder" in " ".join(flags)
+    assert (tmp_path / "laid_out" / "cs_loss" / "knn.py").read_text() == "{}"
