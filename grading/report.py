@@ -171,8 +171,11 @@ def mistakes(results):
                 text = reason(test)
                 row = other.setdefault(text, Mistake(text, text, False))
                 row.add(result["student"], test["name"])
-    ranked = lambda rows: sorted(rows.values(), key=lambda row: (-row.count, row.key))  # noqa: E731
-    return ranked(named) + ranked(other)
+    return _most_frequent_first(named) + _most_frequent_first(other)
+
+
+def _most_frequent_first(rows):
+    return sorted(rows.values(), key=lambda row: (-row.count, row.key))
 
 
 def shorten(text, limit=REASON_CHARS):
