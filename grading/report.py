@@ -1,4 +1,4 @@
-"""The class report: ``report.html``, one page a TA reads at a glance after every autograde.
+"""The class report: ``report.html``, one page a TA reads, and acts on, after every autograde.
 
 It is made from the list of results that :func:`grading.autograde.autograde`
 returns (one dict per submission: ``student``, ``tests``, ``flags``, ``error``,
@@ -6,25 +6,48 @@ returns (one dict per submission: ``student``, ``tests``, ``flags``, ``error``,
 and shows, in this order:
 
 - the score distribution (a histogram of the automatic points),
-- the most frequent diagnosed mistakes (failures grouped by their reason),
+- the most frequent mistakes, counted in submissions: first the known mistakes the grader
+  named (``known mistake `<id>`: <diagnosis>`` in a failing test's output, see
+  :func:`grading.package.diagnose`), by their id, with their diagnosis in full; then the
+  other failures, grouped by their reason (numbers replaced by ``#``); last, once, the
+  submissions not attempted,
+- the submissions not attempted: flagged ``untouched:`` or ``empty:`` by intake, or with 0
+  automatic points and every failing package test raising the release's
+  ``NotImplementedError``. None of their failures counts as a mistake,
 - flagged submissions with their reasons,
-- the pass rate of every test,
+- the pass rate of every test, worst first,
 - every submission's points, the points still to grade by hand, and its time.
 
-Plots are drawn with matplotlib (Agg) and embedded as base64 PNG, so the page
-is one self-contained file.
+Every submission is linked to its feedback page, ``feedback/<student>.html`` beside the
+report (as :func:`grading.autograde.write_reports` writes it). The page is the template
+``templates/report.html.j2`` (Jinja2, autoescaped); plots are drawn with matplotlib (Agg)
+and embedded as base64 PNG, so the page is one self-contained file.
 """
 
 import base64
-import html
+import functools
 import io
 import re
-from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
-# Phrases after which a failing test's output names the mistake in the student's terms.
-DIAGNOSIS = re.compile(r"(?:diagnosis|likely mistake|probable mistake|looks like)\s*[:\-]\s*(.+)",
-                       re.IGNORECASE | re.DOTALL)  # fmt: skip
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# How the grader names a known mistake in a failing test's output (grading/package.py,
+# diagnose): "known mistake `<id>`: <diagnosis>", one after another when several match.
+KNOWN_MISTAKE = re.compile(r"known mistake `([^`\s]+)`:\s*")
+# Intake's flags for a submission with nothing to grade (grading/autograde.py).
+NOT_ATTEMPTED_FLAGS = ("untouched:", "empty:")
+STUB_ERROR = "NotImplementedError"  # what every stub of the release raises
+# A number on its own (not part of a name such as float32 or x2): it varies between students
+# making the same mistake, so reasons are grouped with "#" in its place.
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
+REASON_CHARS = 300  # a longer reason is cut at a word boundary; its full text stays on the page
+SHOWN_REASONS = 15  # undiagnosed reasons shown at once; the others are one click away
+SHOWN_NAMES = 8  # tests or students listed in a cell at once; the others are one click away
 
 
 def is_written(test):
@@ -37,7 +60,8 @@ def passed(test):
 
 def manual_pending_points(result):
     """Points of written answers given but not yet graded by hand."""
-    return sum(t["max_score"] for t in result["tests"] if is_written(t) and t.get("needs_manual_grade"))
+    return sum(t["max_score"] for t in result["tests"]
+               if is_written(t) and t.get("needs_manual_grade"))  # fmt: skip
 
 
 def manual_status(result):
@@ -59,32 +83,118 @@ def manual_status(result):
     return ", ".join(parts)
 
 
+def known_mistakes(output):
+    """The known mistakes a failing test's output names, in order.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(mistake id, diagnosis)`` for each ``known mistake `<id>`: <diagnosis>`` in
+        ``output``; a diagnosis runs to the next one or to the end, whitespace collapsed.
+    """
+    output = output or ""
+    found = list(KNOWN_MISTAKE.finditer(output))
+    ends = [match.start() for match in found[1:]] + [len(output)] * bool(found)
+    return [(match.group(1), " ".join(output[match.end():end].split()))
+            for match, end in zip(found, ends, strict=True)]  # fmt: skip
+
+
 def reason(test):
-    """The failure's reason, normalised so that identical mistakes group together."""
-    output = (test.get("output") or "").strip()
-    match = DIAGNOSIS.search(output)
-    text = match.group(1) if match else output
-    text = text.strip().splitlines()[0] if text.strip() else "failed (no message)"
-    # Numbers vary between students making the same mistake: group them.
-    text = re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", text)
-    return text[:200], bool(match)
+    """A failure's reason, normalised so that the same failure groups across students:
+    the whole output, numbers replaced by ``#``, whitespace collapsed."""
+    text = " ".join(NUMBER.sub("#", test.get("output") or "").split())
+    return text or "failed (no message)"
+
+
+def not_attempted(result):
+    """Why ``result`` counts as not attempted, or None when it was attempted.
+
+    Not attempted: intake flagged it ``untouched:`` or ``empty:`` (its flag is the reason),
+    or it has 0 automatic points and every failing package test raises the release's
+    ``NotImplementedError``.
+    """
+    flags = [flag for flag in result["flags"] if flag.startswith(NOT_ATTEMPTED_FLAGS)]
+    if flags:
+        return "; ".join(flags)
+    package = [t for t in result["tests"] if t["kind"] == "package" and not passed(t)]
+    if result["auto_score"] == 0 and package and all(STUB_ERROR in t["output"] for t in package):
+        return (f"0 automatic points, and every failing package test raises the release's "
+                f"{STUB_ERROR}: the stubs are as handed out")  # fmt: skip
+    return None
+
+
+@dataclass
+class Mistake:
+    """One row of "most frequent mistakes": a known mistake, or failures with one reason."""
+
+    key: str  # the known mistake's id, or the normalised reason
+    text: str  # its diagnosis, or the reason itself
+    named: bool  # a known mistake the grader named
+    tests: list = field(default_factory=list)  # names of the tests it fails, in first-seen order
+    students: list = field(default_factory=list)  # submissions that make it, in report order
+
+    @property
+    def count(self):
+        """Submissions (not tests) that make this mistake."""
+        return len(self.students)
+
+    def add(self, student, test_name):
+        if student not in self.students:
+            self.students.append(student)
+        if test_name not in self.tests:
+            self.tests.append(test_name)
 
 
 def mistakes(results):
-    """``[(reason, count, diagnosed, tests)]``, most frequent first, over failing auto tests."""
-    counts = Counter()
-    tests = defaultdict(set)
-    diagnosed = {}
+    """The failing automatic tests, counted in submissions.
+
+    Returns
+    -------
+    list of Mistake
+        The known mistakes named by the grader first, then the other failures grouped by
+        :func:`reason`; each part most frequent first (then by key). A failing test that
+        names known mistakes counts under each of them and under no reason. Submissions
+        that :func:`not_attempted` flags are left out: they made no mistake.
+    """
+    named, other = {}, {}
     for result in results:
+        if not_attempted(result):
+            continue
         for test in result["tests"]:
             if is_written(test) or passed(test) or test.get("needs_manual_grade"):
                 continue
-            text, has_diagnosis = reason(test)
-            counts[text] += 1
-            tests[text].add(test["name"])
-            diagnosed[text] = diagnosed.get(text, False) or has_diagnosis
-    ranked = sorted(counts.items(), key=lambda item: (not diagnosed[item[0]], -item[1], item[0]))
-    return [(text, count, diagnosed[text], sorted(tests[text])) for text, count in ranked]
+            found = known_mistakes(test.get("output") or "")
+            for mistake_id, diagnosis in found:
+                row = named.setdefault(mistake_id, Mistake(mistake_id, diagnosis, True))
+                row.add(result["student"], test["name"])
+            if not found:
+                text = reason(test)
+                row = other.setdefault(text, Mistake(text, text, False))
+                row.add(result["student"], test["name"])
+    return _most_frequent_first(named) + _most_frequent_first(other)
+
+
+def _most_frequent_first(rows):
+    return sorted(rows.values(), key=lambda row: (-row.count, row.key))
+
+
+def shorten(text, limit=REASON_CHARS):
+    """``text`` cut at the last word boundary within ``limit`` characters, with an ellipsis.
+
+    Never cuts inside a word: ``text`` is returned whole when it fits, or when its first
+    word alone is longer than ``limit``.
+    """
+    if len(text) <= limit:
+        return text
+    # The last space at or before the limit (a space right after the text kept is a boundary).
+    boundary = max((i for i in range(limit + 1) if text[i].isspace()), default=0)
+    head = text[:boundary].rstrip()
+    return head + " …" if head else text
+
+
+def feedback_link(student):
+    """The relative link from ``report.html`` to a student's feedback page."""
+    return f"feedback/{quote(str(student), safe='')}.html"
 
 
 def pass_rates(results):
@@ -97,6 +207,11 @@ def pass_rates(results):
             done, total, points = rates.get(test["name"], (0, 0, test["max_score"]))
             rates[test["name"]] = (done + passed(test), total + 1, points)
     return rates
+
+
+def worst_first(rates):
+    """The test names of :func:`pass_rates`, lowest pass rate first (then by name)."""
+    return sorted(rates, key=lambda name: (rates[name][0] / max(rates[name][1], 1), name))
 
 
 def _png(figure):
@@ -123,14 +238,16 @@ def _figures(results, rates):
     ax.set_title("Score distribution")
     images["histogram"] = _png(fig)
 
-    names = sorted(rates, key=lambda n: rates[n][0] / max(rates[n][1], 1))
+    names = worst_first(rates)
     fig = Figure(figsize=(6, 0.22 * len(names) + 1))
     ax = fig.add_subplot()
-    ax.barh(range(len(names)), [100 * rates[n][0] / max(rates[n][1], 1) for n in names], color="#228833")
+    percent = [100 * rates[n][0] / max(rates[n][1], 1) for n in names]
+    ax.barh(range(len(names)), percent, color="#228833")
     ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()  # the first name, the worst test, at the top where the eye starts
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of submissions passing")
-    ax.set_title("Pass rate per test")
+    ax.set_title("Pass rate per test (worst first)")
     images["pass_rate"] = _png(fig)
 
     fig = Figure(figsize=(6, 2.8))
@@ -143,76 +260,56 @@ def _figures(results, rates):
     return images
 
 
-def _rows(cells_per_row):
-    return "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells_per_row)
+@functools.cache
+def _environment():
+    # autoescape on for every template: student names, flags and outputs are untrusted text.
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                     lstrip_blocks=True, keep_trailing_newline=True)  # fmt: skip
+    environment.filters["feedback_link"] = feedback_link
+    environment.filters["shorten"] = shorten
+    return environment
 
 
 def report_html(results, title="Class report"):
     """The report page as a string."""
-    esc = html.escape
     rates = pass_rates(results)
-    images = _figures(results, rates)
     scores = sorted(r["auto_score"] for r in results)
-    median = scores[len(scores) // 2] if scores else 0
-    pending = sum(manual_pending_points(r) for r in results)
-    flagged = [r for r in results if r["flags"] or r["error"]]
-    summary = (f"{len(results)} submissions; automatic points: median {median:g}, "
-               f"max {max(scores, default=0):g} of {max((r['auto_max'] for r in results), default=0):g}; "
-               f"{pending:g} points of written answers awaiting manual grading; "
-               f"{len(flagged)} flagged.")  # fmt: skip
-    rate_rows = _rows(
-        (esc(name), f"{done} / {total}", f"{100 * done / max(total, 1):.0f}%", f"{points:g}")
-        for name, (done, total, points) in sorted(rates.items(), key=lambda kv: kv[1][0] / max(kv[1][1], 1))
-    )  # fmt: skip
-    mistake_rows = _rows(
-        (str(count), esc(text) + ("" if diagnosed else " <i>(no diagnosis)</i>"), esc(", ".join(names[:4])))
-        for text, count, diagnosed, names in mistakes(results)[:15]
-    )  # fmt: skip
-    flag_rows = _rows(
-        (esc(r["student"]), esc(r["error"] or ""), "<br>".join(esc(f) for f in r["flags"]))
-        for r in flagged
-    )  # fmt: skip
-    student_rows = _rows(
-        (esc(r["student"]), f"{r['auto_score']:g} / {r['auto_max']:g}", esc(manual_status(r)),
-         f"{r.get('seconds', 0) or 0:.1f} s")
-        for r in results
-    )  # fmt: skip
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}
-td,th{{padding:.2em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #ddd}}
-table{{border-collapse:collapse;margin-bottom:1.5em}}</style></head><body>
-<h1>{esc(title)}</h1>
-<p id="summary">{esc(summary)}</p>
-<h2>Score distribution</h2>
-<img id="histogram" alt="histogram of automatic points" src="data:image/png;base64,{images['histogram']}">
-<h2>Most frequent mistakes</h2>
-<table id="mistakes"><tr><th>submissions</th><th>reason</th><th>tests</th></tr>
-{mistake_rows}
-</table>
-<h2>Flagged submissions</h2>
-<table id="flagged"><tr><th>submission</th><th>grading problem</th><th>flags</th></tr>
-{flag_rows}
-</table>
-<h2>Pass rate per test</h2>
-<img id="pass-rate" alt="pass rate per test" src="data:image/png;base64,{images['pass_rate']}">
-<details><summary>the numbers</summary>
-<table id="pass-rates"><tr><th>test</th><th>passed</th><th>rate</th><th>points</th></tr>
-{rate_rows}
-</table></details>
-<h2>Submissions</h2>
-<img id="time" alt="time per submission" src="data:image/png;base64,{images['time']}">
-<table id="submissions"><tr><th>submission</th><th>automatic points</th><th>written answers</th>
-<th>time</th></tr>
-{student_rows}
-</table></body></html>
-"""
+    rows = mistakes(results)
+    named = [row for row in rows if row.named]
+    undiagnosed = [row for row in rows if not row.named]
+    skipped = [(r, why) for r in results if (why := not_attempted(r))]
+    flagged = [r for r in results if r["error"] or any(not f.startswith(NOT_ATTEMPTED_FLAGS)
+                                                       for f in r["flags"])]  # fmt: skip
+    return _environment().get_template("report.html.j2").render(
+        title=title,
+        count=len(results),
+        median=scores[len(scores) // 2] if scores else 0,
+        best=max(scores, default=0),
+        top=max((r["auto_max"] for r in results), default=0),
+        pending=sum(manual_pending_points(r) for r in results),
+        images=_figures(results, rates),
+        named=named,
+        undiagnosed=undiagnosed[:SHOWN_REASONS],
+        more=undiagnosed[SHOWN_REASONS:],
+        not_attempted=skipped,
+        flagged=flagged,
+        rates=[(name, *rates[name]) for name in worst_first(rates)],
+        results=results,
+        manual_status=manual_status,
+        shown=SHOWN_NAMES,
+        reason_chars=REASON_CHARS,
+    )
 
 
 def write_report(results, out_dir, title="Class report"):
-    """Write ``out_dir/report.html``; returns its path."""
+    """Write ``out_dir/report.html``; returns its path.
+
+    Its links to ``feedback/<student>.html`` work where the feedback pages are beside it, as
+    :func:`grading.autograde.autograde` writes them into the same folder.
+    """
     path = Path(out_dir) / "report.html"
-    path.write_text(report_html(results, title))
+    path.write_text(report_html(results, title), encoding="utf-8")
     return path
 
 

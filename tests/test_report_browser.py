@@ -1,0 +1,78 @@
+"""A TA's path through report.html in a real (headless) browser: read the named mistake, follow
+a student's link to their feedback page, and read there why a check failed."""
+
+import shutil
+
+import pytest
+from test_report import NO_MEAN, graded_package, mistaken, stubs
+
+from grading import autograde as ag
+from grading import report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from the distribution, driven by its own chromedriver (no download);
+    the same set-up as tests/test_formgrader.py."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
+                    "chromium-driver); the class report's browser test needs them")  # fmt: skip
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    except Exception as exc:  # a browser that cannot start here (no /dev/shm, a broken install)
+        pytest.skip(f"Chromium did not start: {str(exc).splitlines()[0][:200]}")
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def visible(element):
+    """An element's text as the browser shows it, whitespace collapsed."""
+    return " ".join(element.text.split())
+
+
+def test_a_ta_follows_a_named_mistake_to_the_students_feedback_page(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    results = [graded_package("alice", mistaken(NO_MEAN), tmp_path / "work"),
+               graded_package("erin", stubs(), tmp_path / "work")]  # fmt: skip
+    out = tmp_path / "grades"
+    out.mkdir()
+    ag.write_reports(results, out)  # grades.json and feedback/<student>.html, as autograde does
+    report.write_report(results, out)
+    wait = WebDriverWait(browser, 30)
+
+    browser.get((out / "report.html").as_uri())
+    mistakes = browser.find_element(By.ID, "mistakes")
+    row = mistakes.find_element(By.CSS_SELECTOR, "tr.named")
+    assert row.find_element(By.CSS_SELECTOR, ".mistake-id").text == NO_MEAN.name
+    assert f"{NO_MEAN.name}: {NO_MEAN.diagnosis}" in visible(row)
+    assert "NotImplementedError" not in visible(mistakes)  # erin's stubs are no mistake
+    row.find_element(By.LINK_TEXT, "alice").click()
+    wait.until(lambda b: b.current_url.endswith("/feedback/alice.html"))
+    assert browser.title == "Feedback: alice"
+    assert "Feedback for alice" in visible(browser.find_element(By.TAG_NAME, "h1"))
+    check = browser.find_element(By.XPATH, "//tr[td[1][normalize-space()="
+                                           "'cs_loss:svm_vectorized_reg_grad']]")  # fmt: skip
+    assert f"known mistake `{NO_MEAN.name}`: {NO_MEAN.diagnosis}" in visible(check)
+
+    browser.back()
+    wait.until(lambda b: b.current_url.endswith("/report.html"))
+    browser.find_element(By.ID, "not-attempted").find_element(By.LINK_TEXT, "erin").click()
+    wait.until(lambda b: b.current_url.endswith("/feedback/erin.html"))
+    assert browser.title == "Feedback: erin"
+    check = browser.find_element(By.XPATH, "//tr[td[1][normalize-space()="
+                                           "'cs_loss:svm_vectorized_reg_grad']]")  # fmt: skip
+    assert "NotImplementedError: svm_loss_vectorized: see the TODO above" in visible(check)
