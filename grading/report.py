@@ -34,13 +34,15 @@ from urllib.parse import quote
 
 import jinja2
 
+from .intake import EMPTY_FLAG, UNTOUCHED_FLAG
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # How the grader names a known mistake in a failing test's output (grading/package.py,
 # diagnose): "known mistake `<id>`: <diagnosis>", one after another when several match.
 KNOWN_MISTAKE = re.compile(r"known mistake `([^`\s]+)`:\s*")
-# Intake's flags for a submission with nothing to grade (grading/autograde.py).
-NOT_ATTEMPTED_FLAGS = ("untouched:", "empty:")
+# Intake's flags for a submission with nothing to grade: their "untouched:" and "empty:".
+NOT_ATTEMPTED_FLAGS = tuple(flag.split(":", 1)[0] + ":" for flag in (UNTOUCHED_FLAG, EMPTY_FLAG))
 STUB_ERROR = "NotImplementedError"  # what every stub of the release raises
 # A number on its own (not part of a name such as float32 or x2): it varies between students
 # making the same mistake, so reasons are grouped with "#" in its place.
