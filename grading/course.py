@@ -45,7 +45,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from grading.preprocessors import (RebuildFromRelease, ResilientExecute, Sandbox, StderrToStdout,
     TrustedExport, TrustedVerdict)
 # TrustedExport must follow OverwriteCells (which restores test cells from the gradebook);
-# TrustedVerdict must run after the kernel is gone and right before SaveAutoGrades scores outputs.
+# TrustedVerdict must run after the kernel is gone and right before SaveAutoGrades scores outputs;
+# it also puts back each test cell's release source, so the executed notebook shows the check.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
     OverwriteKernelspec, OverwriteCells, TrustedExport, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [Sandbox, ResilientExecute, StderrToStdout, IgnorePattern,

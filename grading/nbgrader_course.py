@@ -77,7 +77,8 @@ except UnsafeCourseError as exc:  # traitlets turns an exception here into a mer
 # Trusted evaluation as in `python -m grading autograde`: CourseTrustedExport (after
 # OverwriteCells) turns each graded test cell into an export of plain values;
 # CourseTrustedVerdict (after the kernel is gone, before SaveAutoGrades) checks them in
-# nbgrader's own process with the kit's code.
+# nbgrader's own process with the kit's code, and puts back each test cell's release source:
+# the formgrader and the feedback show the check the student saw and its verdict.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
     OverwriteKernelspec, OverwriteCells, CourseTrustedExport, CheckCellMetadata]
 # StudentSandbox before execution (the kernel's folder); PackageTests after it and before

@@ -14,7 +14,7 @@ sanitize (before nbgrader's ``OverwriteCells``):
     test cells' source from the gradebook): each graded test cell's source
     becomes an export snippet that writes the values its check needs as plain
     data (:mod:`grading.notebook_checks`). The check itself never runs in the
-    student's kernel.
+    student's kernel. The release source is kept in the cell's metadata.
 autograde (around nbgrader's ``Execute``):
     ``Sandbox`` (before): the kernel runs in a folder holding only the student's
     ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
@@ -28,6 +28,10 @@ autograde (around nbgrader's ``Execute``):
     gone): runs the trusted checks on the exported files in this process and
     sets each test cell's output to a clean line or an error with the reason,
     so nbgrader's own scoring (error = 0 points) stores the trusted verdict.
+    It also puts back each test cell's release source: the executed notebook,
+    which the formgrader and ``nbgrader generate_feedback`` show, holds the
+    check the student saw (matching nbgrader's checksum) and its verdict, never
+    the export snippet with the grader's paths.
 
 Flags go to a JSON file per notebook (``FlagFile.path``), which the grader
 reports per student.
@@ -51,6 +55,8 @@ from traitlets import Float, Integer, Unicode
 from . import notebook_checks
 
 SKIP_TAGS = {"skip-execution", "raises-exception"}
+# Cell metadata key: a graded test cell's release source while its export snippet runs.
+RELEASE_SOURCE = "cs_loss_release_source"
 
 
 def _flag(path, notebook, message):
@@ -317,6 +323,10 @@ def _own_folder(path):
 class TrustedExport(NbGraderPreprocessor):
     """Replace each graded test cell's source by the snippet exporting its values.
 
+    The cell's own source (the release's, as nbgrader's ``OverwriteCells`` left
+    it) goes to its metadata under :data:`RELEASE_SOURCE`, for
+    :class:`TrustedVerdict` to put back.
+
     Each notebook exports into ``export_dir/<notebook>``: ``export_dir`` must be
     the grader's own folder (outside anything the student can rename), and the
     notebook's folder is made fresh, owned by ``export_owner`` ("uid:gid", the
@@ -340,6 +350,7 @@ class TrustedExport(NbGraderPreprocessor):
         for cell in nb.cells:
             gid = _gid(cell)
             if _graded_test(cell):
+                cell.metadata[RELEASE_SOURCE] = cell.source
                 if gid in notebook_checks.EXPORTS:
                     cell.source = notebook_checks.export_source(gid, folder)
                 else:  # no trusted check: the cell would trust the student's kernel
@@ -350,7 +361,13 @@ class TrustedExport(NbGraderPreprocessor):
 
 
 class TrustedVerdict(NbGraderPreprocessor):
-    """Set each graded test cell's output from the trusted check on its exported values."""
+    """Set each graded test cell's output from the trusted check on its exported values,
+    and put back the source the student saw in place of the export snippet.
+
+    Restoring the release source keeps nbgrader consistent: the cell matches
+    its checksum in the gradebook again, and what the formgrader and the
+    feedback show is the check and its verdict.
+    """
 
     export_dir = Unicode("", help="folder the kernel wrote exported values to").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
@@ -362,6 +379,8 @@ class TrustedVerdict(NbGraderPreprocessor):
             gid = _gid(cell)
             if not _graded_test(cell):
                 continue
+            if RELEASE_SOURCE in cell.metadata:
+                cell.source = cell.metadata.pop(RELEASE_SOURCE)
             if gid in notebook_checks.EXPORTS:
                 for hook in notebook_checks.foreign_hooks(folder, gid):
                     _flag(self.flag_file, name, f"review: a hook on the kernel was active at {gid}: {hook}")

@@ -3,7 +3,9 @@ autograde gives the kit's points (package tests included), and the formgrader, d
 headless browser, grades a written answer into the gradebook."""
 
 import csv
+import html
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -37,6 +39,33 @@ def totals(root):
             out[submission.student_id] = (submission.score, submission.max_score,
                                           submission.needs_manual_grade)  # fmt: skip
     return out
+
+
+def graded_checks(notebook_path):
+    """{grade id: cell} of the graded test cells of a notebook."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")}  # fmt: skip
+
+
+def verdict(cell):
+    """The trusted verdict TrustedVerdict gave a test cell, as the page shows it."""
+    (output,) = cell.outputs
+    if output.output_type == "stream":
+        return output.text.strip()
+    return f"{output.ename}: {output.evalue}"
+
+
+def export_dir(root):
+    """The grader's folder for exported values, which the export snippets name."""
+    return str(root / nbgrader_course.SANDBOX / ".export")
+
+
+def page_text(path):
+    """The text a reader sees of an HTML page: tags (highlighting too) removed, entities decoded."""
+    raw = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 
 def write_answers(folder):
@@ -100,6 +129,40 @@ def test_feedback_shows_no_hidden_test(graded_course):
     assert blank == []
     for page in pages:
         assert "HIDDEN TESTS" not in page.read_text(), page
+
+
+def test_graded_cells_keep_the_check_the_student_saw(graded_course):
+    """The autograded notebook (what the formgrader and feedback show) holds each test cell's
+    release source, which matches nbgrader's checksum, and the trusted verdict as its output."""
+    from nbgrader.utils import compute_checksum
+
+    root, _ = graded_course
+    for student in ("reference", "blank"):
+        for name in course.NOTEBOOKS:
+            executed = root / "autograded" / student / ASSIGNMENT / name
+            release = graded_checks(root / "release" / ASSIGNMENT / name)
+            cells = graded_checks(executed)
+            assert cells.keys() == release.keys()
+            for grade_id, cell in cells.items():
+                assert cell.source == release[grade_id].source, (student, grade_id)
+                assert compute_checksum(cell) == cell.metadata["nbgrader"]["checksum"]
+                assert (verdict(cell) == "passed") is (student == "reference"), grade_id
+            assert "_cs_loss_export" not in executed.read_text(), executed
+
+
+def test_feedback_shows_the_check_and_its_verdict_not_the_export(graded_course):
+    root, _ = graded_course
+    course.nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
+    for student in ("reference", "blank"):
+        for name in course.NOTEBOOKS:
+            page = root / "feedback" / student / ASSIGNMENT / name.replace(".ipynb", ".html")
+            text = page_text(page)
+            executed = graded_checks(root / "autograded" / student / ASSIGNMENT / name)
+            for grade_id, cell in executed.items():
+                assert cell.source in text, (student, grade_id)
+                assert verdict(cell) in text, (student, grade_id)
+            for machinery in ("_cs_loss_export", "this cell exports the values", export_dir(root)):
+                assert machinery not in text, (student, name, machinery)
 
 
 def test_export_lists_every_student_with_the_autograded_points(graded_course, tmp_path):
@@ -264,3 +327,32 @@ def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(graded_
 
     wait.until(saved)
     assert total_shown() == f"{before + points:g} / {top:g}"
+
+
+def test_the_formgrader_shows_the_check_and_its_verdict_not_the_export(graded_course, formgrader,
+                                                                       browser):
+    """A TA opening a graded notebook sees each test cell's check and the trusted verdict."""
+    from nbgrader.api import Gradebook
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    root, _ = graded_course
+    base, token = formgrader
+    name = "svm.ipynb"
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        notebook_id = gb.find_submission_notebook(Path(name).stem, ASSIGNMENT, "blank").id
+    cells = graded_checks(root / "autograded" / "blank" / ASSIGNMENT / name)
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{base}/login")
+    browser.find_element(By.ID, "password_input").send_keys(token)
+    browser.find_element(By.ID, "login_submit").click()
+    wait.until(lambda b: "/login" not in b.current_url)
+    browser.get(f"{base}/formgrader/submissions/{notebook_id}")
+    shown = wait.until(ec.presence_of_element_located((By.ID, "notebook"))).text
+    for grade_id, cell in cells.items():
+        for line in cell.source.splitlines():
+            assert line.strip() in shown, (grade_id, line)
+        assert verdict(cell) in shown, grade_id
+    for machinery in ("_cs_loss_export", "this cell exports the values", export_dir(root)):
+        assert machinery not in shown and machinery not in browser.page_source, machinery
