@@ -325,3 +325,17 @@ def test_the_cell_run_again_for_another_copy_loads_that_copys_cs_loss(
     assert Path.cwd() == second
     assert Path(namespace["cs_loss"].__file__).parent == second / "cs_loss"
     assert Path(namespace["nb"].__file__).parent == second / "cs_loss"
+
+
+def test_while_grading_the_cell_prints_no_path_of_the_graders(
+    content, fresh_cs_loss, monkeypatch, tmp_path, capsys
+):
+    """The setup cell's output is in the graded notebook that feedback and the formgrader show."""
+    folder = release_like_copy(tmp_path / "course" / "sandbox" / "ada", student_edit=1_000_000.0)
+    monkeypatch.setenv("CS_LOSS_HOME", str(folder))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    namespace = run_setup_cell(COLAB_MOUNT)
+    assert Path(namespace["cs_loss"].__file__).parent == folder / "cs_loss"
+    output = capsys.readouterr().out
+    assert "Grading: working in the submission's folder." in output
+    assert str(tmp_path) not in output
