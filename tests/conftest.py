@@ -2,12 +2,12 @@
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
-
-import matplotlib
 
 matplotlib.use("Agg")
 
@@ -66,3 +66,30 @@ def write_cifar_fixture(folder, images_per_batch=6, seed=0):
     X_train = np.concatenate([arrays[f"data_batch_{b}"][0] for b in range(1, 6)])
     y_train = np.concatenate([arrays[f"data_batch_{b}"][1] for b in range(1, 6)])
     return X_train, y_train, arrays["test_batch"][0], arrays["test_batch"][1]
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from the distribution, driven by its own chromedriver (no download).
+
+    Skips, saying why, where they are absent (.ci/run installs them as root).
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
+                    "chromium-driver); the browser tests need them")  # fmt: skip
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    except Exception as exc:  # a browser that cannot start here (no /dev/shm, a broken install)
+        pytest.skip(f"Chromium did not start: {str(exc).splitlines()[0][:200]}")
+    driver.set_page_load_timeout(120)
+    yield driver
+    driver.quit()

@@ -219,30 +219,6 @@ def free_port():
 
 
 @pytest.fixture
-def browser():
-    """Headless Chromium from the distribution, driven by its own chromedriver (no download)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip("no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
-                    "chromium-driver); the formgrader browser test needs them")  # fmt: skip
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(argument)
-    try:
-        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    except Exception as exc:  # a browser that cannot start here (no /dev/shm, a broken install)
-        pytest.skip(f"Chromium did not start: {str(exc).splitlines()[0][:200]}")
-    driver.set_page_load_timeout(120)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture
 def formgrader(graded_course, tmp_path):
     """The formgrader (nbgrader's Jupyter server extension) on the course, on 127.0.0.1."""
     root, _ = graded_course

@@ -1,7 +1,6 @@
 """A TA's path through report.html in a real (headless) browser: read the named mistake, follow
 a student's link to their feedback page, and read there why a check failed."""
 
-import shutil
 
 import pytest
 from test_report import NO_MEAN, graded_package, mistaken, stubs
@@ -10,31 +9,6 @@ from grading import autograde as ag
 from grading import report
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def browser():
-    """Headless Chromium from the distribution, driven by its own chromedriver (no download);
-    the same set-up as tests/test_formgrader.py."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip("no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
-                    "chromium-driver); the class report's browser test needs them")  # fmt: skip
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(argument)
-    try:
-        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    except Exception as exc:  # a browser that cannot start here (no /dev/shm, a broken install)
-        pytest.skip(f"Chromium did not start: {str(exc).splitlines()[0][:200]}")
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def visible(element):
