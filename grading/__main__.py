@@ -51,14 +51,20 @@ def print_table(results):
     print(report.table(results))
 
 
+def printable(text):
+    """``text`` with control characters escaped (``\\x1b``): a file name cannot rewrite the
+    terminal's line, hiding what is said of it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def print_expansion(expansion):
     """How each folder given is read, and what in it is not graded or ignored, and why."""
     for note in expansion.notes:
-        print(note)
+        print(printable(note))
     for entry in expansion.not_graded:
-        print(f"  not graded (a row with the reason): {entry.path.name}: {entry.reason}")
+        print(printable(f"  not graded (a row with the reason): {entry.path.name}: {entry.reason}"))
     for entry in expansion.ignored:
-        print(f"  ignored: {entry.path}: {entry.reason}")
+        print(printable(f"  ignored: {entry.path}: {entry.reason}"))
 
 
 def print_batch(results, reasons=True):
@@ -70,7 +76,7 @@ def print_batch(results, reasons=True):
     print(line)
     for sid, why in results.graded.items() if reasons else ():
         if why != "new":
-            print(f"  regraded {sid}: {why}")
+            print(printable(f"  regraded {sid}: {why}"))
 
 
 def run_examples(out_dir, workers):

@@ -493,8 +493,10 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
     Returns
     -------
     GradedBatch
-        One result per submission, in the order given, then one per rejected entry;
-        it also says which were reused and which graded, and why.
+        One result per submission, in the order given, then one per rejected entry
+        (``"graded": False``, as for an upload intake could not read); it also says which
+        were reused and which graded, and why. ``feedback/`` then holds one page per row:
+        pages of earlier runs' rows that are not rows now are removed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -548,13 +550,14 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
                 reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
                 finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
                              "error": f"could not read the submission: {reason}",
-                             **stamp})  # fmt: skip
+                             "graded": False, **stamp})  # fmt: skip
                 continue
             jobs.append((sid, laid_out, ([note] if note else []) + flags, stamp))
         for entry, sid, note in zip(rejected, order[len(submissions):], id_notes[len(submissions):],
                                     strict=True):  # fmt: skip
             finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
-                         "error": entry.reason, "submission_digest": submission_digest(entry.path),
+                         "error": entry.reason, "graded": False,
+                         "submission_digest": submission_digest(entry.path),
                          "kit_version": kit})  # fmt: skip
         bar = None
         if progress and jobs:
@@ -583,6 +586,9 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
         ordered = GradedBatch([results[s] for s in order], reused=reused, graded=graded,
                               not_graded=order[len(submissions):])  # fmt: skip
         write_reports(ordered, out_dir)
+        for page in (out_dir / "feedback").glob("*.html"):
+            if page.stem not in results:  # an earlier run's row (a renamed or removed upload)
+                page.unlink()
         for leak in find_leaks(out_dir / "feedback", secret_lines()):
             # Redaction happens before writing; this is the last line of defence.
             page = out_dir / "feedback" / leak.split(":", 1)[0]

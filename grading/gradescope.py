@@ -207,8 +207,9 @@ def upload_source(submission):
 
     A single upload that is a zip (by name or by its ``PK`` start) is unpacked, even one
     that turns out unreadable (intake then says so); a single notebook, or several files,
-    are graded as they are; a single file of any other kind is refused with ``problem``
-    saying what was expected. OS junk (hidden files, ``__MACOSX``) is not counted.
+    are graded as they are, unless one of them is a zip that cannot be read (``problem``
+    says so); a single file of any other kind is refused with ``problem`` saying what was
+    expected. OS junk (hidden files, ``__MACOSX``) is not counted.
     """
     submission = Path(submission)
     uploads = sorted(submission.iterdir()) if submission.is_dir() else []
@@ -220,6 +221,10 @@ def upload_source(submission):
         if not upload.name.lower().endswith(".ipynb"):
             return submission, (f"your upload is {upload.name!r}, which is neither a zip file nor "
                                 f"a notebook: {EXPECTED_UPLOAD}")  # fmt: skip
+    for upload in uploads:  # several files, one of them a zip that cannot be read
+        if upload.is_file() and intake.looks_like_zip(upload) and intake.zip_problem(upload):
+            return submission, (f"your upload {upload.name!r} is "
+                                f"{intake.zip_problem(upload)}")  # fmt: skip
     return submission, None
 
 

@@ -17,6 +17,7 @@ The first step of the pipeline (:mod:`grading.autograde` runs the rest):
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -47,12 +48,21 @@ def canonical_name(filename):
     return CANONICAL.get(stem)
 
 
+ID_MAX = 100  # characters of a student id: report file names add a few to it, under 255 bytes
+
+
 def student_id(path):
-    """A safe id from a submission's file or folder name."""
+    """A safe id from a submission's file or folder name: letters of any script, digits,
+    ``_`` and ``-``; at most :data:`ID_MAX` characters (a longer name keeps its start and a
+    short hash of the whole, so two long names stay apart)."""
     stem = Path(path).name
-    for suffix in (".zip", ".ZIP"):
-        stem = stem.removesuffix(suffix)
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "student"
+    if stem.lower().endswith(".zip"):
+        stem = stem[: -len(".zip")]
+    sid = re.sub(r"[^\w-]+", "_", stem).strip("_") or "student"
+    if len(sid.encode()) > ID_MAX:
+        digest = hashlib.sha1(sid.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        sid = sid.encode()[: ID_MAX // 2].decode("utf-8", "ignore") + "-" + digest
+    return sid
 
 
 def assign_ids(submissions):
@@ -71,7 +81,7 @@ def assign_ids(submissions):
             notes.append(None)
             continue
         unique = f"{sid}-{hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:6]}"
-        while unique in ids:  # the same path given twice
+        while unique in ids or unique in base:  # the same path twice; a file named like it
             unique += "_"
         ids.append(unique)
         others = sorted(repr(Path(q).name) for q, b in zip(submissions, base, strict=True)
@@ -96,7 +106,8 @@ UNREADABLE_ZIP = "not a readable zip file (the file is truncated or damaged): up
 
 
 def looks_like_zip(path):
-    """Whether the file ``path`` is meant as a zip: its name ends in .zip or it starts with ``PK``.
+    """Whether the file ``path`` is meant as a zip: its name ends in .zip, or it has no
+    extension and starts with ``PK``.
 
     A truncated upload has no end-of-central-directory record, so
     :func:`zipfile.is_zipfile` says no; it is still a zip that failed to read, not some other file.
@@ -104,6 +115,8 @@ def looks_like_zip(path):
     path = Path(path)
     if path.name.lower().endswith(".zip"):
         return True
+    if path.suffix and path.suffix.lower() not in (".zip",):
+        return False  # roster.xlsx, notes.docx: zips inside, but not uploads of this assignment
     try:
         with open(path, "rb") as f:
             return f.read(2) == b"PK"
@@ -194,6 +207,9 @@ def intake(submission, dest, stub_dir):
     with tempfile.TemporaryDirectory(prefix="cs_loss_intake_") as tmp:
         if submission.is_symlink():
             raise IntakeError("the submission is a symbolic link: not followed")
+        if not submission.exists():
+            raise IntakeError(f"{submission.name} was not found when its turn came (moved or "
+                              "deleted after the uploads were read): upload it again")  # fmt: skip
         if submission.is_file() and (zipfile.is_zipfile(submission) or looks_like_zip(submission)):
             root = Path(tmp)
             _safe_extract(submission, root)
@@ -370,17 +386,45 @@ def _holds_work(folder):
 
 
 def lone_zip(folder):
-    """The one zip in ``folder`` when that is all it holds (as an LMS's folder per student
-    does: ``Ada Lovelace_1234_assignsubmission_file/submission.zip``), else None.
-
-    Operating-system junk aside; a folder that holds notebooks or ``cs_loss`` files, or
-    anything besides the zip, is read as it is.
-    """
-    files = [p for p in _regular_files(folder)
-             if not any(is_os_junk(part) for part in p.relative_to(folder).parts)]  # fmt: skip
-    if len(files) == 1 and looks_like_zip(files[0]) and not _holds_work(folder):
-        return files[0]
+    """The one zip in ``folder`` when it holds no notebook and no ``cs_loss`` file (as an
+    LMS's folder per student does: ``Ada Lovelace_1234_assignsubmission_file/submission.zip``,
+    perhaps beside a PDF of the written answers), else None."""
+    zips = [p for p in _regular_files(folder) if looks_like_zip(p)
+            and not any(is_os_junk(part) for part in p.relative_to(folder).parts)]  # fmt: skip
+    if len(zips) == 1 and not _holds_work(folder):
+        return zips[0]
     return None
+
+
+# A student's own zips, often left beside their notebooks: never another student.
+OWN_ZIPS = ("submission.zip", "loss.zip")
+MAX_SECTION_DEPTH = 2  # class/section/subsection/<student>: deeper folders are not read
+
+
+def _students_in(folder):
+    """The entries of ``folder`` that would each be one student: zips, and folders of work."""
+    entries = [p for p in sorted(Path(folder).iterdir())
+               if not is_os_junk(p.name) and not p.is_symlink()]  # fmt: skip
+    zips = [p for p in entries if p.is_file() and looks_like_zip(p)
+            and p.name.lower() not in OWN_ZIPS]  # fmt: skip
+    folders = [p for p in entries if p.is_dir() and p.name != "cs_loss"
+               and (_holds_work(p) or lone_zip(p) is not None or _is_section(p))]  # fmt: skip
+    return zips, folders
+
+
+def _is_section(folder):
+    """Whether ``folder`` holds students' zips but no work of its own (a section's downloads)."""
+    zips = [p for p in Path(folder).iterdir() if p.is_file() and not p.is_symlink()
+            and not is_os_junk(p.name) and looks_like_zip(p) and p.name.lower() not in OWN_ZIPS]
+    return len(zips) >= 2 and not _holds_work(folder)
+
+
+def is_class_folder(folder):
+    """Whether ``folder`` holds a class: at least two students' zips or folders, whatever
+    else sits beside them (stray notebooks, the kit's ``cs_loss``), or a zip with no work of
+    its own around it."""
+    zips, folders = _students_in(folder)
+    return len(zips) + len(folders) >= 2 or bool(zips and not is_one_submission(folder))
 
 
 def is_one_submission(folder):
@@ -390,18 +434,27 @@ def is_one_submission(folder):
     return (folder / "cs_loss").is_dir() or len(_top_notebooks(folder)) >= 2
 
 
+SECTION = "a section"  # what _class_entry says of a folder that is a class of its own
+
+
 def _class_entry(path):
-    """How an entry of a class folder is read: ``None`` for a submission, else its reason."""
+    """How an entry of a class folder is read: ``None`` for a submission, :data:`SECTION` for
+    a folder holding a class of its own (read the same way), else the reason it is not graded."""
     name = path.name
     if path.is_symlink():
         return f"{name} is a symbolic link: not followed, not graded"
     if path.is_dir():
-        if _holds_work(path):
+        if is_one_submission(path):
             return None
         inner = lone_zip(path)  # an LMS's folder per student, holding the student's zip
         if inner is not None:
             problem = zip_problem(inner)
             return f"could not read the submission: {problem}" if problem else None
+        zips, folders = _students_in(path)
+        if len(zips) + len(folders) >= 2:
+            return SECTION
+        if _holds_work(path):
+            return None
         if any(looks_like_zip(p) for p in _regular_files(path)):
             return (f"{name}/ holds several zips and no notebook: not graded (keep the one to "
                     f"grade in {name}/, or give that zip itself)")  # fmt: skip
@@ -415,21 +468,52 @@ def _class_entry(path):
     return f"{name} is {NOT_A_SUBMISSION}: not graded"
 
 
+def is_reports_folder(folder):
+    """Whether ``folder`` is a reports folder of ``autograde`` (kept beside the uploads)."""
+    return (Path(folder) / "finished").is_dir() and (Path(folder) / "totals.csv").is_file()
+
+
+def _read_class(folder, found, depth):
+    """Sort the entries of the class folder ``folder`` into ``found``: (graded, not graded,
+    ignored); a section (a folder holding a class of its own) is read the same way."""
+    graded, rejected, junk = found
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and is_reports_folder(entry):
+            junk.append(Entry(entry, "the grader's own reports folder: ignored"))
+            continue
+        if is_os_junk(entry.name):
+            junk.append(Entry(entry, "left by the operating system (a hidden file or a Mac's "
+                                     "__MACOSX): ignored"))  # fmt: skip
+            continue
+        reason = _class_entry(entry)
+        if reason == SECTION and depth < MAX_SECTION_DEPTH:
+            _read_class(entry, found, depth + 1)
+        elif reason == SECTION:
+            rejected.append(Entry(entry, f"{entry.name}/ holds a class nested deeper than "
+                                         f"{MAX_SECTION_DEPTH} folders: not read (give it "
+                                         "as a class folder of its own)"))  # fmt: skip
+        elif reason is None:
+            graded.append(entry)
+        else:
+            rejected.append(Entry(entry, reason))
+
+
 def expand_submissions(paths):
     """The submissions in ``paths``: each a zip, a student's folder or a class folder.
 
     The rule, for each path given:
 
     - a file is one submission, whatever it holds (intake says why if it cannot be read);
-    - a folder with a ``cs_loss`` folder or at least two of the assignment's notebooks at its
-      top is one submission (a student's kit folder, an unzipped ``submission.zip``): a zip
-      beside them (``submission.zip``, ``loss.zip``) is part of it;
-    - otherwise, a folder holding a zip, or at least two folders with notebooks or ``cs_loss``
-      files (or a zip alone, as an LMS keeps one folder per student), is a class folder: each
-      zip and each such folder is one student; every other
-      entry (a stray notebook or file, an empty folder, a zip that cannot be read) is not
-      graded and gets a row with the reason; hidden files and ``__MACOSX`` are ignored;
-    - any other folder (notebooks at its top, or one nested folder) is one submission.
+    - a folder holding at least two students' zips or folders (folders with notebooks or
+      ``cs_loss`` files, or with a zip alone, as an LMS keeps one folder per student) is a
+      class folder, whatever else sits beside them; so is a folder holding one zip and no
+      work of its own. Each such zip and folder is one student; a folder that holds a class
+      of its own (a section) is read the same way, two levels deep at most; every other entry
+      (a stray notebook or file, the kit's ``cs_loss``, an empty folder, a zip that cannot be
+      read) is not graded and gets a row with the reason; hidden files, ``__MACOSX`` and the
+      grader's own reports folder are ignored;
+    - any other folder (a student's, with the notebooks or ``cs_loss`` at its top, perhaps
+      beside their ``submission.zip``; or one nested folder) is one submission.
 
     A stray file therefore never changes how the rest of a class folder is read.
 
@@ -447,37 +531,23 @@ def expand_submissions(paths):
         if not path.is_dir() or path.is_symlink():
             submissions.append(path)
             continue
-        if is_one_submission(path):
+        if not is_class_folder(path):
             submissions.append(path)
-            notes.append(f"{path} is one submission: it holds the assignment's notebooks or a "
-                         "cs_loss folder at its top")  # fmt: skip
+            why = ("it holds the assignment's notebooks or a cs_loss folder at its top"
+                   if is_one_submission(path) else "it holds no zip and at most one folder "
+                   "with notebooks")  # fmt: skip
+            notes.append(f"{path} is one submission: {why}")
             continue
-        children = sorted(path.iterdir())
-        junk = [p for p in children if is_os_junk(p.name)]
-        entries = [p for p in children if not is_os_junk(p.name)]
-        zips = [p for p in entries if p.is_file() and not p.is_symlink() and looks_like_zip(p)]
-        folders = [p for p in entries if p.is_dir() and not p.is_symlink()
-                   and (_holds_work(p) or lone_zip(p) is not None)]  # fmt: skip
-        if not zips and len(folders) < 2:
-            submissions.append(path)
-            notes.append(f"{path} is one submission: it holds no zip and at most one folder "
-                         "with notebooks")  # fmt: skip
-            continue
-        graded, rejected = [], []
-        for entry in entries:
-            reason = _class_entry(entry)
-            if reason is None:
-                graded.append(entry)
-            else:
-                rejected.append(Entry(entry, reason))
+        found = ([], [], [])  # graded, not graded, ignored
+        _read_class(path, found, depth=0)
+        graded, rejected, junk = found
         submissions += graded
         not_graded += rejected
-        ignored += [Entry(p, "left by the operating system (a hidden file or a Mac's __MACOSX): "
-                             "ignored") for p in junk]  # fmt: skip
+        ignored += junk
         n_zips = sum(1 for p in graded if p.is_file())
-        notes.append(f"{path} is a class folder of {len(entries)} entries: {len(graded)} "
-                     f"submissions to grade ({n_zips} zips, {len(graded) - n_zips} folders), "
-                     f"{len(rejected)} not graded (a row each, with the reason), "
+        notes.append(f"{path} is a class folder of {len(graded) + len(rejected)} entries: "
+                     f"{len(graded)} submissions to grade ({n_zips} zips, {len(graded) - n_zips} "
+                     f"folders), {len(rejected)} not graded (a row each, with the reason), "
                      f"{len(junk)} ignored")  # fmt: skip
     return Expansion(tuple(submissions), tuple(not_graded), tuple(ignored), tuple(notes))
 
@@ -491,9 +561,10 @@ def _hash_file(digest, path):
 def submission_digest(path):
     """A fingerprint of a submission's content: a zip's bytes, or a folder's files.
 
-    A folder's fingerprint covers each regular file's path relative to it and its
-    bytes (``__MACOSX``, checkpoints and symbolic links aside, as intake skips them),
-    so renaming, editing, adding or removing a file changes it; copying does not.
+    A folder's fingerprint covers each regular file's path relative to it, its bytes and
+    its date (of several copies of a notebook, intake grades the newest), with OS junk,
+    checkpoints and symbolic links left out as intake leaves them: renaming, editing,
+    touching, adding or removing a file changes it; a copy that keeps dates does not.
 
     Returns
     -------
@@ -504,10 +575,14 @@ def submission_digest(path):
     digest = hashlib.sha256()
     try:
         if path.is_dir() and not path.is_symlink():
-            for file in sorted(_regular_files(path), key=lambda p: p.relative_to(path).as_posix()):
+            files = [p for p in _regular_files(path)
+                     if not any(is_os_junk(part) for part in p.relative_to(path).parts)]  # fmt: skip
+            for file in sorted(files, key=lambda p: p.relative_to(path).as_posix()):
                 name = file.relative_to(path).as_posix().encode("utf-8", "surrogateescape")
+                info = file.stat()
                 digest.update(len(name).to_bytes(8, "big") + name)
-                digest.update(file.stat().st_size.to_bytes(8, "big"))
+                # The date too: of several copies of a notebook, intake grades the newest.
+                digest.update(info.st_size.to_bytes(8, "big") + info.st_mtime_ns.to_bytes(8, "big"))
                 _hash_file(digest, file)
         else:
             _hash_file(digest, path)
@@ -530,9 +605,25 @@ def kit_version(kit=None):
     for file in files:
         name = file.relative_to(kit).as_posix().encode()
         digest.update(len(name).to_bytes(8, "big") + name)
-        digest.update(file.stat().st_size.to_bytes(8, "big"))
-        _hash_file(digest, file)
+        if file.suffix == ".ipynb":  # its cells, not their outputs: running it changes nothing
+            digest.update(_notebook_sources(file))
+        else:
+            digest.update(file.stat().st_size.to_bytes(8, "big"))
+            _hash_file(digest, file)
     return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def _notebook_sources(path):
+    """A notebook's cells without outputs or counts (what generate_assignment keeps), as bytes;
+    the file's bytes when it is not a readable notebook."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notebook = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - nbformat raises many kinds; the bytes will do
+        return Path(path).read_bytes()
+    cells = [[c.cell_type, c.source, c.metadata.get("nbgrader", {})] for c in notebook.cells]
+    return json.dumps(cells, sort_keys=True).encode()
 
 
 def regrade_reason(saved, digest, kit):
@@ -555,4 +646,6 @@ def regrade_reason(saved, digest, kit):
         return "the submission changed"
     if saved["kit_version"] != kit:
         return "the kit changed"
+    if saved.get("error"):
+        return f"its earlier grading did not finish ({saved['error'][:80]})"
     return None

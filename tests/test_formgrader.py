@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from grading import autograde as ag
-from grading import course, examples, markers, nbgrader_course
+from grading import course, examples, intake, markers, nbgrader_course
 from grading.release import find_leaks
 
 pytestmark = [pytest.mark.slow, pytest.mark.grading]
@@ -187,7 +187,7 @@ def test_autograde_into_the_course_adds_a_graded_submission(graded_course, tmp_p
     root, _ = graded_course
     upload = shutil.make_archive(str(tmp_path / "late"), "zip", root / "release", ASSIGNMENT)
     flags = nbgrader_course.autograde_into(root, [("late", Path(upload))])
-    assert flags == {"late": []}
+    assert flags == {"late": [intake.UNTOUCHED_FLAG]}  # the release as handed out
     assert totals(root)["late"][0] == 0
     assert (root / "submitted" / "late" / ASSIGNMENT / nbgrader_course.PACKAGE_NOTEBOOK).is_file()
 

@@ -135,12 +135,17 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     (root / "eve_99").mkdir()
     make_zip(root / "eve_99" / "a.zip")
     make_zip(root / "eve_99" / "b.zip")
+    (root / "fay_7").mkdir()
+    make_zip(root / "fay_7" / "submission.zip")
+    make_zip(root / "fay_7" / "submission_v2.zip")
     found = intake.expand_submissions([root])
-    assert found.submissions == (root / "ada.zip", root / "bob_1234")
+    # eve_99 holds two zips with students' names: a section of the class, each zip a student.
+    assert found.submissions == (root / "ada.zip", root / "bob_1234", root / "eve_99" / "a.zip",
+                                 root / "eve_99" / "b.zip")  # fmt: skip
     reasons = {e.path.name: e.reason for e in found.not_graded}
     assert reasons == {
-        "eve_99": "eve_99/ holds several zips and no notebook: not graded (keep the one to grade "
-                  "in eve_99/, or give that zip itself)",
+        "fay_7": "fay_7/ holds several zips and no notebook: not graded (keep the one to grade "
+                 "in fay_7/, or give that zip itself)",
         "link.zip": "link.zip is a symbolic link: not followed, not graded",
         "photos": "photos/ holds no notebook and no cs_loss file: not graded",
     }
@@ -161,6 +166,8 @@ def test_a_folders_digest_follows_its_content_not_its_place(tmp_path):
     changed = intake.submission_digest(two)
     assert changed != intake.submission_digest(one)
     (two / "cs_loss" / "knn.py").write_text("x = 1\n")
+    assert intake.submission_digest(two) != intake.submission_digest(one)  # same bytes, new date
+    shutil.copystat(one / "cs_loss" / "knn.py", two / "cs_loss" / "knn.py")
     assert intake.submission_digest(two) == intake.submission_digest(one)
     (two / "cs_loss" / "knn.py").rename(two / "cs_loss" / "knn2.py")  # same bytes, another name
     assert intake.submission_digest(two) != intake.submission_digest(one)
