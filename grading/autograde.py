@@ -288,7 +288,7 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         result["tests"] += [
             {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
              "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
-             "targets": list(r.targets)}
+             "targets": list(r.targets), "mistakes": list(r.mistakes)}
             for r in package.run_package_tests(submission_dir)
         ]  # fmt: skip
         root = Path(tmp) / "course"

@@ -39,6 +39,10 @@ class TestResult:
     output: str
     kind: str = "package"  # or "notebook"
     targets: tuple = ()
+    # The ids of the known mistakes (grading/mistakes.py) the grader matched, in the order
+    # ``output`` names them: the report counts these, never names read out of ``output``,
+    # which also quotes the student's own exception messages.
+    mistakes: tuple = ()
 
 
 MAX_FILE_BYTES = 256 * 2**20  # any file the child writes, as in the kernel's sandbox
@@ -414,7 +418,7 @@ def prove_catalogue(expected_path=EXPECTED):
         if variant.diagnosis:
             if not failing:
                 problems.append(f"known mistake {variant.name} gets full marks")
-            elif not any(f"`{variant.name}`" in r.output for r in failing):
+            elif not any(variant.name in r.mistakes for r in failing):
                 problems.append(f"known mistake {variant.name} loses points but is not named")
         elif failing or not results:
             problems.append(f"correct variant {variant.name} loses points: "
@@ -424,7 +428,29 @@ def prove_catalogue(expected_path=EXPECTED):
 
 def diagnose(name, got, expected, problem_codes, known):
     """Names and diagnoses of the known mistakes whose outputs on test ``name`` are
-    the student's, plus cheap relation-based hints. Reveals no expected value."""
+    the student's, plus cheap relation-based hints. Reveals no expected value.
+
+    Returns
+    -------
+    list of str
+        ``known mistake `<id>`: <diagnosis>`` for each of :func:`matched_mistakes`, or,
+        when none matches, the hints.
+    """
+    found = matched_mistakes(name, got, expected, problem_codes, known)
+    return _diagnosis(name, got, expected, found)
+
+
+def _diagnosis(name, got, expected, found):
+    """:func:`diagnose`'s lines for the known mistakes ``found`` on test ``name``."""
+    lines = [f"known mistake `{v.name}`: {v.diagnosis}" for v in found]
+    if not found:
+        lines += _relations(name, got, expected)
+    return lines
+
+
+def matched_mistakes(name, got, expected, problem_codes, known):
+    """The known mistakes (``Variant`` of grading/mistakes.py) whose outputs on test
+    ``name`` are the student's ``got``, in catalogue order."""
     catalogue = _mistake_catalogue()
     found = []
     for mistake, variant in catalogue.items():
@@ -443,10 +469,7 @@ def diagnose(name, got, expected, problem_codes, known):
             continue  # this mistake does not change this test
         if all(k in got and _mistake_match(got[k], theirs[k], expected[k]) for k in keys):
             found.append(variant)
-    lines = [f"known mistake `{v.name}`: {v.diagnosis}" for v in found]
-    if not found:
-        lines += _relations(name, got, expected)
-    return lines
+    return found
 
 
 def _mistake_match(got, theirs, expected):
@@ -546,11 +569,13 @@ def score(arrays, statuses, expected, known=None):
                 if reason:
                     problems.append(f"{key.split('/', 1)[1]}: {reason}")
         if problems:
-            hints = diagnose(name, arrays, expected, codes, known)
+            found = matched_mistakes(name, arrays, expected, codes, known)
+            hints = _diagnosis(name, arrays, expected, found)
             output = "; ".join(problems)
             if hints:
                 output += ". " + " ".join(hints)
-            results.append(TestResult(name, 0.0, points, output, targets=targets))
+            results.append(TestResult(name, 0.0, points, output, targets=targets,
+                                      mistakes=tuple(v.name for v in found)))  # fmt: skip
         else:
             results.append(TestResult(name, float(points), points, "passed", targets=targets))
     return results

@@ -1,24 +1,29 @@
 """The class report: ``report.html``, one page a TA reads, and acts on, after every autograde.
 
 It is made from the list of results that :func:`grading.autograde.autograde`
-returns (one dict per submission: ``student``, ``tests``, ``flags``, ``error``,
-``auto_score``, ``auto_max``, ``manual_max``, ``manual_pending``, ``seconds``)
-and shows, in this order:
+returns (one dict per row: ``student``, ``tests``, ``flags``, ``error``,
+``auto_score``, ``auto_max``, ``manual_max``, ``manual_pending``, ``seconds``, and
+``"graded": False`` on a row that was never graded: an entry of a class folder that is
+not a submission, or an upload intake could not read; a row without the key was graded).
+Rows not graded are listed on their own, with their reason, and count nowhere else: not in
+the mistakes, the pass rates, the score distribution, the median or the number of
+submissions. The page shows, in this order:
 
 - the score distribution (a histogram of the automatic points),
 - the most frequent mistakes, counted in submissions: first the known mistakes the grader
-  named (``known mistake `<id>`: <diagnosis>`` in a failing test's output, see
-  :func:`grading.package.diagnose`), by their id, with their diagnosis in full; then the
-  other failures, grouped by their reason (numbers replaced by ``#``); last, once, the
-  submissions not attempted,
+  named (the catalogue ids in a failing package test's ``mistakes``, as
+  :func:`grading.package.score` records them), by their id, with the catalogue's
+  diagnosis in full; then the other failures, grouped by their reason (numbers replaced
+  by ``#``); last, once, the submissions not attempted,
 - the submissions not attempted: flagged ``untouched:`` or ``empty:`` by intake, or with 0
   automatic points and every failing package test raising the release's
   ``NotImplementedError``. None of their failures counts as a mistake,
 - flagged submissions with their reasons,
 - the pass rate of every test, worst first,
-- every submission's points, the points still to grade by hand, and its time.
+- every submission's points, the points still to grade by hand, and its time,
+- the entries not graded, each with its reason.
 
-Every submission is linked to its feedback page, ``feedback/<student>.html`` beside the
+Every row is linked to its feedback page, ``feedback/<student>.html`` beside the
 report (as :func:`grading.autograde.write_reports` writes it). The page is the template
 ``templates/report.html.j2`` (Jinja2, autoescaped); plots are drawn with matplotlib (Agg)
 and embedded as base64 PNG, so the page is one self-contained file.
@@ -34,13 +39,11 @@ from urllib.parse import quote
 
 import jinja2
 
+from . import exercises
 from .intake import EMPTY_FLAG, UNTOUCHED_FLAG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# How the grader names a known mistake in a failing test's output (grading/package.py,
-# diagnose): "known mistake `<id>`: <diagnosis>", one after another when several match.
-KNOWN_MISTAKE = re.compile(r"known mistake `([^`\s]+)`:\s*")
 # Intake's flags for a submission with nothing to grade: their "untouched:" and "empty:".
 NOT_ATTEMPTED_FLAGS = tuple(flag.split(":", 1)[0] + ":" for flag in (UNTOUCHED_FLAG, EMPTY_FLAG))
 STUB_ERROR = "NotImplementedError"  # what every stub of the release raises
@@ -50,6 +53,16 @@ NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNOREC
 REASON_CHARS = 300  # a longer reason is cut at a word boundary; its full text stays on the page
 SHOWN_REASONS = 15  # undiagnosed reasons shown at once; the others are one click away
 SHOWN_NAMES = 8  # tests or students listed in a cell at once; the others are one click away
+
+
+def graded(result):
+    """Whether ``result`` was graded: False only for a row marked ``"graded": False``."""
+    return result.get("graded", True) is not False
+
+
+def not_graded_reason(result):
+    """Why a row was not graded, as intake or autograde recorded it."""
+    return result.get("error") or "; ".join(result.get("flags", ())) or "not graded"
 
 
 def is_written(test):
@@ -85,20 +98,29 @@ def manual_status(result):
     return ", ".join(parts)
 
 
-def known_mistakes(output):
-    """The known mistakes a failing test's output names, in order.
+def diagnoses():
+    """``{mistake id: diagnosis}`` of every known mistake of the catalogue (grading/mistakes.py)."""
+    known, _correct = exercises.catalogue()
+    return {variant.name: variant.diagnosis for variant in known if variant.diagnosis}
+
+
+def known_mistakes(test):
+    """The known mistakes the grader named for a failing test, in order.
+
+    Read only from the test's ``mistakes`` (the catalogue ids that
+    :func:`grading.package.score` matched), never from its ``output``: the output also
+    quotes the student's own exception messages, which could forge a name or a diagnosis.
 
     Returns
     -------
     list of (str, str)
-        ``(mistake id, diagnosis)`` for each ``known mistake `<id>`: <diagnosis>`` in
-        ``output``; a diagnosis runs to the next one or to the end, whitespace collapsed.
+        ``(mistake id, diagnosis)``, the diagnosis the catalogue's, whitespace collapsed;
+        an id that is not in the catalogue is left out.
     """
-    output = output or ""
-    found = list(KNOWN_MISTAKE.finditer(output))
-    ends = [match.start() for match in found[1:]] + [len(output)] * bool(found)
-    return [(match.group(1), " ".join(output[match.end():end].split()))
-            for match, end in zip(found, ends, strict=True)]  # fmt: skip
+    catalogue = diagnoses()
+    return [(mistake_id, " ".join(catalogue[mistake_id].split()))
+            for mistake_id in dict.fromkeys(test.get("mistakes") or ())
+            if isinstance(mistake_id, str) and mistake_id in catalogue]  # fmt: skip
 
 
 def reason(test):
@@ -156,16 +178,17 @@ def mistakes(results):
         The known mistakes named by the grader first, then the other failures grouped by
         :func:`reason`; each part most frequent first (then by key). A failing test that
         names known mistakes counts under each of them and under no reason. Submissions
-        that :func:`not_attempted` flags are left out: they made no mistake.
+        that :func:`not_attempted` flags are left out: they made no mistake; so are rows
+        not :func:`graded`: they are no submission.
     """
     named, other = {}, {}
     for result in results:
-        if not_attempted(result):
+        if not graded(result) or not_attempted(result):
             continue
         for test in result["tests"]:
             if is_written(test) or passed(test) or test.get("needs_manual_grade"):
                 continue
-            found = known_mistakes(test.get("output") or "")
+            found = known_mistakes(test)
             for mistake_id, diagnosis in found:
                 row = named.setdefault(mistake_id, Mistake(mistake_id, diagnosis, True))
                 row.add(result["student"], test["name"])
@@ -200,9 +223,10 @@ def feedback_link(student):
 
 
 def pass_rates(results):
-    """``{test name: (passed, graded, max points)}`` over the automatically graded tests."""
+    """``{test name: (passed, graded, max points)}`` over the automatically graded tests of
+    the rows that were :func:`graded`."""
     rates = {}
-    for result in results:
+    for result in filter(graded, results):
         for test in result["tests"]:
             if is_written(test):
                 continue
@@ -275,6 +299,8 @@ def _environment():
 
 def report_html(results, title="Class report"):
     """The report page as a string."""
+    skipped_rows = [r for r in results if not graded(r)]
+    results = [r for r in results if graded(r)]  # everything else is about submissions graded
     rates = pass_rates(results)
     scores = sorted(r["auto_score"] for r in results)
     rows = mistakes(results)
@@ -286,6 +312,7 @@ def report_html(results, title="Class report"):
     return _environment().get_template("report.html.j2").render(
         title=title,
         count=len(results),
+        not_graded=[(r, not_graded_reason(r)) for r in skipped_rows],
         median=scores[len(scores) // 2] if scores else 0,
         best=max(scores, default=0),
         top=max((r["auto_max"] for r in results), default=0),

@@ -7,6 +7,7 @@ in a child process on the test groups its region affects only.
 """
 
 import json
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,6 +70,10 @@ def test_mistake_loses_points_and_is_named(variant, mistake_results):
     failing = [r for r in mistake_results[variant.name] if r.score < r.max_score]
     assert failing, "the mistake gets full marks"
     assert any(f"`{variant.name}`" in r.output and variant.diagnosis in r.output for r in failing)
+    # the record the class report counts names exactly the mistakes the output names, in order
+    assert any(variant.name in r.mistakes for r in failing)
+    for r in failing:
+        assert list(r.mistakes) == re.findall(r"known mistake `([^`]+)`: ", r.output), r.name
 
 
 def _expected_texts(expected):

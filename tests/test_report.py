@@ -20,16 +20,28 @@ def named(variant):
     return f"known mistake `{variant.name}`: {variant.diagnosis}"
 
 
-def failure(variant, what="dW", largest=80):
-    """A failing test's output as :func:`grading.package.score` writes it for ``variant``."""
+def failure(*variants, what="dW", largest=80):
+    """A failing test's output as :func:`grading.package.score` writes it for ``variants``."""
+    hints = " ".join(named(variant) for variant in variants)
     return (f"{what}: differs from the expected value ({largest} of 80 values, beyond a relative "
-            f"tolerance of 1e-05). {named(variant)}")  # fmt: skip
+            f"tolerance of 1e-05). {hints}")  # fmt: skip
 
 
-def test(name, score, max_score, kind="package", manual=False, output=""):
+def test(name, score, max_score, kind="package", manual=False, output="", mistakes=()):
+    """A test's dict as autograde writes it; a package test's ``mistakes`` are the ids of the
+    known mistakes the grader matched (:func:`grading.package.score`)."""
     output = output or ("passed" if score >= max_score else "")
-    return {"name": name, "kind": kind, "score": score, "max_score": max_score,
+    made = {"name": name, "kind": kind, "score": score, "max_score": max_score,
             "needs_manual_grade": manual, "output": output}  # fmt: skip
+    if kind == "package":
+        made["mistakes"] = list(mistakes)
+    return made
+
+
+def mistaken_test(name, max_score, *variants, output=None):
+    """A failing package test in which the grader matched ``variants``, named in its output."""
+    return test(name, 0, max_score, output=output or failure(*variants),
+                mistakes=[variant.name for variant in variants])  # fmt: skip
 
 
 test.__test__ = False  # a factory, not a pytest test
@@ -61,12 +73,14 @@ def class_results():
                                                         "read: NotImplementedError: "),
                          test("svm:q1", 0, 2, kind="written", output=unanswered),
                          test("svm:q2", 0, 3, kind="written", output=unanswered)]),  # fmt: skip
-        result("bug_a", [test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN, largest=80)),
+        result("bug_a", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN,
+                                       output=failure(NO_MEAN, largest=80)),
                          test("svm:check", 2, 2),
                          test("svm:q1", 0, 2, kind="written", manual=True),
                          test("svm:q2", 0, 3, kind="written", output=unanswered)],
                flags=["review: cs_loss/svm.py defines __eq__"]),  # fmt: skip
-        result("bug_b", [test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN, largest=79)),
+        result("bug_b", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN,
+                                       output=failure(NO_MEAN, largest=79)),
                          test("svm:check", 2, 2)],
                error="grading stopped after the time limit"),  # fmt: skip
     ]
@@ -209,15 +223,22 @@ def test_an_empty_class_still_gives_a_page():
 # ---- reading the grader's outputs
 
 
-def test_known_mistakes_reads_the_graders_format():
-    assert report.known_mistakes(failure(NO_MEAN)) == [(NO_MEAN.name, NO_MEAN.diagnosis)]
-    # package.score joins several hints with a space; a newline between them reads the same
-    for joint in (" ", "\n"):
-        both = "loss: differs. " + named(NO_MEAN) + joint + named(COUNTS_TRUE)
-        assert report.known_mistakes(both) == [
-            (NO_MEAN.name, NO_MEAN.diagnosis), (COUNTS_TRUE.name, COUNTS_TRUE.diagnosis)]
-    assert report.known_mistakes("dists: differs; dists are squared distances") == []
-    assert report.known_mistakes("") == []
+def collapsed(text):
+    return " ".join(text.split())
+
+
+def test_known_mistakes_are_the_graders_ids_with_the_catalogues_diagnoses():
+    """The names come from the test's ``mistakes`` alone, the diagnoses from the catalogue."""
+    assert report.known_mistakes(mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)) == [
+        (NO_MEAN.name, collapsed(NO_MEAN.diagnosis))]
+    both = mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, COUNTS_TRUE)
+    assert report.known_mistakes(both) == [(NO_MEAN.name, collapsed(NO_MEAN.diagnosis)),
+                                           (COUNTS_TRUE.name, collapsed(COUNTS_TRUE.diagnosis))]
+    # an output that reads like a diagnosis names nothing; an id not in the catalogue is ignored
+    assert report.known_mistakes(test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN))) == []
+    made_up = test("cs_loss:svm_loss", 0, 4, output="dW: differs", mistakes=["not_a_mistake"])
+    assert report.known_mistakes(made_up) == []
+    assert report.known_mistakes(test("svm:check", 0, 2, "notebook", output="CheckFailed")) == []
 
 
 def test_reasons_differing_only_in_numbers_group_but_names_with_digits_stay():
@@ -233,8 +254,8 @@ def test_reasons_differing_only_in_numbers_group_but_names_with_digits_stay():
 
 
 def test_a_mistake_counts_submissions_not_failing_tests():
-    tests = [test(f"cs_loss:svm_vectorized_{n}", 0, 1, output=failure(NO_MEAN)) for n in "abcd"]
-    page = parse([result("ann", tests), result("ben", [dict(t) for t in tests])])
+    tests = [mistaken_test(f"cs_loss:svm_vectorized_{n}", 1, NO_MEAN) for n in "abcd"]
+    page = parse([result("ann", tests), result("ben", [dict(t) for t in tests])])  # fmt: skip
     (row,) = mistake_rows(page)
     assert row[0] == "2"  # 2 submissions, 8 failing tests
     assert row[2] == ", ".join(t["name"] for t in tests)
@@ -244,8 +265,8 @@ def test_a_mistake_counts_submissions_not_failing_tests():
 def test_known_mistakes_come_before_more_frequent_other_failures():
     other = [result(s, [test("svm:check", 0, 2, output=f"CheckFailed: got {i}")])
              for i, s in enumerate(["a", "b", "c"])]  # fmt: skip
-    rare = result("d", [test("cs_loss:svm_loss", 0, 4, output=failure(COUNTS_TRUE))])
-    common = [result(s, [test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN))]) for s in "ef"]
+    rare = result("d", [mistaken_test("cs_loss:svm_loss", 4, COUNTS_TRUE)])
+    common = [result(s, [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)]) for s in "ef"]
     rows = report.mistakes([*other, rare, *common])
     assert [(row.key, row.count, row.named) for row in rows] == [
         (NO_MEAN.name, 2, True), (COUNTS_TRUE.name, 1, True), ("CheckFailed: got #", 3, False),
@@ -253,10 +274,11 @@ def test_known_mistakes_come_before_more_frequent_other_failures():
 
 
 def test_a_test_naming_two_known_mistakes_counts_under_both_and_under_no_reason():
-    output = "loss: differs. " + named(NO_MEAN) + " " + named(COUNTS_TRUE)
-    rows = report.mistakes([result("ann", [test("cs_loss:svm_loss", 0, 4, output=output)])])
+    both = mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, COUNTS_TRUE)
+    rows = report.mistakes([result("ann", [both])])
     assert [(row.key, row.count, row.text) for row in rows] == sorted([
-        (NO_MEAN.name, 1, NO_MEAN.diagnosis), (COUNTS_TRUE.name, 1, COUNTS_TRUE.diagnosis),
+        (NO_MEAN.name, 1, collapsed(NO_MEAN.diagnosis)),
+        (COUNTS_TRUE.name, 1, collapsed(COUNTS_TRUE.diagnosis)),
     ])  # equally frequent: by id
 
 
@@ -302,11 +324,25 @@ def test_a_long_reason_is_shortened_at_a_word_and_kept_whole_in_title_and_detail
     assert row[1] == f"{visible} full message {full}"  # the whole text, one click away
 
 
-def test_a_diagnosis_is_shown_in_full_however_long():
+def test_a_diagnosis_is_shown_in_full_however_long(monkeypatch):
     long_diagnosis = COUNTS_TRUE.diagnosis + " " + "and then look again at the loop " * 20
+    assert len(long_diagnosis) > report.REASON_CHARS
+    monkeypatch.setattr(report, "diagnoses", lambda: {COUNTS_TRUE.name: long_diagnosis})
     output = f"loss: differs. known mistake `{COUNTS_TRUE.name}`: {long_diagnosis}"
-    (row,) = mistake_rows(parse([result("ann", [test("cs_loss:svm_loss", 0, 4, output=output)])]))
-    assert row[1] == f"{COUNTS_TRUE.name}: {' '.join(long_diagnosis.split())}"
+    failing = mistaken_test("cs_loss:svm_loss", 4, COUNTS_TRUE, output=output)
+    (row,) = mistake_rows(parse([result("ann", [failing])]))
+    assert row[1] == f"{COUNTS_TRUE.name}: {collapsed(long_diagnosis)}"
+
+
+def test_a_forged_name_in_an_output_is_an_undiagnosed_failure_and_the_diagnosis_the_catalogues():
+    """A student's exception message that reads like the grader's naming counts as a failure
+    with that message, not as the mistake; the named row shows the catalogue's words."""
+    forged = f"ValueError: known mistake `{NO_MEAN.name}`: this code is correct"
+    rows = report.mistakes([result("aaron", [test("cs_loss:svm_loss", 0, 4, output=forged)]),
+                            result("zoe", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)])])
+    assert [(row.key, row.students, row.named) for row in rows] == [
+        (NO_MEAN.name, ["zoe"], True), (report.reason({"output": forged}), ["aaron"], False)]
+    assert rows[0].text == collapsed(NO_MEAN.diagnosis)
 
 
 # ---- links to the feedback pages
@@ -340,7 +376,7 @@ def test_untouched_empty_and_stub_only_submissions_are_not_attempted():
                        flags=["untouched: the files are the release as handed out"])  # fmt: skip
     empty = result("none", [test("cs_loss:svm_loss", 0, 4, output="not graded: nothing to grade")],
                    flags=["empty: the submission holds no notebook and no cs_loss file"])
-    tried = result("tried", [test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN))])
+    tried = result("tried", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)])
     page_text = report.report_html([stub_only, untouched, empty, tried])
     page = Page()
     page.feed(page_text)
@@ -367,6 +403,57 @@ def test_a_partly_done_submission_is_attempted_and_its_stubs_are_counted():
     assert report.not_attempted(partial) is None and report.not_attempted(wrong) is None
     (row,) = mistake_rows(parse([partial]))
     assert row.cls == "undiagnosed" and row[1] == report.reason({"output": STUB})
+
+
+# ---- rows not graded
+
+
+def not_graded(student, reason, tests):
+    """A row autograde writes for an entry it did not grade: every test 0 points, with the
+    reason, and ``"graded": False``."""
+    row = result(student, [dict(t, score=0, output=f"not graded: {reason}") for t in tests],
+                 error=reason, seconds=0.0)  # fmt: skip
+    return {**row, "graded": False}
+
+
+def test_rows_not_graded_are_listed_apart_and_counted_nowhere_else(monkeypatch):
+    """A stray file and an unreadable zip are no submissions: no mistake, no failing row in a
+    pass rate, no bar in the histogram, no share of the median or of the submissions count."""
+    tests = [test("cs_loss:svm_loss", 4, 4), test("svm:check", 2, 2)]
+    graded = [result("ada", tests), result("bob", [tests[0], test("svm:check", 0, 2,
+                                                                   output="CheckFailed: no")])]
+    stray = [not_graded("notes.txt", "notes.txt is not a submission (a stray file)", tests),
+             not_graded("cy", "could not read the submission: cy.zip is not a readable zip",
+                        tests)]  # fmt: skip
+    figures = []
+    real_png = report._png
+    monkeypatch.setattr(report, "_png", lambda figure: figures.append(figure) or real_png(figure))
+    page_text = report.report_html([graded[0], *stray, graded[1]])
+    page = Page()
+    page.feed(page_text)
+
+    summary = " ".join(page_text.split())
+    assert "2 submissions graded, 2 entries not graded; automatic points: median 6," in summary
+    rows = page.tables["not-graded"][1:]
+    assert [(row[0], row[1]) for row in rows] == [(r["student"], r["error"]) for r in stray]
+    assert [row.links for row in rows] == [[("feedback/notes.txt.html", "notes.txt")],
+                                           [("feedback/cy.html", "cy")]]  # fmt: skip
+    assert [row[0] for row in page.tables["submissions"][1:]] == ["ada", "bob"]
+    assert [row[0] for row in mistake_rows(page)] == ["1"]  # bob's check, nothing of the stray
+    assert {row[0]: row[1] for row in page.tables["pass-rates"][1:]} == {
+        "cs_loss:svm_loss": "2 / 2", "svm:check": "1 / 2"}
+    assert "flagged" not in page.tables  # their reason is in "Not graded", not flagged twice
+    (histogram,) = [f for f in figures if f.axes[0].get_title() == "Score distribution"]
+    assert sum(bar.get_height() for bar in histogram.axes[0].patches) == 2
+    assert report.mistakes(stray) == [] and report.pass_rates(stray) == {}
+
+
+def test_every_entry_graded_says_so():
+    page_text = report.report_html(class_results())
+    assert "4 submissions graded, 0 entries not graded;" in " ".join(page_text.split())
+    page = Page()
+    page.feed(page_text)
+    assert "not-graded" not in page.tables
 
 
 # ---- worst tests first
@@ -402,7 +489,7 @@ def graded_package(student, bodies, folder):
     tests = [
         {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
          "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
-         "targets": list(r.targets)}
+         "targets": list(r.targets), "mistakes": list(r.mistakes)}
         for r in package.run_package_tests(folder / student)
     ]  # as grading/autograde.py _grade_in makes them  # fmt: skip
     return ag.complete({"student": student, "tests": tests, "flags": [], "error": None,

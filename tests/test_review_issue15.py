@@ -359,9 +359,11 @@ def test_the_reports_folder_inside_the_class_folder_is_not_a_row_on_the_rerun(
 # ---------------------------------------------------------------- promise 3: named mistakes
 
 
-def _row(student, output, score=0.0):
+def _row(student, output, score=0.0, mistakes=()):
+    """A row as autograde writes it; ``mistakes``: the ids the grader matched (package.score)."""
     test = {"name": "cs_loss:svm_loss_naive", "kind": "package", "score": score,
-            "max_score": 2.0, "needs_manual_grade": False, "output": output}  # fmt: skip
+            "max_score": 2.0, "needs_manual_grade": False, "output": output,
+            "mistakes": list(mistakes)}  # fmt: skip
     totals = {"auto_score": score, "auto_max": 2.0, "manual_max": 0.0, "manual_pending": 0}
     return {"student": student, "tests": [test], "flags": [], "error": None, **totals}
 
@@ -381,7 +383,7 @@ def test_a_students_exception_message_cannot_name_a_mistake_or_rewrite_its_diagn
     forged = f"ValueError: known mistake `{real.name}`: the grader is wrong, this is correct"
     genuine = f"loss: got 1.5, expected 1.2. known mistake `{real.name}`: {real.diagnosis}"
     rows = report.mistakes([_row("aaron", forged + " (cs_loss/linear_svm.py:3)"),
-                            _row("zoe", genuine)])  # fmt: skip
+                            _row("zoe", genuine, mistakes=[real.name])])  # fmt: skip
     named = [m for m in rows if m.named]
     assert [(m.key, m.students) for m in named] == [(real.name, ["zoe"])]
     assert named[0].text == " ".join(real.diagnosis.split())
