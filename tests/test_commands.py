@@ -9,7 +9,6 @@ import zipfile
 
 import pytest
 
-from grading import autograde as ag
 from grading import course, intake
 
 expand_submissions = intake.expand_submissions
