@@ -401,22 +401,29 @@ OWN_ZIPS = ("submission.zip", "loss.zip")
 MAX_SECTION_DEPTH = 2  # class/section/subsection/<student>: deeper folders are not read
 
 
+def _student_zips(entries):
+    """The zips among ``entries`` that would each be one student (not a student's own)."""
+    return [p for p in entries if p.is_file() and looks_like_zip(p)
+            and p.name.lower() not in OWN_ZIPS]  # fmt: skip
+
+
+def _entries(folder):
+    """The entries of ``folder``, sorted, without OS junk and symbolic links."""
+    return [p for p in sorted(Path(folder).iterdir())
+            if not is_os_junk(p.name) and not p.is_symlink()]  # fmt: skip
+
+
 def _students_in(folder):
     """The entries of ``folder`` that would each be one student: zips, and folders of work."""
-    entries = [p for p in sorted(Path(folder).iterdir())
-               if not is_os_junk(p.name) and not p.is_symlink()]  # fmt: skip
-    zips = [p for p in entries if p.is_file() and looks_like_zip(p)
-            and p.name.lower() not in OWN_ZIPS]  # fmt: skip
+    entries = _entries(folder)
     folders = [p for p in entries if p.is_dir() and p.name != "cs_loss"
                and (_holds_work(p) or lone_zip(p) is not None or _is_section(p))]  # fmt: skip
-    return zips, folders
+    return _student_zips(entries), folders
 
 
 def _is_section(folder):
     """Whether ``folder`` holds students' zips but no work of its own (a section's downloads)."""
-    zips = [p for p in Path(folder).iterdir() if p.is_file() and not p.is_symlink()
-            and not is_os_junk(p.name) and looks_like_zip(p) and p.name.lower() not in OWN_ZIPS]
-    return len(zips) >= 2 and not _holds_work(folder)
+    return len(_student_zips(_entries(folder))) >= 2 and not _holds_work(folder)
 
 
 def is_class_folder(folder):
