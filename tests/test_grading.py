@@ -215,6 +215,19 @@ def test_examples_verify(graded):
 
 @pytest.mark.slow
 @pytest.mark.grading
+def test_examples_get_the_points_recorded_before_the_refactor(graded):
+    """Every test of the examples `check` grades scores as it did before issue 16's refactor."""
+    recorded = json.loads((Path(__file__).parent / "data" / "grades_before_refactor.json").read_text())
+    by_name, _, _ = graded
+    for name, before in recorded["end_to_end"].items():
+        now = {t["name"]: [t["score"], t["max_score"]] for t in by_name[name]["tests"]}
+        assert now == before["tests"], name
+        assert [by_name[name]["auto_score"], by_name[name]["auto_max"]] == [
+            before["auto_score"], before["auto_max"]], name
+
+
+@pytest.mark.slow
+@pytest.mark.grading
 def test_colab_names_and_zips_grade_normally(graded):
     result = graded[0]["colab_names"]
     assert full_marks(result), result

@@ -1,0 +1,58 @@
+"""Grades recorded before the grader's refactor (issue 16), graded again now.
+
+``tests/data/grades_before_refactor.json`` holds, per test, the points the grader gave
+before its modules were reorganised: at package level for the reference and every
+known mistake and correct variant of the catalogue, and end to end (notebooks
+included) for the examples that ``python -m grading check`` grades. A refactor keeps
+behaviour, so every one of those points must come out the same.
+"""
+
+import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading import markers, mistakes, package
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "grades_before_refactor.json").read_text())
+
+
+def _package_points(name, bodies):
+    """{test name: [score, max score]} of the hidden package tests on the reference with
+    ``bodies`` (region id -> code) in place, every group run."""
+    with np.load(package.EXPECTED, allow_pickle=False) as saved:
+        expected = {key: saved[key] for key in saved.files}
+    with tempfile.TemporaryDirectory(prefix="cs_loss_recorded_") as tmp:
+        markers.write_package(package.KIT_ROOT / "cs_loss", Path(tmp) / name, bodies)
+        arrays, statuses = package._run_all_groups(Path(tmp) / name)
+    results = package.score(arrays, statuses, expected)
+    return {r.name: [r.score, r.max_score] for r in results}
+
+
+def test_the_record_covers_the_reference_and_the_whole_catalogue():
+    names = {variant.name for variant in mistakes.MISTAKES + mistakes.CORRECT}
+    assert set(RECORDED["package"]) == names | {"reference"}
+    assert set(RECORDED["end_to_end"]) >= {"reference", "blank_release"}
+
+
+@pytest.mark.slow
+def test_package_points_are_the_points_recorded_before_the_refactor():
+    variants = [("reference", {})] + [
+        (v.name, {v.region: v.code}) for v in mistakes.MISTAKES + mistakes.CORRECT
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        now = dict(zip([name for name, _ in variants],
+                       pool.map(lambda item: _package_points(*item), variants), strict=True))  # fmt: skip
+    changed = {
+        name: {test: (RECORDED["package"][name].get(test), points) for test, points in tests.items()
+               if RECORDED["package"][name].get(test) != points}  # fmt: skip
+        for name, tests in now.items()
+    }
+    changed = {name: diff for name, diff in changed.items() if diff}
+    assert changed == {}
+    assert {name: set(tests) for name, tests in now.items()} == {
+        name: set(tests) for name, tests in RECORDED["package"].items()
+    }
