@@ -62,8 +62,9 @@ def load_cifar10_cs231n(root):
     return X_train, y_train, X_test, np.array(d["labels"])
 
 
-def get_cifar10_data_cs231n(root, num_training=49000, num_validation=1000, num_test=1000,
-                            num_dev=500):  # fmt: skip
+def get_cifar10_data_cs231n(
+    root, num_training=49000, num_validation=1000, num_test=1000, num_dev=500
+):
     """The SVM notebook's preprocessing: split, flatten, mean image, bias trick (float64)."""
     X_train, y_train, X_test, y_test = load_cifar10_cs231n(root)
     X_val = X_train[num_training : num_training + num_validation]

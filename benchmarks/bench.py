@@ -73,13 +73,17 @@ def bench_distances(rng, repeats, quick):
     X_train = rng.integers(0, 256, size=(num_train, dim)).astype(np.float64)
     X_test = rng.integers(0, 256, size=(num_test, dim)).astype(np.float64)
     knn = KNearestNeighbor().train(X_train, np.zeros(num_train, dtype=int))
-    ours, sk = compare(lambda: knn.compute_distances_no_loops(X_test),
-                       lambda: euclidean_distances(X_test, X_train), repeats)  # fmt: skip
+    ours, sk = compare(
+        lambda: knn.compute_distances_no_loops(X_test),
+        lambda: euclidean_distances(X_test, X_train),
+        repeats,
+    )
     rows = [(f"no-loop distances {num_test}x{num_train}x{dim} vs sklearn", ours, sk, "<= 1.2")]
     # The two-loop version takes long; one run of it is plenty against a large ratio.
     two = timed(lambda: knn.compute_distances_two_loops(X_test))
-    rows.append(("no-loop vs two-loop distances (speed-up, higher is better)", ours, two,
-                 "(lesson)"))  # fmt: skip
+    rows.append(
+        ("no-loop vs two-loop distances (speed-up, higher is better)", ours, two, "(lesson)")
+    )
     return rows
 
 
@@ -107,11 +111,18 @@ def bench_sgd(rng, repeats, quick, dtype):
     X = (rng.standard_normal((N, D)) * 60).astype(dtype)
     y = rng.integers(0, 10, size=N)
     args = dict(learning_rate=1e-7, reg=2.5e4, num_iters=300 if quick else 1500, batch_size=200)
-    ours, base = compare(lambda: LinearSVM().train(X, y, **args),
-                         lambda: train_cs231n(X, y, **args), repeats)  # fmt: skip
+    ours, base = compare(
+        lambda: LinearSVM().train(X, y, **args), lambda: train_cs231n(X, y, **args), repeats
+    )
     name = np.dtype(dtype).name
-    return [(f"LinearSVM.train {args['num_iters']} iters, batch 200, {N}x{D} {name} vs CS231n loop",
-             ours, base, "<= 1.0")]  # fmt: skip
+    return [
+        (
+            f"LinearSVM.train {args['num_iters']} iters, batch 200, {N}x{D} {name} vs CS231n loop",
+            ours,
+            base,
+            "<= 1.0",
+        )
+    ]
 
 
 PEAK_SCRIPT = """
@@ -158,8 +169,14 @@ def bench_memory(rng, with_baseline):
         root = write_synthetic_cifar(Path(tmp) / "cifar-10-batches-py", rng)
         ours = peak_memory(root, ours=True)
         base = peak_memory(root, ours=False) if with_baseline else float("nan")
-    return [("peak memory of get_CIFAR10_data(), 49000/1000/1000/500 (GB) vs CS231n", ours / 1e9,
-             base / 1e9, "<= 1.0 GB")]  # fmt: skip
+    return [
+        (
+            "peak memory of get_CIFAR10_data(), 49000/1000/1000/500 (GB) vs CS231n",
+            ours / 1e9,
+            base / 1e9,
+            "<= 1.0 GB",
+        )
+    ]
 
 
 def main(argv=None):
@@ -168,8 +185,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["distances", "losses", "sgd", "memory"])
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
-    parser.add_argument("--memory-baseline", action="store_true",
-                        help="also measure the CS231n float64 pipeline's peak (about 3 GB)")
+    parser.add_argument(
+        "--memory-baseline",
+        action="store_true",
+        help="also measure the CS231n float64 pipeline's peak (about 3 GB)",
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
 

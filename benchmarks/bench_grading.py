@@ -63,17 +63,21 @@ def main(argv=None):
         ag.prepare(tmp / "work")
         release = tmp / "work" / "release" / course.ASSIGNMENT
         kinds = [examples.write_reference(tmp / "kinds" / "reference", release)]
-        kinds += [examples.write_variant(v, tmp / "kinds" / v.name, release)
-                  for v in examples.one_mistake_variants()]  # fmt: skip
+        kinds += [
+            examples.write_variant(v, tmp / "kinds" / v.name, release)
+            for v in examples.one_mistake_variants()
+        ]
         subs = []
         for i in range(max(args.batch, args.single)):
             dest = tmp / "subs" / f"student{i:02d}"
             shutil.copytree(kinds[i % len(kinds)], dest)
             subs.append(dest)
-        alone, single_wall, single_cpu = timed_batch(subs[: args.single], tmp / "out1", 1,
-                                                     tmp / "work")  # fmt: skip
-        batch, batch_wall, batch_cpu = timed_batch(subs[: args.batch], tmp / "outN", args.workers,
-                                                   tmp / "work")  # fmt: skip
+        alone, single_wall, single_cpu = timed_batch(
+            subs[: args.single], tmp / "out1", 1, tmp / "work"
+        )
+        batch, batch_wall, batch_cpu = timed_batch(
+            subs[: args.batch], tmp / "outN", args.workers, tmp / "work"
+        )
 
     figures = {
         "single_wall_per_submission": single_wall / args.single,
@@ -85,13 +89,17 @@ def main(argv=None):
         "errors": sorted({r["student"] for r in alone + batch if r["error"]}),
     }
     worker_times = sorted(r.get("seconds") or 0.0 for r in alone)
-    print(f"one worker: {args.single} submissions in {single_wall:.1f} s: "
-          f"{figures['single_wall_per_submission']:.1f} s wall and "
-          f"{figures['single_cpu_per_submission']:.1f} s CPU each "
-          f"(inside the worker: {worker_times[0]:.1f} to {worker_times[-1]:.1f} s)")  # fmt: skip
-    print(f"{args.workers} workers: {args.batch} submissions in {batch_wall:.1f} s: "
-          f"{figures['batch_wall_per_submission']:.1f} s wall and "
-          f"{figures['batch_cpu_per_submission']:.1f} s CPU each")  # fmt: skip
+    print(
+        f"one worker: {args.single} submissions in {single_wall:.1f} s: "
+        f"{figures['single_wall_per_submission']:.1f} s wall and "
+        f"{figures['single_cpu_per_submission']:.1f} s CPU each "
+        f"(inside the worker: {worker_times[0]:.1f} to {worker_times[-1]:.1f} s)"
+    )
+    print(
+        f"{args.workers} workers: {args.batch} submissions in {batch_wall:.1f} s: "
+        f"{figures['batch_wall_per_submission']:.1f} s wall and "
+        f"{figures['batch_cpu_per_submission']:.1f} s CPU each"
+    )
     print(f"speed-up of the batch over one worker: {figures['speedup']:.2f}x")
     print(f"grading errors: {figures['errors'] or 'none'}")
     if args.json:

@@ -30,8 +30,14 @@ def best_linear(cls, data, learning_rates, regs, num_iters, seed):
         for reg in regs:
             clf = cls()
             try:
-                clf.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
-                          num_iters=num_iters, seed=seed)  # fmt: skip
+                clf.train(
+                    data["X_train"],
+                    data["y_train"],
+                    learning_rate=lr,
+                    reg=reg,
+                    num_iters=num_iters,
+                    seed=seed,
+                )
             except TrainingDivergedError:
                 continue
             val = accuracy(clf.predict(data["X_val"]), data["y_val"])
@@ -48,17 +54,23 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    split = {} if args.dataset != "cifar10" else {"num_training": 4000, "num_validation": 500,
-                                                  "num_test": 500}  # fmt: skip
+    split = (
+        {}
+        if args.dataset != "cifar10"
+        else {"num_training": 4000, "num_validation": 500, "num_test": 500}
+    )
     data = get_data(args.dataset, seed=args.seed, **split)
     grid = GRIDS["cifar10" if data["name"] == "CIFAR-10" else "digits"]
-    print(f"dataset: {data['name']}, train {data['X_train'].shape}, val {data['X_val'].shape}, "
-          f"test {data['X_test'].shape}")  # fmt: skip
+    print(
+        f"dataset: {data['name']}, train {data['X_train'].shape}, val {data['X_val'].shape}, "
+        f"test {data['X_test'].shape}"
+    )
 
     images = load_images("cifar10" if data["name"] == "CIFAR-10" else "digits")
     num_knn_train = min(5000, len(images["y_train"]))
     knn = KNearestNeighbor().train(
-        images["X_train"][:num_knn_train].reshape(num_knn_train, -1), images["y_train"][:num_knn_train]
+        images["X_train"][:num_knn_train].reshape(num_knn_train, -1),
+        images["y_train"][:num_knn_train],
     )
     X_test_img = images["X_test"][:500].reshape(min(500, len(images["y_test"])), -1)
     dists = knn.compute_distances_no_loops(X_test_img)

@@ -143,8 +143,7 @@ def as_positive_int(value, name, maximum=None, maximum_name=None):
         raise ValueError(f"{name} must be >= 1, got {value}.")
     if maximum is not None and value > maximum:
         raise ValueError(
-            f"{name}={value} is larger than {maximum_name} ({maximum}); "
-            f"choose {name} <= {maximum}."
+            f"{name}={value} is larger than {maximum_name} ({maximum}); choose {name} <= {maximum}."
         )
     return value
 
@@ -263,8 +262,7 @@ def _as_gradient(dW, W, X, function):
         arr = np.asarray(None)
     if arr.dtype.kind not in "fiu":
         raise TypeError(
-            f"{function} returned dW as {_returned(dW)}; expected an array of W's shape "
-            f"{W.shape}."
+            f"{function} returned dW as {_returned(dW)}; expected an array of W's shape {W.shape}."
         )
     if arr.shape != W.shape:
         if arr.shape == W.shape[::-1]:

@@ -35,8 +35,17 @@ from ._validation import as_positive_int
 KIT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DOWNLOAD_COMMAND = "python data/get_datasets.py"
 CIFAR10_CLASSES = (
-    "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "plane",
+    "car",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 CIFAR10_FILES = tuple(f"data_batch_{b}" for b in range(1, 6)) + ("test_batch",)
 
 
@@ -250,9 +259,11 @@ def preprocess_splits(
     available = X_train_all.shape[0]
     num_training = as_positive_int(num_training, "num_training", available, "the training images")
     num_validation = as_positive_int(
-        num_validation, "num_validation", available - num_training,
+        num_validation,
+        "num_validation",
+        available - num_training,
         f"the training images left after num_training={num_training}",
-    )  # fmt: skip
+    )
     num_test = as_positive_int(num_test, "num_test", X_test_all.shape[0], "the test images")
     num_dev = as_positive_int(num_dev, "num_dev", num_training, "num_training")
     image_shape = tuple(X_train_all.shape[1:])
@@ -328,9 +339,19 @@ def get_CIFAR10_data(
         num_training = min(num_training, X_train.shape[0] - num_validation)
         num_test = min(num_test, X_test.shape[0])
     data = preprocess_splits(
-        X_train, y_train, X_test, y_test, num_training, num_validation, num_test, num_dev,
-        subtract_mean=subtract_mean, add_bias=add_bias, dtype=dtype, seed=seed,
-    )  # fmt: skip
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        num_training,
+        num_validation,
+        num_test,
+        num_dev,
+        subtract_mean=subtract_mean,
+        add_bias=add_bias,
+        dtype=dtype,
+        seed=seed,
+    )
     data["class_names"] = load_CIFAR10_class_names(root)
     data["name"] = "CIFAR-10"
     return data
@@ -353,9 +374,19 @@ def get_digits_data(
     """
     X_train, y_train, X_test, y_test = load_digits(seed=seed)
     data = preprocess_splits(
-        X_train, y_train, X_test, y_test, num_training, num_validation, num_test, num_dev,
-        subtract_mean=subtract_mean, add_bias=add_bias, dtype=dtype, seed=seed,
-    )  # fmt: skip
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        num_training,
+        num_validation,
+        num_test,
+        num_dev,
+        subtract_mean=subtract_mean,
+        add_bias=add_bias,
+        dtype=dtype,
+        seed=seed,
+    )
     data["class_names"] = [str(c) for c in range(10)]
     data["name"] = "digits (offline)"
     return data
@@ -385,9 +416,13 @@ def load_images(dataset="auto", root=None):
         X_train, y_train, X_test, y_test = load_digits()
         names, title = [str(c) for c in range(10)], "digits (offline)"
     return {
-        "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
-        "class_names": names, "name": title,
-    }  # fmt: skip
+        "X_train": X_train,
+        "y_train": y_train,
+        "X_test": X_test,
+        "y_test": y_test,
+        "class_names": names,
+        "name": title,
+    }
 
 
 def get_data(dataset="auto", root=None, **split):

@@ -70,9 +70,14 @@ def student_files(folder):
             return names
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return [f"cs_loss/{path.name}" for path in sorted((folder / "cs_loss").glob("*.py"))
-            if any(line.lstrip().startswith(TODO_LINE)
-                   for line in path.read_text(errors="replace").splitlines())]  # fmt: skip
+    return [
+        f"cs_loss/{path.name}"
+        for path in sorted((folder / "cs_loss").glob("*.py"))
+        if any(
+            line.lstrip().startswith(TODO_LINE)
+            for line in path.read_text(errors="replace").splitlines()
+        )
+    ]
 
 
 def last_edited(folder):
@@ -127,15 +132,20 @@ def search_my_drive(my_drive, depth=None, limit=None):
                 found.append(folder)
                 continue
             try:
-                next_level += sorted(Path(entry.path) for entry in os.scandir(folder)
-                                     if entry.is_dir() and not entry.name.startswith(".")
-                                     and entry.name != "Trash")  # fmt: skip
+                next_level += sorted(
+                    Path(entry.path)
+                    for entry in os.scandir(folder)
+                    if entry.is_dir() and not entry.name.startswith(".") and entry.name != "Trash"
+                )
             except OSError:  # unreadable: skip it
                 continue
         level = next_level
-    where = (f"{my_drive} and its folders up to {depth} levels down ({visited} folders; "
-             "hidden folders and the Trash skipped"
-             + (f"; stopped at the limit of {limit} folders" if stopped else "") + ")")  # fmt: skip
+    where = (
+        f"{my_drive} and its folders up to {depth} levels down ({visited} folders; "
+        "hidden folders and the Trash skipped"
+        + (f"; stopped at the limit of {limit} folders" if stopped else "")
+        + ")"
+    )
     return found, where
 
 
@@ -209,14 +219,18 @@ def find_assignment_folder(drive_mount=DRIVE_MOUNT):
     found.sort(key=last_edited, reverse=True)  # the copy you worked on last comes first
     notes = [f"Looked in {where}."]
     if len(found) > 1:
-        notes.append(f"Found {len(found)} copies of the assignment folder; using the one whose "
-                     "files you edited last:")  # fmt: skip
+        notes.append(
+            f"Found {len(found)} copies of the assignment folder; using the one whose "
+            "files you edited last:"
+        )
         for number, folder in enumerate(found):
             edited = time.strftime("%Y-%m-%d %H:%M", time.localtime(last_edited(folder)))
-            notes.append(f"  {'USING   ' if number == 0 else 'not used'} {folder}  "
-                         f"(last edited {edited})")  # fmt: skip
-        notes.append("To use another copy, set os.environ['CS_LOSS_HOME'] to it and run this cell "
-                     "again.")  # fmt: skip
+            notes.append(
+                f"  {'USING   ' if number == 0 else 'not used'} {folder}  (last edited {edited})"
+            )
+        notes.append(
+            "To use another copy, set os.environ['CS_LOSS_HOME'] to it and run this cell again."
+        )
     return found[0], notes
 
 

@@ -31,9 +31,17 @@ GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 
 # Reload order: a module after the modules it imports.
 _MODULES = (
-    "_validation", "data", "gradient_check", "home", "knn", "notebook", "softmax", "svm",
-    "linear_classifier", "vis",
-)  # fmt: skip
+    "_validation",
+    "data",
+    "gradient_check",
+    "home",
+    "knn",
+    "notebook",
+    "softmax",
+    "svm",
+    "linear_classifier",
+    "vis",
+)
 
 
 def enable_autoreload():
@@ -86,7 +94,9 @@ def reload():
     import cs_loss
 
     for name in _MODULES:
-        importlib.reload(sys.modules.get(f"cs_loss.{name}") or importlib.import_module(f"cs_loss.{name}"))
+        importlib.reload(
+            sys.modules.get(f"cs_loss.{name}") or importlib.import_module(f"cs_loss.{name}")
+        )
     importlib.reload(cs_loss)
     return describe()
 
@@ -122,8 +132,10 @@ def ensure_cifar10():
     script = _data.KIT_DATA_DIR / "get_datasets.py"
     result = subprocess.run(
         [sys.executable, str(script), "--dest", str(_data.cifar10_dir().parent), "--retries", "2"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode == 0 and _data.cifar10_available():
         return True, f"CIFAR-10 downloaded to {_data.cifar10_dir()}."
     reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
@@ -149,8 +161,9 @@ def load_split(num_training=49000, num_validation=1000, num_test=1000, num_dev=5
     available, message = ensure_cifar10()
     if not available:
         return _data.get_digits_data(seed=seed), message
-    data = _data.get_CIFAR10_data(num_training, num_validation, num_test, num_dev, seed=seed,
-                                  fit_to_available=True)  # fmt: skip
+    data = _data.get_CIFAR10_data(
+        num_training, num_validation, num_test, num_dev, seed=seed, fit_to_available=True
+    )
     if len(data["y_train"]) < num_training:
         message += (
             f" This copy has {len(data['y_train']) + num_validation} training images, not 50000: "
@@ -261,8 +274,10 @@ def likely_cause(got, expected, rtol=1e-5):
         times = round(ratio)
         # A large N survives a small additive term (a penalty reg * sum(W**2), say).
         close = rtol if times < 10 else max(rtol, 1e-3)
-        if times >= 2 and abs(ratio - times) <= close * times and np.allclose(
-            got, times * expected, rtol=close, atol=0
+        if (
+            times >= 2
+            and abs(ratio - times) <= close * times
+            and np.allclose(got, times * expected, rtol=close, atol=0)
         ):
             if times == 2:
                 return (

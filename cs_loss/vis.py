@@ -124,8 +124,14 @@ def plot_hyperparameter_map(results, ax=None, which="val"):
         points = ax.scatter(lr, reg, c=accs, s=120, cmap="viridis", marker="s")
         ax.figure.colorbar(points, ax=ax, label=f"{which} accuracy")
         for x, y, acc in zip(lr, reg, accs):
-            ax.annotate(f"{acc:.3f}", (x, y), textcoords="offset points", xytext=(0, 9),
-                        ha="center", fontsize=8)  # fmt: skip
+            ax.annotate(
+                f"{acc:.3f}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(0, 9),
+                ha="center",
+                fontsize=8,
+            )
     if failed:
         lr, reg = np.array(failed).T
         ax.scatter(lr, reg, marker="x", color="red", label="diverged")
@@ -228,8 +234,9 @@ def plot_decision_regions(classifier_predict, X, y, ax=None, resolution=200, tit
     )
     grid = np.column_stack([gx.ravel(), gy.ravel()])  # (resolution**2, 2)
     regions = classifier_predict(grid).reshape(gx.shape)
-    ax.contourf(gx, gy, regions, alpha=0.3, cmap="tab10", vmin=0, vmax=9,
-                levels=np.arange(-0.5, 10))  # fmt: skip
+    ax.contourf(
+        gx, gy, regions, alpha=0.3, cmap="tab10", vmin=0, vmax=9, levels=np.arange(-0.5, 10)
+    )
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", vmin=0, vmax=9, edgecolor="k", s=20)
     if title:
         ax.set_title(title)

@@ -100,7 +100,9 @@ def _safe_members(tar):
     for member in tar.getmembers():
         path = Path(member.name)
         if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
-            raise DownloadError(f"The archive holds an unsafe member {member.name!r}: not extracted.")
+            raise DownloadError(
+                f"The archive holds an unsafe member {member.name!r}: not extracted."
+            )
         yield member
 
 
@@ -152,18 +154,29 @@ def get_cifar10(dest, url=URL, md5=MD5, retries=5, quiet=False, keep_archive=Fal
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dest", default=Path(__file__).resolve().parent, type=Path,
-                        help="folder to put cifar-10-batches-py in (default: the kit's data/)")
-    parser.add_argument("--url", default=os.environ.get("CIFAR10_URL", URL),
-                        help="where to fetch cifar-10-python.tar.gz (default: the official site, "
-                             "or $CIFAR10_URL)")
+    parser.add_argument(
+        "--dest",
+        default=Path(__file__).resolve().parent,
+        type=Path,
+        help="folder to put cifar-10-batches-py in (default: the kit's data/)",
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("CIFAR10_URL", URL),
+        help="where to fetch cifar-10-python.tar.gz (default: the official site, or $CIFAR10_URL)",
+    )
     parser.add_argument("--retries", type=int, default=5)
     parser.add_argument("--keep-archive", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        target = get_cifar10(args.dest, url=args.url, retries=args.retries, quiet=args.quiet,
-                             keep_archive=args.keep_archive)
+        target = get_cifar10(
+            args.dest,
+            url=args.url,
+            retries=args.retries,
+            quiet=args.quiet,
+            keep_archive=args.keep_archive,
+        )
     except DownloadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -69,8 +69,10 @@ def print_expansion(expansion):
 
 def print_batch(results, reasons=True):
     """What this run did: results reused from an earlier run, submissions graded (and why)."""
-    line = (f"reused {len(results.reused)} finished results (submission and kit unchanged); "
-            f"graded {len(results.graded)}")  # fmt: skip
+    line = (
+        f"reused {len(results.reused)} finished results (submission and kit unchanged); "
+        f"graded {len(results.graded)}"
+    )
     if results.not_graded:
         line += f"; {len(results.not_graded)} entries not graded (a row each, with the reason)"
     print(line)
@@ -87,16 +89,20 @@ def run_examples(out_dir, workers):
         submissions = examples.write_examples(Path(tmp) / "submissions", release)
         start = time.perf_counter()
         # A proof grades every time: nothing is reused from an earlier run into the same folder.
-        results = ag.autograde(list(submissions.values()), out_dir, workers=workers, work_dir=work,
-                               regrade=True)  # fmt: skip
+        results = ag.autograde(
+            list(submissions.values()), out_dir, workers=workers, work_dir=work, regrade=True
+        )
         elapsed = time.perf_counter() - start
     print_batch(results, reasons=False)
     return results, elapsed
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m grading",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="build the student release")
     p.add_argument("--out", type=Path, default=Path("build/release"))
@@ -104,14 +110,27 @@ def main(argv=None):
     p.add_argument("submissions", nargs="+", type=Path, help="submission folders or zips")
     p.add_argument("--out", type=Path, default=Path("build/grades"))
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=600, help="seconds per submission (package "
-                   "tests first, then the notebooks in equal shares of what is left)")  # fmt: skip
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds per submission (package "
+        "tests first, then the notebooks in equal shares of what is left)",
+    )
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
     p.add_argument("--memory-gb", type=float, default=6, help="memory limit per submission")
-    p.add_argument("--course", type=Path, help="also grade into this nbgrader course (made by "
-                   "`course`), for the formgrader and nbgrader export")  # fmt: skip
-    p.add_argument("--regrade", action="store_true", help="grade every submission again, even "
-                   "one whose content and kit are those of its finished result in --out")  # fmt: skip
+    p.add_argument(
+        "--course",
+        type=Path,
+        help="also grade into this nbgrader course (made by "
+        "`course`), for the formgrader and nbgrader export",
+    )
+    p.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again, even "
+        "one whose content and kit are those of its finished result in --out",
+    )
     for name in ("check", "demo"):
         p = sub.add_parser(name, help=f"{name} on the example submissions")
         p.add_argument("--out", type=Path, default=Path(f"build/{name}"))
@@ -137,7 +156,9 @@ def main(argv=None):
     try:
         if args.command == "release":
             release = build_release(args.out)
-            print(f"release: {release.resolve()} and {(args.out / (course.ASSIGNMENT + '.zip')).resolve()}")
+            print(
+                f"release: {release.resolve()} and {(args.out / (course.ASSIGNMENT + '.zip')).resolve()}"
+            )
         elif args.command == "autograde":
             missing = [str(p) for p in args.submissions if not p.exists()]
             if missing:
@@ -149,29 +170,45 @@ def main(argv=None):
             print_expansion(expansion)
             submissions = expansion.submissions
             print(f"grading {len(submissions)} submissions into {args.out.resolve()}")
-            results = ag.autograde(submissions, args.out, workers=args.workers,
-                                   timeout=args.timeout, memory_bytes=int(args.memory_gb * 2**30),
-                                   cell_timeout=args.cell_timeout, rejected=expansion.not_graded,
-                                   regrade=args.regrade)  # fmt: skip
+            results = ag.autograde(
+                submissions,
+                args.out,
+                workers=args.workers,
+                timeout=args.timeout,
+                memory_bytes=int(args.memory_gb * 2**30),
+                cell_timeout=args.cell_timeout,
+                rejected=expansion.not_graded,
+                regrade=args.regrade,
+            )
             report.write_report(results, args.out)
             print_table(results)
             print_batch(results)
-            print(f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "
-                  "grades.json, feedback/")  # fmt: skip
+            print(
+                f"reports in {args.out.resolve()}: report.html, grades.csv, totals.csv, "
+                "grades.json, feedback/"
+            )
             if args.course:
                 nbgrader_course.autograde_into(
-                    args.course, [(r["student"], s) for r, s in
-                                  zip(results[: len(submissions)], submissions, strict=True)
-                                  if not (r["error"] or "").startswith("could not read")],
-                    timeout=args.timeout)
-                print(f"graded into the course {args.course.resolve()}: grade the written answers in "
-                      "the formgrader, then `nbgrader export` there")  # fmt: skip
+                    args.course,
+                    [
+                        (r["student"], s)
+                        for r, s in zip(results[: len(submissions)], submissions, strict=True)
+                        if not (r["error"] or "").startswith("could not read")
+                    ],
+                    timeout=args.timeout,
+                )
+                print(
+                    f"graded into the course {args.course.resolve()}: grade the written answers in "
+                    "the formgrader, then `nbgrader export` there"
+                )
         elif args.command in ("check", "demo"):
             results, elapsed = run_examples(args.out, args.workers)
             report.write_report(results, args.out, title=f"Class report: {args.command} examples")
             print_table(results)
-            print(f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} workers; "
-                  f"reports in {args.out.resolve()} (report.html)")  # fmt: skip
+            print(
+                f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} workers; "
+                f"reports in {args.out.resolve()} (report.html)"
+            )
             problems = examples.verify(results)
             # Every mistake of the catalogue, at package level: it loses points and is named;
             # every correct variant gets full marks.
@@ -179,30 +216,47 @@ def main(argv=None):
             for problem in problems:
                 print(f"PROBLEM: {problem}")
             if args.command == "check":
-                print("check: " + ("FAILED" if problems else "passed: reference full marks, blank release 0, "
-                                   "each known mistake caught by its own tests and named, every "
-                                   "correct variant full marks, nothing leaked"))  # fmt: skip
+                print(
+                    "check: "
+                    + (
+                        "FAILED"
+                        if problems
+                        else "passed: reference full marks, blank release 0, "
+                        "each known mistake caught by its own tests and named, every "
+                        "correct variant full marks, nothing leaked"
+                    )
+                )
             return 1 if problems else 0
         elif args.command == "course":
             root = nbgrader_course.write_course(args.dir)
-            print(f"course: {root}\nnext, in that folder: nbgrader generate_assignment "
-                  f"{course.ASSIGNMENT}; collect submissions into submitted/<student>/"
-                  f"{course.ASSIGNMENT}/; nbgrader autograde {course.ASSIGNMENT}; grade the written "
-                  "answers in the formgrader; nbgrader export")  # fmt: skip
+            print(
+                f"course: {root}\nnext, in that folder: nbgrader generate_assignment "
+                f"{course.ASSIGNMENT}; collect submissions into submitted/<student>/"
+                f"{course.ASSIGNMENT}/; nbgrader autograde {course.ASSIGNMENT}; grade the written "
+                "answers in the formgrader; nbgrader export"
+            )
         elif args.command == "expected":
             print(f"wrote {package.make_expected()}")
         elif args.command == "gradescope":
-            print(f"wrote {gradescope.build_autograder(args.out).resolve()}: upload it to Gradescope "
-                  "unchanged")  # fmt: skip
+            print(
+                f"wrote {gradescope.build_autograder(args.out).resolve()}: upload it to Gradescope "
+                "unchanged"
+            )
         elif args.command == "gradescope-prepare":
             gradescope.prepare(args.work)
         elif args.command == "gradescope-run":
             payload = gradescope.run(args.root, args.work, timeout=args.timeout)
-            print(f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}")
+            print(
+                f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}"
+            )
         elif args.command == "_grade_one":
             ag.grade_one(args.template, args.submission, args.student, args.out_json)
-    except (MarkerError, ReleaseError, course.NbgraderError,
-            nbgrader_course.UnsafeCourseError) as exc:
+    except (
+        MarkerError,
+        ReleaseError,
+        course.NbgraderError,
+        nbgrader_course.UnsafeCourseError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -55,10 +55,25 @@ from .sandbox import Sandbox
 
 # What in a student's own code deserves a human look (it costs no points). Read from the
 # syntax tree, so a comment or a string that merely mentions these raises nothing.
-SUSPICIOUS_EXITS = {("os", "_exit"), ("os", "kill"), ("os", "killpg"), ("sys", "exit"), ("os", "abort")}
-IPYTHON_HOOKS = {"events", "input_transformers_post", "input_transformers_cleanup", "ast_transformers",
-                 "run_cell", "set_custom_exc", "register_magic_function", "showtraceback",
-                 "_showtraceback", "set_hook"}  # fmt: skip
+SUSPICIOUS_EXITS = {
+    ("os", "_exit"),
+    ("os", "kill"),
+    ("os", "killpg"),
+    ("sys", "exit"),
+    ("os", "abort"),
+}
+IPYTHON_HOOKS = {
+    "events",
+    "input_transformers_post",
+    "input_transformers_cleanup",
+    "ast_transformers",
+    "run_cell",
+    "set_custom_exc",
+    "register_magic_function",
+    "showtraceback",
+    "_showtraceback",
+    "set_hook",
+}
 READ_TARGETS = (".ipynb", "gradebook", ".db", "/proc", "expected.npz", "hidden_tests", "grading/")
 
 
@@ -84,7 +99,12 @@ def suspicious(text):
         return set()
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name in ("__eq__", "__ne__", "__hash__", "__bool__"):
+        if isinstance(node, ast.FunctionDef) and node.name in (
+            "__eq__",
+            "__ne__",
+            "__hash__",
+            "__bool__",
+        ):
             found.add(f"defines {node.name}")
         elif isinstance(node, (ast.Name, ast.Attribute)):
             name = node.id if isinstance(node, ast.Name) else node.attr
@@ -93,13 +113,20 @@ def suspicious(text):
             if name in ("__eq__", "__ne__") and isinstance(node.ctx, ast.Store):
                 found.add(f"defines {name}")
             dotted = _dotted(node) or ""
-            if isinstance(node, ast.Attribute) and node.attr in IPYTHON_HOOKS and (
-                    "get_ipython" in dotted or "ip" in dotted.split(".")[0].lower()):  # fmt: skip
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in IPYTHON_HOOKS
+                and ("get_ipython" in dotted or "ip" in dotted.split(".")[0].lower())
+            ):
                 found.add("reaches into IPython")
             if dotted in ("nb.check", "nb.check_close") and isinstance(node.ctx, ast.Store):
                 found.add("replaces a notebook check")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
             if any(m.split(".")[0] in ("grading", "nbgrader") for m in modules):
                 found.add("imports the grader")
             if any(m.split(".")[0] in ("builtins", "ctypes") for m in modules):
@@ -108,11 +135,18 @@ def suspicious(text):
             dotted = _dotted(node.func) or ""
             if tuple(dotted.split(".")[-2:]) in SUSPICIOUS_EXITS or dotted.startswith("signal."):
                 found.add("exits the kernel or sends signals")
-            if dotted in ("setattr",) and node.args and _dotted(node.args[0]) in ("builtins", "np", "numpy"):
+            if (
+                dotted in ("setattr",)
+                and node.args
+                and _dotted(node.args[0]) in ("builtins", "np", "numpy")
+            ):
                 found.add("touches builtins")
             for arg in node.args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and any(
-                        t in arg.value for t in READ_TARGETS):  # fmt: skip
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and any(t in arg.value for t in READ_TARGETS)
+                ):
                     found.add("opens notebooks, the gradebook, /proc or the grader's files")
         if isinstance(node, ast.Assign):
             for target in node.targets:
@@ -138,8 +172,12 @@ def open_secrets(kit=None):
     values, the notebook checks) and that any user of the machine, a sandbox user too,
     can read."""
     kit = Path(kit or course.KIT_ROOT)
-    secrets = [*(kit / name for name in course.STUDENT_FILES), *sorted((kit / "notebooks").glob("*.ipynb")),
-               kit / "grading" / "expected.npz", kit / "grading" / "notebook_checks.py"]  # fmt: skip
+    secrets = [
+        *(kit / name for name in course.STUDENT_FILES),
+        *sorted((kit / "notebooks").glob("*.ipynb")),
+        kit / "grading" / "expected.npz",
+        kit / "grading" / "notebook_checks.py",
+    ]
     return [path for path in secrets if path.exists() and _readable_by_others(path)]
 
 
@@ -148,11 +186,14 @@ def warn_open_secrets(stream=None):
     found = open_secrets()
     if found:
         kit = course.KIT_ROOT
-        print(f"WARNING: {len(found)} files of the kit that hold answers (e.g. "
-              f"{found[0].relative_to(kit)}) are readable by every user of this machine, so a "
-              "submission can read the reference solutions and expected values. Close them: "
-              f"chmod -R go-rwx {kit / 'cs_loss'} {kit / 'notebooks'} {kit / 'grading'} "
-              "(the virtual environment may stay open).", file=stream or sys.stderr)  # fmt: skip
+        print(
+            f"WARNING: {len(found)} files of the kit that hold answers (e.g. "
+            f"{found[0].relative_to(kit)}) are readable by every user of this machine, so a "
+            "submission can read the reference solutions and expected values. Close them: "
+            f"chmod -R go-rwx {kit / 'cs_loss'} {kit / 'notebooks'} {kit / 'grading'} "
+            "(the virtual environment may stay open).",
+            file=stream or sys.stderr,
+        )
     return found
 
 
@@ -195,9 +236,10 @@ def _scan_student_code(folder):
             flags.append(f"{name} is not a readable notebook: {exc}"[:200])
             continue
         texts[name] = "\n".join(
-            c.source for c in notebook.cells
+            c.source
+            for c in notebook.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution", True)
-        )  # fmt: skip
+        )
     for student_file in course.STUDENT_FILES:
         path = Path(folder) / student_file
         if path.is_file():
@@ -225,8 +267,11 @@ def _notebook_results(gradebook_url, autograded_dir, sid):
                     if gid and errors:
                         error = errors[-1]
                         evalue = error.get("evalue", "")
-                        reasons[gid] = (f"{error['ename']}: {evalue}" if evalue
-                                        else f"{error['ename']} (a hidden check failed)")  # fmt: skip
+                        reasons[gid] = (
+                            f"{error['ename']}: {evalue}"
+                            if evalue
+                            else f"{error['ename']} (a hidden check failed)"
+                        )
             for grade in notebook.grades:
                 written = grade.cell.cell_type == "markdown"
                 manual = bool(grade.needs_manual_grade)
@@ -239,11 +284,16 @@ def _notebook_results(gradebook_url, autograded_dir, sid):
                     output = reasons.get(grade.name, "not passed")
                 else:
                     output = "passed"
-                results.append({
-                    "name": f"{notebook.name}:{grade.name}", "kind": "written" if written else "notebook",
-                    "score": float(score or 0.0), "max_score": float(grade.max_score),
-                    "needs_manual_grade": manual, "output": output[:500],
-                })  # fmt: skip
+                results.append(
+                    {
+                        "name": f"{notebook.name}:{grade.name}",
+                        "kind": "written" if written else "notebook",
+                        "score": float(score or 0.0),
+                        "max_score": float(grade.max_score),
+                        "needs_manual_grade": manual,
+                        "output": output[:500],
+                    }
+                )
     return results
 
 
@@ -273,7 +323,9 @@ def grade_one(template, submission_dir, sid, out_json, cell_timeout=120):
     if box.monitor.memory_stops:  # a kernel the monitor killed: say why it died
         for test in result["tests"]:
             if test["output"].startswith("KernelDied"):
-                test["output"] = f"{test['output']}; the grader stopped it: {box.monitor.memory_reason}"
+                test["output"] = (
+                    f"{test['output']}; the grader stopped it: {box.monitor.memory_reason}"
+                )
     result["seconds"] = round(time.perf_counter() - start, 2)
     Path(out_json).write_text(json.dumps(result, indent=1))
     return result
@@ -286,14 +338,24 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         if box.user is not None:
             os.environ["CS_LOSS_GRADE_USER"] = box.user.pw_name  # package.run_child drops to it
         result["tests"] += [
-            {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
-             "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
-             "targets": list(r.targets), "mistakes": list(r.mistakes)}
+            {
+                "name": f"cs_loss:{r.name}",
+                "kind": "package",
+                "score": r.score,
+                "max_score": float(r.max_score),
+                "needs_manual_grade": False,
+                "output": r.output,
+                "targets": list(r.targets),
+                "mistakes": list(r.mistakes),
+            }
             for r in package.run_package_tests(submission_dir)
-        ]  # fmt: skip
+        ]
         root = Path(tmp) / "course"
-        shutil.copytree(template, root, ignore=shutil.ignore_patterns("submitted", "autograded",
-                                                                        "feedback", "*.db"))  # fmt: skip
+        shutil.copytree(
+            template,
+            root,
+            ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "*.db"),
+        )
         db_path = Path(tmp) / "gradebook.db"
         shutil.copy(Path(template) / "gradebook.db", db_path)
         flag_file = Path(tmp) / "flags.json"
@@ -302,13 +364,19 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         # seconds each to start nbgrader and a kernel): a notebook that runs out costs its
         # own remaining cells, never another notebook or the package points above.
         remaining = budget - (time.perf_counter() - start) - 30
-        notebook_seconds = max(10.0, (remaining - 10 * len(course.NOTEBOOKS)) / len(course.NOTEBOOKS))
+        notebook_seconds = max(
+            10.0, (remaining - 10 * len(course.NOTEBOOKS)) / len(course.NOTEBOOKS)
+        )
         owner = f"{box.user.pw_uid}:{box.user.pw_gid}" if box.user is not None else ""
         extra = course.GRADING_CONFIG.format(
-            kit=str(course.KIT_ROOT), release_dir=str(root / "release" / course.ASSIGNMENT),
-            flag_file=str(flag_file), sandbox=str(work), notebook_seconds=notebook_seconds,
-            export_dir=str(exports), export_owner=owner,
-        )  # fmt: skip
+            kit=str(course.KIT_ROOT),
+            release_dir=str(root / "release" / course.ASSIGNMENT),
+            flag_file=str(flag_file),
+            sandbox=str(work),
+            notebook_seconds=notebook_seconds,
+            export_dir=str(exports),
+            export_owner=owner,
+        )
         course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
         submitted = root / "submitted" / sid / course.ASSIGNMENT
         shutil.copytree(submission_dir, submitted)
@@ -325,10 +393,20 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
         try:
             if remaining < 3 * len(course.NOTEBOOKS):
                 raise course.NbgraderError("no time left for the notebooks after the package tests")
-            course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", sid, "--create",
-                            "--force", env_extra=env, timeout=remaining)  # fmt: skip
-            result["tests"] += _notebook_results(f"sqlite:///{db_path}",
-                                                 root / "autograded" / sid / course.ASSIGNMENT, sid)  # fmt: skip
+            course.nbgrader(
+                root,
+                "autograde",
+                course.ASSIGNMENT,
+                "--student",
+                sid,
+                "--create",
+                "--force",
+                env_extra=env,
+                timeout=remaining,
+            )
+            result["tests"] += _notebook_results(
+                f"sqlite:///{db_path}", root / "autograded" / sid / course.ASSIGNMENT, sid
+            )
         except course.NbgraderError as exc:
             result["error"] = f"notebook grading failed: {str(exc).splitlines()[0]}"
             result["tests"] += _blank_notebook_results(root, str(exc))
@@ -349,12 +427,16 @@ def _blank_notebook_results(root, reason):
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade"):
                 written = cell.cell_type == "markdown"
-                results.append({
-                    "name": f"{Path(name).stem}:{meta['grade_id']}",
-                    "kind": "written" if written else "notebook", "score": 0.0,
-                    "max_score": float(meta["points"]), "needs_manual_grade": False,
-                    "output": f"not graded: {(reason.splitlines() or [''])[0][:200]}",
-                })  # fmt: skip
+                results.append(
+                    {
+                        "name": f"{Path(name).stem}:{meta['grade_id']}",
+                        "kind": "written" if written else "notebook",
+                        "score": 0.0,
+                        "max_score": float(meta["points"]),
+                        "needs_manual_grade": False,
+                        "output": f"not graded: {(reason.splitlines() or [''])[0][:200]}",
+                    }
+                )
     return results
 
 
@@ -407,27 +489,54 @@ def run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, cell_ti
     """
     slot, lock = _claim_slot()
     try:
-        return _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot,
-                           cell_timeout)  # fmt: skip
+        return _run_worker(
+            template, laid_out, sid, out_json, timeout, memory_bytes, slot, cell_timeout
+        )
     finally:
         lock.close()  # releases the flock
 
 
 def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot, cell_timeout=120):
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
-            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
-    cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(template),
-           str(laid_out), sid, str(out_json)]  # fmt: skip
+    code = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    cmd = [
+        sys.executable,
+        "-I",
+        "-c",
+        code,
+        str(course.KIT_ROOT),
+        "_grade_one",
+        str(template),
+        str(laid_out),
+        sid,
+        str(out_json),
+    ]
     # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", CS_LOSS_SANDBOX_SLOT=str(slot),
-               CS_LOSS_WORKER_BUDGET=str(timeout), CS_LOSS_CELL_TIMEOUT=str(cell_timeout))  # fmt: skip
-    if sandbox_module.can_switch_users() and sandbox_module.python_usable(sandbox_module.ensure_user(slot)):
+    env.update(
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        CS_LOSS_SANDBOX_SLOT=str(slot),
+        CS_LOSS_WORKER_BUDGET=str(timeout),
+        CS_LOSS_CELL_TIMEOUT=str(cell_timeout),
+    )
+    if sandbox_module.can_switch_users() and sandbox_module.python_usable(
+        sandbox_module.ensure_user(slot)
+    ):
         env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
-        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, errors="replace",
-                                   preexec_fn=_limits(memory_bytes))  # fmt: skip
+        process = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=_limits(memory_bytes),
+        )
         try:
             log, _ = process.communicate(timeout=timeout + 60)
         except subprocess.TimeoutExpired:
@@ -436,14 +545,22 @@ def _run_worker(template, laid_out, sid, out_json, timeout, memory_bytes, slot, 
                 sandbox_module.kill_user(sandbox_module.ensure_user(slot).pw_uid)
             process.kill()
             process.wait()
-            return {"student": sid, "tests": [], "flags": [],
-                    "error": f"grading stopped after the time limit of {timeout:.0f} s"}  # fmt: skip
+            return {
+                "student": sid,
+                "tests": [],
+                "flags": [],
+                "error": f"grading stopped after the time limit of {timeout:.0f} s",
+            }
     try:
         return json.loads(Path(out_json).read_text())
     except (OSError, ValueError):
         tail = " | ".join(log.strip().splitlines()[-3:])[:300]
-        return {"student": sid, "tests": [], "flags": [],
-                "error": f"the grading worker died (exit code {process.returncode}): {tail}"}  # fmt: skip
+        return {
+            "student": sid,
+            "tests": [],
+            "flags": [],
+            "error": f"the grading worker died (exit code {process.returncode}): {tail}",
+        }
 
 
 def complete(result, template_tests):
@@ -464,15 +581,32 @@ def all_tests(template):
     """Every test of the assignment, with its points (the report's rows)."""
     tests = [{**t, "score": 0.0} for t in _blank_notebook_results(template, "")]
     for _group, name, points, targets, _run in package.hidden_tests.TESTS:
-        tests.append({"name": f"cs_loss:{name}", "kind": "package", "score": 0.0,
-                      "max_score": float(points), "needs_manual_grade": False, "output": "",
-                      "targets": list(targets)})  # fmt: skip
+        tests.append(
+            {
+                "name": f"cs_loss:{name}",
+                "kind": "package",
+                "score": 0.0,
+                "max_score": float(points),
+                "needs_manual_grade": False,
+                "output": "",
+                "targets": list(targets),
+            }
+        )
     return tests
 
 
-def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**30,
-              progress=True, work_dir=None, cell_timeout=120, rejected=(),
-              regrade=False):  # fmt: skip
+def autograde(
+    submissions,
+    out_dir,
+    workers=2,
+    timeout=600,
+    memory_bytes=6 * 2**30,
+    progress=True,
+    work_dir=None,
+    cell_timeout=120,
+    rejected=(),
+    regrade=False,
+):
     """Grade ``submissions`` (folders or zips); write the reports to ``out_dir``.
 
     ``work_dir`` may hold a template already made by :func:`prepare`; it is
@@ -548,17 +682,34 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
                 shutil.rmtree(laid_out, ignore_errors=True)
                 reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
-                finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
-                             "error": f"could not read the submission: {reason}",
-                             "graded": False, **stamp})  # fmt: skip
+                finish(
+                    sid,
+                    {
+                        "student": sid,
+                        "tests": [],
+                        "flags": [note] if note else [],
+                        "error": f"could not read the submission: {reason}",
+                        "graded": False,
+                        **stamp,
+                    },
+                )
                 continue
             jobs.append((sid, laid_out, ([note] if note else []) + flags, stamp))
-        for entry, sid, note in zip(rejected, order[len(submissions):], id_notes[len(submissions):],
-                                    strict=True):  # fmt: skip
-            finish(sid, {"student": sid, "tests": [], "flags": [note] if note else [],
-                         "error": entry.reason, "graded": False,
-                         "submission_digest": submission_digest(entry.path),
-                         "kit_version": kit})  # fmt: skip
+        for entry, sid, note in zip(
+            rejected, order[len(submissions) :], id_notes[len(submissions) :], strict=True
+        ):
+            finish(
+                sid,
+                {
+                    "student": sid,
+                    "tests": [],
+                    "flags": [note] if note else [],
+                    "error": entry.reason,
+                    "graded": False,
+                    "submission_digest": submission_digest(entry.path),
+                    "kit_version": kit,
+                },
+            )
         bar = None
         if progress and jobs:
             from tqdm import tqdm
@@ -566,25 +717,41 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
-                pool.submit(run_worker, template, laid_out, sid, work / f"{sid}.json", timeout,
-                            memory_bytes, cell_timeout): (sid, flags, stamp)
+                pool.submit(
+                    run_worker,
+                    template,
+                    laid_out,
+                    sid,
+                    work / f"{sid}.json",
+                    timeout,
+                    memory_bytes,
+                    cell_timeout,
+                ): (sid, flags, stamp)
                 for sid, laid_out, flags, stamp in jobs
-            }  # fmt: skip
+            }
             for future in as_completed(futures):
                 sid, flags, stamp = futures[future]
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - the batch goes on
-                    result = {"student": sid, "tests": [], "flags": [],
-                              "error": f"grading failed ({type(exc).__name__})"}  # fmt: skip
+                    result = {
+                        "student": sid,
+                        "tests": [],
+                        "flags": [],
+                        "error": f"grading failed ({type(exc).__name__})",
+                    }
                 result["flags"] = flags + result.get("flags", [])
                 finish(sid, {**result, **stamp})
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
-        ordered = GradedBatch([results[s] for s in order], reused=reused, graded=graded,
-                              not_graded=order[len(submissions):])  # fmt: skip
+        ordered = GradedBatch(
+            [results[s] for s in order],
+            reused=reused,
+            graded=graded,
+            not_graded=order[len(submissions) :],
+        )
         write_reports(ordered, out_dir)
         for page in (out_dir / "feedback").glob("*.html"):
             if page.stem not in results:  # an earlier run's row (a renamed or removed upload)
@@ -593,7 +760,9 @@ def autograde(submissions, out_dir, workers=2, timeout=600, memory_bytes=6 * 2**
             # Redaction happens before writing; this is the last line of defence.
             page = out_dir / "feedback" / leak.split(":", 1)[0]
             if page.is_file():
-                page.write_text("<!doctype html><p>This page was withheld: ask your instructor.</p>")
+                page.write_text(
+                    "<!doctype html><p>This page was withheld: ask your instructor.</p>"
+                )
     return ordered
 
 
@@ -629,7 +798,7 @@ def grader_secrets():
     for name in ("hidden_tests.py", "notebook_checks.py"):
         for line in (Path(__file__).parent / name).read_text().splitlines():
             line = line.strip()
-            if len(line) >= 24 and not line.startswith(("#", '"', "'", "f\"", "return False")):
+            if len(line) >= 24 and not line.startswith(("#", '"', "'", 'f"', "return False")):
                 secrets.add(line)
     return secrets
 
@@ -639,7 +808,10 @@ def redact(result, secrets):
 
     def safe(text):
         text = clean_text(text)
-        if any(marker in text for marker in ("BEGIN HIDDEN", "END HIDDEN", "BEGIN SOLUTION", "END SOLUTION")):
+        if any(
+            marker in text
+            for marker in ("BEGIN HIDDEN", "END HIDDEN", "BEGIN SOLUTION", "END SOLUTION")
+        ):
             return "(message withheld: it quoted the grader's code)"
         if any(secret in text for secret in secrets):
             return "(message withheld: it quoted the grader's code)"
@@ -670,24 +842,64 @@ def write_reports(results, out_dir):
     out_dir = Path(out_dir)
     f = io.StringIO()
     writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-    writer.writerow(["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"])
+    writer.writerow(
+        ["student", "test", "kind", "score", "max_score", "needs_manual_grade", "output"]
+    )
     for result in results:
         for test in result["tests"]:
-            writer.writerow([csv_cell(v) for v in (
-                result["student"], test["name"], test["kind"], test["score"], test["max_score"],
-                test["needs_manual_grade"], test["output"])])  # fmt: skip
+            writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in (
+                        result["student"],
+                        test["name"],
+                        test["kind"],
+                        test["score"],
+                        test["max_score"],
+                        test["needs_manual_grade"],
+                        test["output"],
+                    )
+                ]
+            )
     _write_atomic(out_dir / "grades.csv", f.getvalue(), newline="")
     f = io.StringIO()
     writer = csv.writer(f, quoting=csv.QUOTE_ALL)
-    writer.writerow(["student", "auto_score", "auto_max", "manual_max", "manual_pending",
-                     "needs_review", "flags", "error"])
+    writer.writerow(
+        [
+            "student",
+            "auto_score",
+            "auto_max",
+            "manual_max",
+            "manual_pending",
+            "needs_review",
+            "flags",
+            "error",
+        ]
+    )
     for r in results:
-        review = bool(r["error"]) or any(fl.startswith("review") or "edited" in fl or "deleted" in fl
-                                         or "tags" in fl or "not found by id" in fl
-                                         for fl in r["flags"])  # fmt: skip
-        writer.writerow([csv_cell(v) for v in (
-            r["student"], r["auto_score"], r["auto_max"], r["manual_max"], r["manual_pending"],
-            review, " | ".join(r["flags"]), r["error"] or "")])  # fmt: skip
+        review = bool(r["error"]) or any(
+            fl.startswith("review")
+            or "edited" in fl
+            or "deleted" in fl
+            or "tags" in fl
+            or "not found by id" in fl
+            for fl in r["flags"]
+        )
+        writer.writerow(
+            [
+                csv_cell(v)
+                for v in (
+                    r["student"],
+                    r["auto_score"],
+                    r["auto_max"],
+                    r["manual_max"],
+                    r["manual_pending"],
+                    review,
+                    " | ".join(r["flags"]),
+                    r["error"] or "",
+                )
+            ]
+        )
     _write_atomic(out_dir / "totals.csv", f.getvalue(), newline="")
     _write_atomic(out_dir / "grades.json", json.dumps(results, indent=1))
     feedback = out_dir / "feedback"
@@ -707,13 +919,13 @@ def feedback_html(result):
     notes = "".join(f"<li>{html.escape(f)}</li>" for f in result["flags"])
     error = f"<p class='fail'>{html.escape(result['error'])}</p>" if result["error"] else ""
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Feedback: {html.escape(result['student'])}</title>
+<html><head><meta charset="utf-8"><title>Feedback: {html.escape(result["student"])}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.2em .6em;vertical-align:top}}
 .ok td:nth-child(2){{color:#080}}.fail td:nth-child(2),.fail{{color:#b00}}.manual td:nth-child(2){{color:#666}}</style>
-</head><body><h1>Feedback for {html.escape(result['student'])}</h1>
-<p>Automatically graded: <b>{result['auto_score']:g} / {result['auto_max']:g}</b> points;
-{result['manual_max']:g} more points are graded by hand.</p>{error}
-{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}
+</head><body><h1>Feedback for {html.escape(result["student"])}</h1>
+<p>Automatically graded: <b>{result["auto_score"]:g} / {result["auto_max"]:g}</b> points;
+{result["manual_max"]:g} more points are graded by hand.</p>{error}
+{"<h2>Notes</h2><ul>" + notes + "</ul>" if notes else ""}
 <table><tr><th>check</th><th>points</th><th>result</th></tr>
 {rows}
 </table></body></html>

@@ -37,8 +37,12 @@ from pathlib import Path
 MANIFEST = ".assignment_manifest.json"
 # Used when the manifest is missing (a folder copied without its hidden files).
 DEFAULT_NOTEBOOKS = ("knn.ipynb", "svm.ipynb", "softmax.ipynb")
-DEFAULT_STUDENT_FILES = ("cs_loss/knn.py", "cs_loss/svm.py", "cs_loss/softmax.py",
-                         "cs_loss/linear_classifier.py")  # fmt: skip
+DEFAULT_STUDENT_FILES = (
+    "cs_loss/knn.py",
+    "cs_loss/svm.py",
+    "cs_loss/softmax.py",
+    "cs_loss/linear_classifier.py",
+)
 # A stub the release left in place of a solution, e.g.
 #   raise NotImplementedError("svm_loss_vectorized: see the TODO above (cs_loss/svm.py)")
 STUB = re.compile(r'^\s*raise NotImplementedError\("(?:TODO: complete )?([\w.]+)')
@@ -62,8 +66,10 @@ def read_manifest(folder):
         except ValueError:
             note = f"{MANIFEST} is damaged; checked against the usual file list instead."
     else:
-        note = (f"{MANIFEST} is missing (a hidden file of the assignment folder): checked against "
-                "the usual file list instead. Run this script in the folder you were given.")  # fmt: skip
+        note = (
+            f"{MANIFEST} is missing (a hidden file of the assignment folder): checked against "
+            "the usual file list instead. Run this script in the folder you were given."
+        )
     if raw and "notebooks" not in raw:  # an older manifest: {notebook: [grade ids]}
         raw = {"notebooks": {k: v for k, v in raw.items() if k.endswith(".ipynb")}}
     notebooks = raw.get("notebooks") or {name: [] for name in DEFAULT_NOTEBOOKS}
@@ -85,14 +91,20 @@ def check(folder):
     for name in manifest["student_files"]:
         path = folder / name
         if not path.is_file():
-            problems.append(f"{name} is missing: copy it back from a fresh copy of the assignment "
-                            "(your TODOs there will then be unfinished).")  # fmt: skip
+            problems.append(
+                f"{name} is missing: copy it back from a fresh copy of the assignment "
+                "(your TODOs there will then be unfinished)."
+            )
             continue
-        warnings += check_stubs(name, path.read_text(errors="replace"), manifest["stubs"].get(name, []))
+        warnings += check_stubs(
+            name, path.read_text(errors="replace"), manifest["stubs"].get(name, [])
+        )
     for name, grade_ids in manifest["notebooks"].items():
         path = folder / name
         if not path.is_file():
-            copies = sorted(p.name for p in folder.glob("*.ipynb") if Path(name).stem in p.stem.lower())
+            copies = sorted(
+                p.name for p in folder.glob("*.ipynb") if Path(name).stem in p.stem.lower()
+            )
             hint = f" (found {', '.join(copies)}: rename your copy to {name})" if copies else ""
             problems.append(f"{name} is missing{hint}.")
             continue
@@ -117,8 +129,10 @@ def check_stubs(name, text, stub_lines):
         match = STUB.match(line)
         if line.strip() in stubs or match:
             what = match.group(1) if match else line.strip()
-            warnings.append(f"{name}:{number}: {what} still raises NotImplementedError; its tests "
-                            "will score 0. Complete the TODO above that line if you can.")  # fmt: skip
+            warnings.append(
+                f"{name}:{number}: {what} still raises NotImplementedError; its tests "
+                "will score 0. Complete the TODO above that line if you can."
+            )
     return warnings
 
 
@@ -163,52 +177,78 @@ def check_notebook(name, notebook, grade_ids, points, answers=None):
     restored = [g for g in missing if g not in lost]
     if lost:
         kind = "cell" if answers is None else "answer cell"
-        problems.append(f"{name}: {_missing(lost, kind)} ({', '.join(lost)}), so the grader "
-                        f"would not find what you wrote there; copy {_it(lost)} back from a fresh "
-                        "copy of the assignment, in the same place, and write your answer in it "
-                        "again.")  # fmt: skip
+        problems.append(
+            f"{name}: {_missing(lost, kind)} ({', '.join(lost)}), so the grader "
+            f"would not find what you wrote there; copy {_it(lost)} back from a fresh "
+            "copy of the assignment, in the same place, and write your answer in it "
+            "again."
+        )
     if restored:
         graded = [g for g in restored if points.get(g)]
         tested = ""
         if graded:
             tested = f" Graded tests ({', '.join(graded)}) are run and scored as usual."
-        warnings.append(f"{name}: {_missing(restored, 'cell you cannot edit')} "
-                        f"({', '.join(restored)}): the grader restores {_it(restored)} from "
-                        f"the assignment, so nothing is lost.{tested}")  # fmt: skip
-    code = [(number, cell) for number, cell in enumerate(cells, start=1)
-            if cell.get("cell_type") == "code" and _source(cell).strip()]  # fmt: skip
-    failing = [(n, c) for n, c in code
-               if any(o.get("output_type") == "error" for o in c.get("outputs", []))]  # fmt: skip
+        warnings.append(
+            f"{name}: {_missing(restored, 'cell you cannot edit')} "
+            f"({', '.join(restored)}): the grader restores {_it(restored)} from "
+            f"the assignment, so nothing is lost.{tested}"
+        )
+    code = [
+        (number, cell)
+        for number, cell in enumerate(cells, start=1)
+        if cell.get("cell_type") == "code" and _source(cell).strip()
+    ]
+    failing = [
+        (n, c)
+        for n, c in code
+        if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
     not_run = [n for n, c in code if c.get("execution_count") is None]
     if failing:
         first = failing[0][0]
         listed = ", ".join(_describe(n, c, points) for n, c in failing)
-        cost = sum(points.get(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), 0)
-                   for _, c in failing)  # fmt: skip
+        cost = sum(
+            points.get(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), 0)
+            for _, c in failing
+        )
         cost_text = f" (up to {cost:g} points)" if cost else ""
-        warnings.append(f"{name}: failing checks{cost_text}: {listed}. You can submit as it is; "
-                        "fix them first if you can.")  # fmt: skip
+        warnings.append(
+            f"{name}: failing checks{cost_text}: {listed}. You can submit as it is; "
+            "fix them first if you can."
+        )
         after = [n for n, c in code if n > first and c.get("execution_count") is not None]
         if after:
-            warnings.append(f"{name}: cells after the error in cell {first} were run (cells "
-                            f"{_ranges(after)}); their outputs may not match a run from the top. "
-                            "The autograder runs every cell again, in order.")  # fmt: skip
+            warnings.append(
+                f"{name}: cells after the error in cell {first} were run (cells "
+                f"{_ranges(after)}); their outputs may not match a run from the top. "
+                "The autograder runs every cell again, in order."
+            )
         elif [n for n in not_run if n > first]:
-            warnings.append(f"{name}: the notebook stops at the error in cell {first}; the autograder "
-                            "runs the cells after it too, so they still count.")  # fmt: skip
+            warnings.append(
+                f"{name}: the notebook stops at the error in cell {first}; the autograder "
+                "runs the cells after it too, so they still count."
+            )
         not_run = [n for n in not_run if n < first]
     if not_run:
-        warnings.append(f"{name}: cells {_ranges(not_run)} were not run, so their outputs are not in "
-                        f"your PDF. Run the whole notebook ({RESTART_HINT}) and save it.")  # fmt: skip
+        warnings.append(
+            f"{name}: cells {_ranges(not_run)} were not run, so their outputs are not in "
+            f"your PDF. Run the whole notebook ({RESTART_HINT}) and save it."
+        )
     counts = [c.get("execution_count") for _, c in code if c.get("execution_count") is not None]
     if counts != sorted(counts) or len(set(counts)) != len(counts):
-        warnings.append(f"{name}: cells were run out of order; outputs may not match a run from the "
-                        f"top ({RESTART_HINT}).")  # fmt: skip
+        warnings.append(
+            f"{name}: cells were run out of order; outputs may not match a run from the "
+            f"top ({RESTART_HINT})."
+        )
     for number, cell in code:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and re.search(r"^\s*raise NotImplementedError\(\)", _source(cell), re.M):
-            warnings.append(f"{name}: {_describe(number, cell, points)} still raises "
-                            "NotImplementedError: replace that line with your code.")  # fmt: skip
+        if meta.get("solution") and re.search(
+            r"^\s*raise NotImplementedError\(\)", _source(cell), re.M
+        ):
+            warnings.append(
+                f"{name}: {_describe(number, cell, points)} still raises "
+                "NotImplementedError: replace that line with your code."
+            )
     return problems, warnings
 
 
@@ -247,7 +287,9 @@ def write_html(folder, names, out_dir):
     out_dir.mkdir(exist_ok=True)
     pages = []
     for name in names:
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(Path(folder) / name, as_version=4))
+        body, _ = HTMLExporter().from_notebook_node(
+            nbformat.read(Path(folder) / name, as_version=4)
+        )
         page = out_dir / (Path(name).stem + ".html")
         page.write_text(body)
         pages.append(page)
@@ -279,8 +321,10 @@ def main(argv=None):
     _, warnings = check(folder)
     problems, written = collect(folder)
     if problems:
-        print("Not ready to submit: the autograder could not grade this. Fix these, then run this "
-              "script again:")  # fmt: skip
+        print(
+            "Not ready to submit: the autograder could not grade this. Fix these, then run this "
+            "script again:"
+        )
         for problem in problems:
             print(f"  - {problem}")
         return 1

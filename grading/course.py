@@ -15,13 +15,21 @@ from .exercises import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, STUDENT_FILES
 
 # NOTEBOOKS and STUDENT_FILES (what students edit besides the notebooks: their
 # versions are the ones graded) are derived from the exercise table.
-__all__ = ["ASSIGNMENT", "KIT_ROOT", "NOTEBOOKS", "STUDENT_FILES", "NbgraderError", "nbgrader",
-           "write_config", "write_source"]  # fmt: skip
+__all__ = [
+    "ASSIGNMENT",
+    "KIT_ROOT",
+    "NOTEBOOKS",
+    "STUDENT_FILES",
+    "NbgraderError",
+    "nbgrader",
+    "write_config",
+    "write_source",
+]
 # Shipped to students alongside the notebooks.
 PACKAGE_GLOB = "cs_loss/*.py"
 DATA_FILES = ("data/get_datasets.py",)
 
-CONFIG = '''\
+CONFIG = """\
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = "cs_loss"
@@ -31,11 +39,11 @@ c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
 {extra}
-'''
+"""
 
 # Appended for autograding: the kit's preprocessors (see grading/preprocessors.py),
 # imported in nbgrader's process only; the student's kernel never sees the kit.
-GRADING_CONFIG = '''
+GRADING_CONFIG = """
 import sys
 sys.path.insert(0, {kit!r})
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -63,7 +71,7 @@ c.TrustedExport.export_owner = {export_owner!r}
 c.TrustedExport.flag_file = {flag_file!r}
 c.TrustedVerdict.export_dir = {export_dir!r}
 c.TrustedVerdict.flag_file = {flag_file!r}
-'''
+"""
 
 
 class NbgraderError(RuntimeError):
@@ -95,9 +103,15 @@ def write_config(course_root, cell_timeout=120, extra="", db_path=None):
     course_root = Path(course_root)
     db_url = f"sqlite:///{db_path or course_root / 'gradebook.db'}"
     (course_root / "nbgrader_config.py").write_text(
-        CONFIG.format(root=str(course_root), db_url=db_url, assignment=ASSIGNMENT,
-                      student_files=list(STUDENT_FILES), cell_timeout=cell_timeout, extra=extra)
-    )  # fmt: skip
+        CONFIG.format(
+            root=str(course_root),
+            db_url=db_url,
+            assignment=ASSIGNMENT,
+            student_files=list(STUDENT_FILES),
+            cell_timeout=cell_timeout,
+            extra=extra,
+        )
+    )
 
 
 def nbgrader(course_root, *args, timeout=None, env_extra=None):
@@ -112,13 +126,20 @@ def nbgrader(course_root, *args, timeout=None, env_extra=None):
     env.update(env_extra or {})
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args], cwd=course_root, env=env,
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=course_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise NbgraderError(f"nbgrader {args[0]} timed out after {timeout} s") from exc
     log = done.stdout + done.stderr
     if done.returncode != 0 or "[ERROR]" in log:
         tail = "\n".join(log.strip().splitlines()[-25:])
-        raise NbgraderError(f"nbgrader {' '.join(args[:2])} failed (exit {done.returncode}):\n{tail}")
+        raise NbgraderError(
+            f"nbgrader {' '.join(args[:2])} failed (exit {done.returncode}):\n{tail}"
+        )
     return log

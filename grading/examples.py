@@ -17,7 +17,6 @@ import nbformat
 
 from . import course, exercises, markers
 
-
 # The one-mistake submissions that ``check`` grades end to end (notebooks included), one per
 # notebook. Every mistake of the catalogue is also proven at package level, faster, by
 # ``grading.mistakes.verify_catalogue(run=True)``, which ``check`` runs too.
@@ -43,16 +42,22 @@ def write_reference(dest, release_dir, bodies=None):
     (dest / "cs_loss").mkdir(parents=True, exist_ok=True)
     for name in course.NOTEBOOKS:
         solved = nbformat.read(course.KIT_ROOT / "notebooks" / name, as_version=4)
-        answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solved.cells
-                   if c.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
+        answers = {
+            c.metadata["nbgrader"]["grade_id"]: c.source
+            for c in solved.cells
+            if c.metadata.get("nbgrader", {}).get("solution")
+        }
         notebook = nbformat.read(Path(release_dir) / name, as_version=4)
         for cell in notebook.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in answers and cell.cell_type == "code":
                 cell.source = answers[gid]
             elif gid in answers:  # a written answer: the model answer, as a student writes it
-                cell.source = "\n".join(line for line in answers[gid].splitlines()
-                                        if line.strip() not in markers.SOLUTION_MARKERS)  # fmt: skip
+                cell.source = "\n".join(
+                    line
+                    for line in answers[gid].splitlines()
+                    if line.strip() not in markers.SOLUTION_MARKERS
+                )
         nbformat.write(notebook, dest / name)
     with tempfile.TemporaryDirectory(prefix="cs_loss_variant_") as tmp:
         package = markers.write_package(course.KIT_ROOT / "cs_loss", tmp, bodies or {})
@@ -117,14 +122,19 @@ def verify(results):
         if result is None:
             problems.append(f"{variant.name}: was not graded")
             continue
-        failed = {t["name"] for t in result["tests"]
-                  if t["kind"] != "written" and t["score"] < t["max_score"]}  # fmt: skip
+        failed = {
+            t["name"]
+            for t in result["tests"]
+            if t["kind"] != "written" and t["score"] < t["max_score"]
+        }
         allowed = allowed_failures(variant, result["tests"])
         if not failed:
             problems.append(f"{variant.name}: no test catches it")
         if failed - allowed:
-            problems.append(f"{variant.name}: also loses {sorted(failed - allowed)}, which do not "
-                            f"target {variant.region}")  # fmt: skip
+            problems.append(
+                f"{variant.name}: also loses {sorted(failed - allowed)}, which do not "
+                f"target {variant.region}"
+            )
     return problems
 
 

@@ -68,10 +68,12 @@ _TRAIN = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassif
 COURSE = (
     Notebook(
         "knn.ipynb",
-        regions=("KNearestNeighbor.compute_distances_two_loops",
-                 "KNearestNeighbor.compute_distances_one_loop",
-                 "KNearestNeighbor.compute_distances_no_loops",
-                 "KNearestNeighbor.predict_labels"),
+        regions=(
+            "KNearestNeighbor.compute_distances_two_loops",
+            "KNearestNeighbor.compute_distances_one_loop",
+            "KNearestNeighbor.compute_distances_no_loops",
+            "KNearestNeighbor.predict_labels",
+        ),
         targets={"knn_test_cross_validation": _KNN, "knn_test_best_k": _KNN},
     ),
     Notebook(
@@ -84,7 +86,7 @@ COURSE = (
         regions=("softmax_loss_naive", "softmax_loss_vectorized"),
         targets={"softmax_test_search": _TRAIN + ("softmax_loss_vectorized",)},
     ),
-)  # fmt: skip
+)
 
 NOTEBOOKS = tuple(notebook.name for notebook in COURSE)
 
@@ -179,17 +181,26 @@ def _exercises(package_dir):
             name, region = found[rid]
             text = texts.setdefault(name, (package_dir / name).read_text())
             todo = markers.todo_block(text, region)
-            out.append(Exercise(
-                id=rid, qualname=region.qualname, file=f"cs_loss/{name}", line=region.begin,
-                notebook=where[rid],
-                task=todo.task if todo else "", sets=todo.sets if todo else (),
-                hint=todo.hint if todo else "",
-                tests=tuple((test, points) for test, points, targets in tests
-                            if any(rid in regions_of(t, tuple(found)) for t in targets)),
-                notebook_tests=tuple(key for key, rids in by_notebook.items() if rid in rids),
-                mistakes=tuple(v for v in mistakes if v.region == rid),
-                correct=tuple(v for v in correct if v.region == rid),
-            ))  # fmt: skip
+            out.append(
+                Exercise(
+                    id=rid,
+                    qualname=region.qualname,
+                    file=f"cs_loss/{name}",
+                    line=region.begin,
+                    notebook=where[rid],
+                    task=todo.task if todo else "",
+                    sets=todo.sets if todo else (),
+                    hint=todo.hint if todo else "",
+                    tests=tuple(
+                        (test, points)
+                        for test, points, targets in tests
+                        if any(rid in regions_of(t, tuple(found)) for t in targets)
+                    ),
+                    notebook_tests=tuple(key for key, rids in by_notebook.items() if rid in rids),
+                    mistakes=tuple(v for v in mistakes if v.region == rid),
+                    correct=tuple(v for v in correct if v.region == rid),
+                )
+            )
     return tuple(out)
 
 
@@ -263,8 +274,11 @@ def answer_cells(notebook_dir=None):
 
 def graded_cells(notebook_path):
     """``{grade id: points}`` of the graded cells of one notebook, in order."""
-    return {meta["grade_id"]: meta.get("points", 0)
-            for _type, meta in _nbgrader_cells(notebook_path) if meta.get("grade")}  # fmt: skip
+    return {
+        meta["grade_id"]: meta.get("points", 0)
+        for _type, meta in _nbgrader_cells(notebook_path)
+        if meta.get("grade")
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -315,8 +329,9 @@ def module_order(package_dir=None, roots=None):
     while len(order) < len(graph):
         ready = sorted(m for m, needs in graph.items() if m not in order and needs <= set(order))
         if not ready:
-            raise ValueError(f"cs_loss modules import each other in a cycle: "
-                             f"{sorted(set(graph) - set(order))}")  # fmt: skip
+            raise ValueError(
+                f"cs_loss modules import each other in a cycle: {sorted(set(graph) - set(order))}"
+            )
         order.append(ready[0])
     return tuple(order)
 
@@ -350,14 +365,26 @@ def manifest(release_dir, package_dir=None):
         stubs.setdefault(exercise.file, []).append(exercise.stub)  # one per region
     return {
         "assignment": ASSIGNMENT,
-        "notebooks": {name: [meta["grade_id"] for _type, meta in _nbgrader_cells(release_dir / name)
-                             if meta.get("grade_id")] for name in NOTEBOOKS},
+        "notebooks": {
+            name: [
+                meta["grade_id"]
+                for _type, meta in _nbgrader_cells(release_dir / name)
+                if meta.get("grade_id")
+            ]
+            for name in NOTEBOOKS
+        },
         "points": {name: graded_cells(release_dir / name) for name in NOTEBOOKS},
         "student_files": list(student_files(package_dir)),
         "stubs": stubs,
-        "answers": {name: [meta["grade_id"] for _type, meta in _nbgrader_cells(release_dir / name)
-                           if meta.get("solution")] for name in NOTEBOOKS},
-    }  # fmt: skip
+        "answers": {
+            name: [
+                meta["grade_id"]
+                for _type, meta in _nbgrader_cells(release_dir / name)
+                if meta.get("solution")
+            ]
+            for name in NOTEBOOKS
+        },
+    }
 
 
 def write_manifest(release_dir, package_dir=None):

@@ -125,10 +125,16 @@ def build_autograder(out_dir):
 def to_results(result, elapsed):
     """A grading result in Gradescope's results.json format (written answers left out)."""
     tests = [
-        {"name": t["name"], "score": t["score"], "max_score": t["max_score"],
-         "output": t["output"], "visibility": "visible"}
-        for t in result["tests"] if t["kind"] != "written"
-    ]  # fmt: skip
+        {
+            "name": t["name"],
+            "score": t["score"],
+            "max_score": t["max_score"],
+            "output": t["output"],
+            "visibility": "visible",
+        }
+        for t in result["tests"]
+        if t["kind"] != "written"
+    ]
     notes = []
     if result.get("error"):
         notes.append(f"Grading problem: {result['error']}")
@@ -143,9 +149,13 @@ def to_results(result, elapsed):
 
 
 def failure_results(reason, elapsed):
-    return {"score": 0.0, "execution_time": round(elapsed, 1), "tests": [],
-            "output": f"The autograder could not grade this submission: {reason}. "
-                      "Your instructor has been told; nothing was lost."}  # fmt: skip
+    return {
+        "score": 0.0,
+        "execution_time": round(elapsed, 1),
+        "tests": [],
+        "output": f"The autograder could not grade this submission: {reason}. "
+        "Your instructor has been told; nothing was lost.",
+    }
 
 
 def _write_results(path, payload):
@@ -182,11 +192,21 @@ def run(root, work, timeout=900):
                 reason = str(exc) if isinstance(exc, intake.IntakeError) else type(exc).__name__
                 if source.is_file() and reason == intake.UNREADABLE_ZIP:
                     reason = f"your upload is {reason}"
-                result = {"student": "student", "tests": [], "flags": [],
-                          "error": f"could not read the submission: {reason}"}  # fmt: skip
+                result = {
+                    "student": "student",
+                    "tests": [],
+                    "flags": [],
+                    "error": f"could not read the submission: {reason}",
+                }
             else:
-                result = ag.run_worker(template, laid_out, "student", Path(tmp) / "result.json",
-                                       timeout=timeout, memory_bytes=6 * 2**30)  # fmt: skip
+                result = ag.run_worker(
+                    template,
+                    laid_out,
+                    "student",
+                    Path(tmp) / "result.json",
+                    timeout=timeout,
+                    memory_bytes=6 * 2**30,
+                )
                 result["flags"] = flags + result.get("flags", [])
         result = ag.redact(ag.complete(result, ag.all_tests(template)), ag.grader_secrets())
         payload = to_results(result, time.perf_counter() - start)
@@ -198,8 +218,10 @@ def run(root, work, timeout=900):
     return payload
 
 
-EXPECTED_UPLOAD = ("upload submission.zip (written by collect_submission.py), or your three "
-                   "notebooks and your cs_loss files")  # fmt: skip
+EXPECTED_UPLOAD = (
+    "upload submission.zip (written by collect_submission.py), or your three "
+    "notebooks and your cs_loss files"
+)
 
 
 def upload_source(submission):
@@ -219,12 +241,13 @@ def upload_source(submission):
         if zipfile.is_zipfile(upload) or intake.looks_like_zip(upload):
             return upload, None
         if not upload.name.lower().endswith(".ipynb"):
-            return submission, (f"your upload is {upload.name!r}, which is neither a zip file nor "
-                                f"a notebook: {EXPECTED_UPLOAD}")  # fmt: skip
+            return submission, (
+                f"your upload is {upload.name!r}, which is neither a zip file nor "
+                f"a notebook: {EXPECTED_UPLOAD}"
+            )
     for upload in uploads:  # several files, one of them a zip that cannot be read
         if upload.is_file() and intake.looks_like_zip(upload) and intake.zip_problem(upload):
-            return submission, (f"your upload {upload.name!r} is "
-                                f"{intake.zip_problem(upload)}")  # fmt: skip
+            return submission, (f"your upload {upload.name!r} is {intake.zip_problem(upload)}")
     return submission, None
 
 
@@ -234,4 +257,3 @@ def prepare(work):
     if work.exists():
         shutil.rmtree(work)
     return ag.prepare(work)
-

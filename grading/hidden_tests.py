@@ -66,7 +66,9 @@ def time_limit(seconds, what):
 
     def stop(_signum, _frame):
         if active[0]:
-            raise TimeLimit(f"{what} did not finish within {seconds} s (an endless loop, or a wait?)")
+            raise TimeLimit(
+                f"{what} did not finish within {seconds} s (an endless loop, or a wait?)"
+            )
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
@@ -212,8 +214,11 @@ def knn_predict_labels(cs_loss):
     for k in (1, 2, 4, 7):
         out[f"k{k}"] = _labels(knn.predict_labels(dists, k=k), f"predict_labels(dists, k={k})", 25)
     # Deliberate ties: two-way (k=2), three-way (k=3) and two pairs beside a single (k=5).
-    cases = [("tie2", TIE_PAIRS, 2), ("tie3", TIE_TRIPLES, 3),
-             ("tie22", [(a, b, b, a, c) for a, b, c in TIE_TRIPLES], 5)]  # fmt: skip
+    cases = [
+        ("tie2", TIE_PAIRS, 2),
+        ("tie3", TIE_TRIPLES, 3),
+        ("tie22", [(a, b, b, a, c) for a, b, c in TIE_TRIPLES], 5),
+    ]
     for key, patterns, k in cases:
         tie_dists = _tie_dists(y_train, patterns, seed=len(key))
         got = knn.predict_labels(tie_dists, k=k)
@@ -241,8 +246,11 @@ def _call_loss(cs_loss, function, case, W, X, y, reg):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 result = getattr(cs_loss, function)(W, X, y, reg)
             call = f"{function}(W, X, y, reg)"
-            changed = [name for name, array in zip("WXy", (W, X, y), strict=True)
-                       if not np.array_equal(array, originals[name], equal_nan=True)]  # fmt: skip
+            changed = [
+                name
+                for name, array in zip("WXy", (W, X, y), strict=True)
+                if not np.array_equal(array, originals[name], equal_nan=True)
+            ]
             if changed:  # e.g. reg_grad = W; reg_grad *= 2 * reg (training then goes wrong)
                 raise StudentValueError(
                     f"{call} changed its input {' and '.join(changed)}: a loss must leave W, X "
@@ -402,8 +410,12 @@ def linear_predict(cs_loss):
 
 def _import_problems(targets, import_errors):
     """The import errors of the modules that ``targets`` need (empty if they all imported)."""
-    needs = {"svm_loss": "svm", "softmax_loss": "softmax", "KNearestNeighbor": "knn",
-             "LinearClassifier": "linear_classifier"}  # fmt: skip
+    needs = {
+        "svm_loss": "svm",
+        "softmax_loss": "softmax",
+        "KNearestNeighbor": "knn",
+        "LinearClassifier": "linear_classifier",
+    }
     problems = []
     for target in targets:
         for prefix, module in needs.items():
@@ -444,11 +456,14 @@ def import_package():
         except BaseException as exc:
             broken = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
             if broken and broken.startswith("cs_loss.") and broken.split(".")[1] in errors:
-                errors[module] = (f"cs_loss/{module}.py could not be imported, because "
-                                  f"cs_loss/{broken.split('.')[1]}.py could not")  # fmt: skip
+                errors[module] = (
+                    f"cs_loss/{module}.py could not be imported, because "
+                    f"cs_loss/{broken.split('.')[1]}.py could not"
+                )
             else:
-                errors[module] = (f"cs_loss/{module}.py could not be imported: "
-                                  f"{type(exc).__name__}: {exc}")  # fmt: skip
+                errors[module] = (
+                    f"cs_loss/{module}.py could not be imported: {type(exc).__name__}: {exc}"
+                )
             # An empty stand-in: a module importing this one fails at once ("cannot import
             # name"), instead of running (and maybe hanging in) the broken file again.
             sys.modules[f"cs_loss.{module}"] = types.ModuleType(f"cs_loss.{module}")
@@ -517,8 +532,17 @@ def watch_proc_reads(fd, limit=20, install=True):
     import sys
 
     # event -> how many of its first arguments are paths (commands are split in words)
-    paths = {"open": 1, "os.listdir": 1, "os.scandir": 1, "os.chdir": 1, "glob.glob": 1,
-             "os.symlink": 1, "shutil.copyfile": 2, "shutil.copytree": 2, "shutil.copy": 2}  # fmt: skip
+    paths = {
+        "open": 1,
+        "os.listdir": 1,
+        "os.scandir": 1,
+        "os.chdir": 1,
+        "glob.glob": 1,
+        "os.symlink": 1,
+        "shutil.copyfile": 2,
+        "shutil.copytree": 2,
+        "shutil.copy": 2,
+    }
     commands = {"os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn"}
     watched = frozenset(paths) | frozenset(commands)
     sent, cwd_unknown = set(), [False]
@@ -577,7 +601,8 @@ def watch_proc_reads(fd, limit=20, install=True):
             if event == "os.chdir":  # relative paths are resolved only after a chdir into /proc
                 target = args[0]
                 cwd_unknown[0] = isinstance(target, int) or os.path.normpath(
-                    os.path.join(os.getcwd(), os.fsdecode(target))).startswith("/proc")
+                    os.path.join(os.getcwd(), os.fsdecode(target))
+                ).startswith("/proc")
             words = words_of(args) if event in commands else args[: paths[event]]
             found = [path for path in map(foreign, words) if path]
             if found and not kernel_lists_its_children():

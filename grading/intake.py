@@ -43,7 +43,7 @@ def canonical_name(filename):
         return None
     stem = stem[: -len(".ipynb")].strip().lower()
     while stem.startswith("copy of "):
-        stem = stem[len("copy of "):].strip()
+        stem = stem[len("copy of ") :].strip()
     stem = re.sub(r"(\s*\(\d+\)|[-_ ]copy|[-_ ]\d+)+$", "", stem).strip()
     return CANONICAL.get(stem)
 
@@ -84,10 +84,15 @@ def assign_ids(submissions):
         while unique in ids or unique in base:  # the same path twice; a file named like it
             unique += "_"
         ids.append(unique)
-        others = sorted(repr(Path(q).name) for q, b in zip(submissions, base, strict=True)
-                        if b == sid and q != path)  # fmt: skip
-        notes.append(f"review: the name {Path(path).name!r} gives the same id as {', '.join(others)}: "
-                     f"graded as {unique}; check which student it belongs to")  # fmt: skip
+        others = sorted(
+            repr(Path(q).name)
+            for q, b in zip(submissions, base, strict=True)
+            if b == sid and q != path
+        )
+        notes.append(
+            f"review: the name {Path(path).name!r} gives the same id as {', '.join(others)}: "
+            f"graded as {unique}; check which student it belongs to"
+        )
     return ids, notes
 
 
@@ -142,20 +147,34 @@ def _safe_extract(zip_path, dest):
     with archive:
         members = archive.infolist()
         if len(members) > ZIP_MAX_MEMBERS:
-            raise IntakeError(f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are read")
+            raise IntakeError(
+                f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are read"
+            )
         total = 0
         for member in members:
             name = member.filename
-            if (name.startswith(("__MACOSX/", "/")) or ".." in Path(name).parts
-                    or len(name) > ZIP_MAX_NAME or any(len(p) > 200 for p in Path(name).parts)
-                    or (member.external_attr >> 16) & 0o170000 == 0o120000):  # a symlink  # fmt: skip
+            if (
+                name.startswith(("__MACOSX/", "/"))
+                or ".." in Path(name).parts
+                or len(name) > ZIP_MAX_NAME
+                or any(len(p) > 200 for p in Path(name).parts)
+                or (member.external_attr >> 16) & 0o170000 == 0o120000
+            ):  # a symlink
                 continue
             if member.flag_bits & 0x1:
-                raise IntakeError("the zip is encrypted (password-protected): upload it without a password")
-            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
-                                            zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # fmt: skip
-                raise IntakeError(f"the zip uses an unsupported compression ({member.compress_type}): "
-                                  "zip it again with your system's standard zip tool")  # fmt: skip
+                raise IntakeError(
+                    "the zip is encrypted (password-protected): upload it without a password"
+                )
+            if member.compress_type not in (
+                zipfile.ZIP_STORED,
+                zipfile.ZIP_DEFLATED,
+                zipfile.ZIP_BZIP2,
+                zipfile.ZIP_LZMA,
+            ):
+                raise IntakeError(
+                    f"the zip uses an unsupported compression ({member.compress_type}): "
+                    "zip it again with your system's standard zip tool"
+                )
             target = dest / name
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
@@ -167,12 +186,24 @@ def _safe_extract(zip_path, dest):
                     while chunk := source.read(2**20):
                         written += len(chunk)
                         total += len(chunk)
-                        if total > ZIP_MAX_TOTAL or written > ZIP_MAX_RATIO * max(member.compress_size, 2**16):
-                            raise IntakeError("the zip unpacks to far more than a submission holds "
-                                              f"(over {ZIP_MAX_TOTAL // 2**20} MiB or a ratio over {ZIP_MAX_RATIO})")  # fmt: skip
+                        if total > ZIP_MAX_TOTAL or written > ZIP_MAX_RATIO * max(
+                            member.compress_size, 2**16
+                        ):
+                            raise IntakeError(
+                                "the zip unpacks to far more than a submission holds "
+                                f"(over {ZIP_MAX_TOTAL // 2**20} MiB or a ratio over {ZIP_MAX_RATIO})"
+                            )
                         out.write(chunk)
-            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
-                raise IntakeError(f"the zip is damaged or unsupported ({type(exc).__name__})") from None
+            except (
+                zipfile.BadZipFile,
+                EOFError,
+                zlib.error,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                raise IntakeError(
+                    f"the zip is damaged or unsupported ({type(exc).__name__})"
+                ) from None
             stamp = time.mktime(member.date_time + (0, 0, -1))
             os.utime(target, (stamp, stamp))
 
@@ -181,8 +212,12 @@ def _regular_files(root):
     """Regular files under ``root``, never following a symlink (into the kit or elsewhere)."""
     found = []
     for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))
-                   and d not in ("__MACOSX", ".ipynb_checkpoints")]  # fmt: skip
+        dirs[:] = [
+            d
+            for d in dirs
+            if not os.path.islink(os.path.join(folder, d))
+            and d not in ("__MACOSX", ".ipynb_checkpoints")
+        ]
         for name in names:
             path = Path(folder) / name
             if not path.is_symlink() and path.is_file():
@@ -208,8 +243,10 @@ def intake(submission, dest, stub_dir):
         if submission.is_symlink():
             raise IntakeError("the submission is a symbolic link: not followed")
         if not submission.exists():
-            raise IntakeError(f"{submission.name} was not found when its turn came (moved or "
-                              "deleted after the uploads were read): upload it again")  # fmt: skip
+            raise IntakeError(
+                f"{submission.name} was not found when its turn came (moved or "
+                "deleted after the uploads were read): upload it again"
+            )
         if submission.is_file() and (zipfile.is_zipfile(submission) or looks_like_zip(submission)):
             root = Path(tmp)
             _safe_extract(submission, root)
@@ -237,7 +274,9 @@ def intake(submission, dest, stub_dir):
                 flags.append(f"{chosen.name!r} graded as {canonical}")
             if len(found) > 1:
                 others = ", ".join(sorted(repr(p.name) for p in found if p != chosen))
-                flags.append(f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})")
+                flags.append(
+                    f"several files for {canonical}: graded the newest, {chosen.name!r} (not {others})"
+                )
             try:  # a truncated or non-JSON notebook costs that notebook only, not all three
                 with warnings.catch_warnings():  # duplicate cell ids are repaired, not fatal
                     warnings.simplefilter("ignore")
@@ -283,8 +322,11 @@ def _answer_cells(notebook_path):
             notebook = nbformat.read(notebook_path, as_version=4)
     except Exception:  # noqa: BLE001 - nbformat raises many kinds; unreadable is not the release
         return None
-    return {c.metadata["nbgrader"].get("grade_id"): c.source for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}  # fmt: skip
+    return {
+        c.metadata["nbgrader"].get("grade_id"): c.source
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def is_release(laid_out, stub_dir):
@@ -313,7 +355,9 @@ def _drop_duplicate_ids(notebook, name):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid and gid in seen:
             cell.metadata.pop("nbgrader")
-            flags.append(f"{name}: cell {gid} appears twice (a pasted cell?): graded the first copy")
+            flags.append(
+                f"{name}: cell {gid} appears twice (a pasted cell?): graded the first copy"
+            )
         elif gid:
             seen.add(gid)
         if cell.get("id") in cell_ids:
@@ -389,8 +433,11 @@ def lone_zip(folder):
     """The one zip in ``folder`` when it holds no notebook and no ``cs_loss`` file (as an
     LMS's folder per student does: ``Ada Lovelace_1234_assignsubmission_file/submission.zip``,
     perhaps beside a PDF of the written answers), else None."""
-    zips = [p for p in _regular_files(folder) if looks_like_zip(p)
-            and not any(is_os_junk(part) for part in p.relative_to(folder).parts)]  # fmt: skip
+    zips = [
+        p
+        for p in _regular_files(folder)
+        if looks_like_zip(p) and not any(is_os_junk(part) for part in p.relative_to(folder).parts)
+    ]
     if len(zips) == 1 and not _holds_work(folder):
         return zips[0]
     return None
@@ -403,21 +450,28 @@ MAX_SECTION_DEPTH = 2  # class/section/subsection/<student>: deeper folders are 
 
 def _student_zips(entries):
     """The zips among ``entries`` that would each be one student (not a student's own)."""
-    return [p for p in entries if p.is_file() and looks_like_zip(p)
-            and p.name.lower() not in OWN_ZIPS]  # fmt: skip
+    return [
+        p for p in entries if p.is_file() and looks_like_zip(p) and p.name.lower() not in OWN_ZIPS
+    ]
 
 
 def _entries(folder):
     """The entries of ``folder``, sorted, without OS junk and symbolic links."""
-    return [p for p in sorted(Path(folder).iterdir())
-            if not is_os_junk(p.name) and not p.is_symlink()]  # fmt: skip
+    return [
+        p for p in sorted(Path(folder).iterdir()) if not is_os_junk(p.name) and not p.is_symlink()
+    ]
 
 
 def _students_in(folder):
     """The entries of ``folder`` that would each be one student: zips, and folders of work."""
     entries = _entries(folder)
-    folders = [p for p in entries if p.is_dir() and p.name != "cs_loss"
-               and (_holds_work(p) or lone_zip(p) is not None or _is_section(p))]  # fmt: skip
+    folders = [
+        p
+        for p in entries
+        if p.is_dir()
+        and p.name != "cs_loss"
+        and (_holds_work(p) or lone_zip(p) is not None or _is_section(p))
+    ]
     return _student_zips(entries), folders
 
 
@@ -463,15 +517,19 @@ def _class_entry(path):
         if _holds_work(path):
             return None
         if any(looks_like_zip(p) for p in _regular_files(path)):
-            return (f"{name}/ holds several zips and no notebook: not graded (keep the one to "
-                    f"grade in {name}/, or give that zip itself)")  # fmt: skip
+            return (
+                f"{name}/ holds several zips and no notebook: not graded (keep the one to "
+                f"grade in {name}/, or give that zip itself)"
+            )
         return f"{name}/ holds no notebook and no cs_loss file: not graded"
     if looks_like_zip(path):
         problem = zip_problem(path)
         return f"could not read the submission: {problem}" if problem else None
     if name.lower().endswith(".ipynb"):
-        return (f"{name} is a notebook at the top of the class folder, not a student's zip or "
-                "folder: not graded (put it in its student's folder to grade it)")  # fmt: skip
+        return (
+            f"{name} is a notebook at the top of the class folder, not a student's zip or "
+            "folder: not graded (put it in its student's folder to grade it)"
+        )
     return f"{name} is {NOT_A_SUBMISSION}: not graded"
 
 
@@ -489,16 +547,25 @@ def _read_class(folder, found, depth):
             junk.append(Entry(entry, "the grader's own reports folder: ignored"))
             continue
         if is_os_junk(entry.name):
-            junk.append(Entry(entry, "left by the operating system (a hidden file or a Mac's "
-                                     "__MACOSX): ignored"))  # fmt: skip
+            junk.append(
+                Entry(
+                    entry,
+                    "left by the operating system (a hidden file or a Mac's __MACOSX): ignored",
+                )
+            )
             continue
         reason = _class_entry(entry)
         if reason == SECTION and depth < MAX_SECTION_DEPTH:
             _read_class(entry, found, depth + 1)
         elif reason == SECTION:
-            rejected.append(Entry(entry, f"{entry.name}/ holds a class nested deeper than "
-                                         f"{MAX_SECTION_DEPTH} folders: not read (give it "
-                                         "as a class folder of its own)"))  # fmt: skip
+            rejected.append(
+                Entry(
+                    entry,
+                    f"{entry.name}/ holds a class nested deeper than "
+                    f"{MAX_SECTION_DEPTH} folders: not read (give it "
+                    "as a class folder of its own)",
+                )
+            )
         elif reason is None:
             graded.append(entry)
         else:
@@ -540,9 +607,11 @@ def expand_submissions(paths):
             continue
         if not is_class_folder(path):
             submissions.append(path)
-            why = ("it holds the assignment's notebooks or a cs_loss folder at its top"
-                   if is_one_submission(path) else "it holds no zip and at most one folder "
-                   "with notebooks")  # fmt: skip
+            why = (
+                "it holds the assignment's notebooks or a cs_loss folder at its top"
+                if is_one_submission(path)
+                else "it holds no zip and at most one folder with notebooks"
+            )
             notes.append(f"{path} is one submission: {why}")
             continue
         found = ([], [], [])  # graded, not graded, ignored
@@ -552,10 +621,12 @@ def expand_submissions(paths):
         not_graded += rejected
         ignored += junk
         n_zips = sum(1 for p in graded if p.is_file())
-        notes.append(f"{path} is a class folder of {len(graded) + len(rejected)} entries: "
-                     f"{len(graded)} submissions to grade ({n_zips} zips, {len(graded) - n_zips} "
-                     f"folders), {len(rejected)} not graded (a row each, with the reason), "
-                     f"{len(junk)} ignored")  # fmt: skip
+        notes.append(
+            f"{path} is a class folder of {len(graded) + len(rejected)} entries: "
+            f"{len(graded)} submissions to grade ({n_zips} zips, {len(graded) - n_zips} "
+            f"folders), {len(rejected)} not graded (a row each, with the reason), "
+            f"{len(junk)} ignored"
+        )
     return Expansion(tuple(submissions), tuple(not_graded), tuple(ignored), tuple(notes))
 
 
@@ -582,8 +653,11 @@ def submission_digest(path):
     digest = hashlib.sha256()
     try:
         if path.is_dir() and not path.is_symlink():
-            files = [p for p in _regular_files(path)
-                     if not any(is_os_junk(part) for part in p.relative_to(path).parts)]  # fmt: skip
+            files = [
+                p
+                for p in _regular_files(path)
+                if not any(is_os_junk(part) for part in p.relative_to(path).parts)
+            ]
             for file in sorted(files, key=lambda p: p.relative_to(path).as_posix()):
                 name = file.relative_to(path).as_posix().encode("utf-8", "surrogateescape")
                 info = file.stat()
@@ -599,15 +673,27 @@ def submission_digest(path):
 
 
 # The kit's files that decide a grade; a change to any of them regrades every submission.
-KIT_VERSION_FILES = ("cs_loss/**/*.py", "notebooks/*.ipynb", "grading/*.py", "grading/*.npz",
-                     "grading/*.json", "data/get_datasets.py")  # fmt: skip
+KIT_VERSION_FILES = (
+    "cs_loss/**/*.py",
+    "notebooks/*.ipynb",
+    "grading/*.py",
+    "grading/*.npz",
+    "grading/*.json",
+    "data/get_datasets.py",
+)
 
 
 def kit_version(kit=None):
     """A fingerprint of the kit's grading-relevant files (:data:`KIT_VERSION_FILES`)."""
     kit = Path(kit or course.KIT_ROOT)
-    files = sorted({p for pattern in KIT_VERSION_FILES for p in kit.glob(pattern)
-                    if p.is_file() and "__pycache__" not in p.parts})  # fmt: skip
+    files = sorted(
+        {
+            p
+            for pattern in KIT_VERSION_FILES
+            for p in kit.glob(pattern)
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+    )
     digest = hashlib.sha256()
     for file in files:
         name = file.relative_to(kit).as_posix().encode()

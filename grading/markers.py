@@ -125,15 +125,19 @@ def fill_regions(text, bodies, filename="<string>"):
     regions = find_regions(text, filename)
     unknown = set(bodies) - {r.id for r in regions}
     if unknown:
-        raise KeyError(f"{filename} has no solution region {sorted(unknown)}; it has "
-                       f"{[r.id for r in regions]}")  # fmt: skip
+        raise KeyError(
+            f"{filename} has no solution region {sorted(unknown)}; it has {[r.id for r in regions]}"
+        )
     lines = text.splitlines(keepends=True)
 
     def replacement(region):
         if region.id not in bodies:  # the reference code, without its markers
             return "".join(lines[region.begin : region.end - 1])
-        return textwrap.indent(textwrap.dedent(bodies[region.id]).strip("\n") + "\n",
-                               region.indent, lambda line: line.strip() != "")  # fmt: skip
+        return textwrap.indent(
+            textwrap.dedent(bodies[region.id]).strip("\n") + "\n",
+            region.indent,
+            lambda line: line.strip() != "",
+        )
 
     return _replace_regions(text, regions, replacement)
 
@@ -188,8 +192,11 @@ def todo_block(text, region):
     """
     lines = text.splitlines()
     first = region.begin - 1  # 1-based number of the line above the marker
-    while first >= 1 and lines[first - 1].startswith(region.indent + "#") \
-            and lines[first - 1].strip().startswith("#"):  # fmt: skip
+    while (
+        first >= 1
+        and lines[first - 1].startswith(region.indent + "#")
+        and lines[first - 1].strip().startswith("#")
+    ):
         first -= 1
     block = lines[first : region.begin - 1]
     parts = {}
@@ -199,8 +206,11 @@ def todo_block(text, region):
         comment = line.strip()[1:].strip()
         head = comment.split(":", 1)[0]
         if head in _TODO_KEYS and ":" in comment:
-            if head in parts or (key is None and head != "TODO") or \
-                    (key is not None and _TODO_KEYS.index(head) != _TODO_KEYS.index(key) + 1):  # fmt: skip
+            if (
+                head in parts
+                or (key is None and head != "TODO")
+                or (key is not None and _TODO_KEYS.index(head) != _TODO_KEYS.index(key) + 1)
+            ):
                 return None
             key = head
             parts[key] = [comment.split(":", 1)[1].strip()]
@@ -235,7 +245,9 @@ def strip_solutions(text, filename="<string>"):
     regions : list of Region
     """
     regions = find_regions(text, filename)
-    return _replace_regions(text, regions, lambda region: stub_line(region, filename) + "\n"), regions
+    return _replace_regions(
+        text, regions, lambda region: stub_line(region, filename) + "\n"
+    ), regions
 
 
 def solution_lines(text, filename="<string>"):
@@ -267,8 +279,10 @@ def kit_regions(package_dir):
     for path in sorted(Path(package_dir).glob("*.py")):
         for region in find_regions(path.read_text(), path.name):
             if region.id in found:
-                raise MarkerError(f"{path.name}:{region.begin}: region id {region.id!r} is also "
-                                  f"used in {found[region.id][0]}")  # fmt: skip
+                raise MarkerError(
+                    f"{path.name}:{region.begin}: region id {region.id!r} is also "
+                    f"used in {found[region.id][0]}"
+                )
             found[region.id] = (path.name, region)
     return found
 

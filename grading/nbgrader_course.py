@@ -48,7 +48,7 @@ MARK = "# Written by `python -m grading course`; rerun that command to update it
 PACKAGE_NOTEBOOK = "package_tests.ipynb"
 SANDBOX = "sandbox"  # DIR/sandbox/<student>: the kernel's folder
 
-COURSE_CONFIG = '''\
+COURSE_CONFIG = """\
 {mark}
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = {root!r}
@@ -98,7 +98,7 @@ c.RebuildFromRelease.flag_file = {flag_file!r}
 c.StderrToStdout.flag_file = {flag_file!r}
 c.ResilientExecute.flag_file = {flag_file!r}
 c.StudentSandbox.course_root = {root!r}
-'''
+"""
 
 
 class UnsafeCourseError(RuntimeError):
@@ -108,7 +108,9 @@ class UnsafeCourseError(RuntimeError):
 def refuse_unsafe_source(root):
     """Raise if ``root/source/loss/cs_loss`` holds solution markers (loaded by nbgrader_config.py)."""
     package_dir = Path(root) / "source" / course.ASSIGNMENT / "cs_loss"
-    leaking = sorted(p.name for p in package_dir.glob("*.py") if "### BEGIN SOLUTION" in p.read_text())
+    leaking = sorted(
+        p.name for p in package_dir.glob("*.py") if "### BEGIN SOLUTION" in p.read_text()
+    )
     if leaking:
         raise UnsafeCourseError(
             f"source/{course.ASSIGNMENT}/cs_loss holds solutions ({', '.join(leaking)}): nbgrader "
@@ -129,18 +131,32 @@ def package_notebook():
         "is graded, these cells record the hidden tests the grader runs on your `cs_loss` files. "
         "Keep this notebook in your submission."
     )
-    intro.metadata["nbgrader"] = {"grade_id": "package_intro", "locked": True, "grade": False,
-                                  "solution": False, "schema_version": 3}  # fmt: skip
+    intro.metadata["nbgrader"] = {
+        "grade_id": "package_intro",
+        "locked": True,
+        "grade": False,
+        "solution": False,
+        "schema_version": 3,
+    }
     notebook.cells.append(intro)
     for _group, name, points, targets, _run in package.hidden_tests.TESTS:
         cell = nbformat.v4.new_code_cell(
             f"# Hidden test {name} ({points} points) of {', '.join(targets)}: run by the grader.\n"
         )
-        cell.metadata["nbgrader"] = {"grade_id": _grade_id(name), "locked": True, "grade": True,
-                                     "solution": False, "points": points, "schema_version": 3}  # fmt: skip
+        cell.metadata["nbgrader"] = {
+            "grade_id": _grade_id(name),
+            "locked": True,
+            "grade": True,
+            "solution": False,
+            "points": points,
+            "schema_version": 3,
+        }
         notebook.cells.append(cell)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}  # fmt: skip
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return notebook
 
 
@@ -151,7 +167,9 @@ def student_package(course_root, student, dest):
     submitted = course_root / "submitted" / student / course.ASSIGNMENT
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(source / "cs_loss", dest / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        source / "cs_loss", dest / "cs_loss", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for student_file in course.STUDENT_FILES:
         if (submitted / student_file).is_file():
             shutil.copy(submitted / student_file, dest / student_file)
@@ -166,7 +184,9 @@ class StudentSandbox(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         student = resources["nbgrader"]["student"]
-        folder = student_package(self.course_root, student, Path(self.course_root) / SANDBOX / student)
+        folder = student_package(
+            self.course_root, student, Path(self.course_root) / SANDBOX / student
+        )
         resources.setdefault("metadata", {})["path"] = str(folder)
         return nb, resources
 
@@ -206,9 +226,14 @@ class PackageTests(NbGraderPreprocessor):
             if result.score >= result.max_score:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="passed\n")]
             else:
-                cell.outputs = [nbformat.v4.new_output(
-                    "error", ename="HiddenTestFailed", evalue=result.output[:500],
-                    traceback=[f"HiddenTestFailed: {result.output[:500]}"])]  # fmt: skip
+                cell.outputs = [
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="HiddenTestFailed",
+                        evalue=result.output[:500],
+                        traceback=[f"HiddenTestFailed: {result.output[:500]}"],
+                    )
+                ]
         return nb, resources
 
 
@@ -220,7 +245,9 @@ class HideTestTracebacks(NbGraderPreprocessor):
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = [
+                        f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                    ]
         return cell, resources
 
 
@@ -244,20 +271,29 @@ def write_course(root, cell_timeout=120):
         staged = course.write_source(tmp)  # the kit's layout, with solutions
         for path in sorted((staged / "cs_loss").glob("*.py")):
             strip_file(path, f"cs_loss/{path.name}")
-        shutil.copy(Path(__file__).with_name("collect_submission.py"), staged / "collect_submission.py")
+        shutil.copy(
+            Path(__file__).with_name("collect_submission.py"), staged / "collect_submission.py"
+        )
         nbformat.write(package_notebook(), staged / PACKAGE_NOTEBOOK)
         source = root / "source" / course.ASSIGNMENT
         if source.exists():
             shutil.rmtree(source)
         source.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(staged, source)
-    config.write_text(COURSE_CONFIG.format(
-        mark=MARK, root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}", sandbox=SANDBOX,
-        assignment=course.ASSIGNMENT, student_files=list(course.STUDENT_FILES),
-        cell_timeout=cell_timeout, kit=str(course.KIT_ROOT),
-        release_dir=str(root / "release" / course.ASSIGNMENT),
-        flag_file=str(root / "autograde_flags.json"),
-    ))  # fmt: skip
+    config.write_text(
+        COURSE_CONFIG.format(
+            mark=MARK,
+            root=str(root),
+            db_url=f"sqlite:///{root / 'gradebook.db'}",
+            sandbox=SANDBOX,
+            assignment=course.ASSIGNMENT,
+            student_files=list(course.STUDENT_FILES),
+            cell_timeout=cell_timeout,
+            kit=str(course.KIT_ROOT),
+            release_dir=str(root / "release" / course.ASSIGNMENT),
+            flag_file=str(root / "autograde_flags.json"),
+        )
+    )
     return root
 
 
@@ -266,8 +302,10 @@ def require_course(root):
     root = Path(root).resolve()
     config = root / "nbgrader_config.py"
     if not (config.is_file() and config.read_text().startswith(MARK)):
-        raise UnsafeCourseError(f"{root} is not a course made by `python -m grading course`: "
-                                f"run `python -m grading course {root}` first.")  # fmt: skip
+        raise UnsafeCourseError(
+            f"{root} is not a course made by `python -m grading course`: "
+            f"run `python -m grading course {root}` first."
+        )
     return root
 
 
@@ -293,6 +331,14 @@ def autograde_into(root, submissions, timeout=600):
             shutil.rmtree(dest)
         flags[student] = intake.intake(submission, dest, release)
         shutil.copy(release / PACKAGE_NOTEBOOK, dest / PACKAGE_NOTEBOOK)
-        course.nbgrader(root, "autograde", course.ASSIGNMENT, "--student", student, "--create",
-                        "--force", timeout=timeout)  # fmt: skip
+        course.nbgrader(
+            root,
+            "autograde",
+            course.ASSIGNMENT,
+            "--student",
+            student,
+            "--create",
+            "--force",
+            timeout=timeout,
+        )
     return flags

@@ -54,7 +54,7 @@ EXPORTS = {
 # Functions of C are exported as their values at these C.
 FUNCTION_POINTS = (3, 10, 7)
 
-_SNIPPET = '''\
+_SNIPPET = """\
 # Grading: this cell exports the values its check needs; the check runs outside the notebook.
 def _cs_loss_export(_names, _arrays, _json_path, _npz_path, _points={points!r}):
     import builtins as b  # not the notebook's names: a shadowed float or int changes nothing here
@@ -118,16 +118,20 @@ import builtins as _cs_loss_builtins
 _cs_loss_ns = _cs_loss_builtins.globals()
 _cs_loss_export({names!r}, {arrays!r}, {json_path!r}, {npz_path!r})
 del _cs_loss_export, _cs_loss_ns, _cs_loss_builtins
-'''
+"""
 
 
 def export_source(grade_id, export_dir):
     """The code that replaces test cell ``grade_id`` at grading time."""
     names, arrays = EXPORTS[grade_id]
     export_dir = Path(export_dir)
-    return _SNIPPET.format(points=FUNCTION_POINTS, names=names, arrays=arrays,
-                           json_path=str(export_dir / f"{grade_id}.json"),
-                           npz_path=str(export_dir / f"{grade_id}.npz"))  # fmt: skip
+    return _SNIPPET.format(
+        points=FUNCTION_POINTS,
+        names=names,
+        arrays=arrays,
+        json_path=str(export_dir / f"{grade_id}.json"),
+        npz_path=str(export_dir / f"{grade_id}.npz"),
+    )
 
 
 def _read_plain_file(path, limit):
@@ -153,7 +157,7 @@ def _decode(tagged):
         return tagged
     if type(tagged) is not dict or len(tagged) != 1:
         raise Invalid("a value of an unsupported type")
-    (tag, inner), = tagged.items()
+    ((tag, inner),) = tagged.items()
     if tag == "int" and type(inner) is str and len(inner) < 40:
         return int(inner)
     if tag == "float" and type(inner) is str and len(inner) < 40:
@@ -233,8 +237,16 @@ class Exported:
 
 
 def _kind(value):
-    return {frozenset: "a set", list: "a list", dict: "a dict", str: "a string", type(None): "None",
-            bool: "a bool", int: "a number", float: "a number"}.get(type(value), "another type")  # fmt: skip
+    return {
+        frozenset: "a set",
+        list: "a list",
+        dict: "a dict",
+        str: "a string",
+        type(None): "None",
+        bool: "a bool",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), "another type")
 
 
 # ---- the checks: each takes the Exported values and returns (passed, reason) ----
@@ -300,20 +312,41 @@ _set_check("knn_test_inline_q2", "inline_question_2", {1, 2, 3}, {})
 _set_check("knn_test_inline_q3", "inline_question_3", {2, 4}, {})
 _answer_check("svm_test_q1", "q1_car_loss_after_small_change", 0.0)
 _answer_check("svm_test_q4", "q4_change_in_loss", 1.0)
-_answer_check("svm_test_q5", "q5_mean_instead_of_sum", 1,
-              {2: "the mean is the sum divided by a constant: the minimiser does not change",
-               3: "the mean is the sum divided by a constant: the minimiser does not change"})  # fmt: skip
-_answer_check("svm_test_q6", "q6_squared_hinge_is_different", True,
-              {False: "squaring penalises large margin violations more: a different loss"})
-_answer_check("svm_test_q7", "q7_zero_loss_W_is_unique", False,
-              {True: "2 * W has zero loss too when W does"})
-_answer_check("softmax_test_q3", "q3_which_loss_changes", "softmax",
-              {"both": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
-                       "1 below the correct one); the softmax loss changes with any score",
-               "svm": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
-                      "1 below the correct one); the softmax loss changes with any score"})  # fmt: skip
-_answer_check("softmax_test_inline_q2", "inline_question_2", True,
-              {False: "the softmax loss changes whenever a score changes"})
+_answer_check(
+    "svm_test_q5",
+    "q5_mean_instead_of_sum",
+    1,
+    {
+        2: "the mean is the sum divided by a constant: the minimiser does not change",
+        3: "the mean is the sum divided by a constant: the minimiser does not change",
+    },
+)
+_answer_check(
+    "svm_test_q6",
+    "q6_squared_hinge_is_different",
+    True,
+    {False: "squaring penalises large margin violations more: a different loss"},
+)
+_answer_check(
+    "svm_test_q7", "q7_zero_loss_W_is_unique", False, {True: "2 * W has zero loss too when W does"}
+)
+_answer_check(
+    "softmax_test_q3",
+    "q3_which_loss_changes",
+    "softmax",
+    {
+        "both": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
+        "1 below the correct one); the softmax loss changes with any score",
+        "svm": "an SVM loss of 0 stays 0 while every margin holds (each other score at least "
+        "1 below the correct one); the softmax loss changes with any score",
+    },
+)
+_answer_check(
+    "softmax_test_inline_q2",
+    "inline_question_2",
+    True,
+    {False: "the softmax loss changes whenever a score changes"},
+)
 
 
 def _min_max(min_name, max_name):
@@ -323,7 +356,10 @@ def _min_max(min_name, max_name):
             return True, "passed"
         if low == 0.0:
             return False, f"{max_name} = {high!r}: can a loss grow without bound? (float('inf'))"
-        return False, f"{min_name} = {low!r}: what is the loss when every example is classified with a wide margin?"
+        return (
+            False,
+            f"{min_name} = {low!r}: what is the loss when every example is classified with a wide margin?",
+        )
 
     return run
 
@@ -350,14 +386,22 @@ def _initial_loss(name, expected, diagnoses):
     return run
 
 
-CHECKS["svm_test_q3"] = _initial_loss("q3_initial_loss", lambda c: c - 1.0, [
-    (lambda c: float(c), "the correct class's own margin is not counted: C - 1 terms"),
-])  # fmt: skip
-CHECKS["softmax_test_q2"] = _initial_loss("q2_initial_loss", lambda c: math.log(c), [
-    (lambda c: c - 1.0, "that is the SVM's initial loss; softmax gives -log(1/C)"),
-    (lambda c: 1.0 / c, "that is the probability of the correct class; the loss is -log of it"),
-    (lambda c: math.log10(c), "use the natural logarithm, as np.log does"),
-])  # fmt: skip
+CHECKS["svm_test_q3"] = _initial_loss(
+    "q3_initial_loss",
+    lambda c: c - 1.0,
+    [
+        (lambda c: float(c), "the correct class's own margin is not counted: C - 1 terms"),
+    ],
+)
+CHECKS["softmax_test_q2"] = _initial_loss(
+    "q2_initial_loss",
+    lambda c: math.log(c),
+    [
+        (lambda c: c - 1.0, "that is the SVM's initial loss; softmax gives -log(1/C)"),
+        (lambda c: 1.0 / c, "that is the probability of the correct class; the loss is -log of it"),
+        (lambda c: math.log10(c), "use the natural logarithm, as np.log does"),
+    ],
+)
 
 
 # ---- kNN cross-validation: recomputed with the kit's reference kNN on the kit's data ----
@@ -377,8 +421,8 @@ def reference_fold_accuracies():
         folds_X, folds_y = np.array_split(X_train, NUM_FOLDS), np.array_split(y_train, NUM_FOLDS)
         table = {k: [] for k in K_CHOICES}
         for fold in range(NUM_FOLDS):
-            rest_X = np.concatenate(folds_X[:fold] + folds_X[fold + 1:])
-            rest_y = np.concatenate(folds_y[:fold] + folds_y[fold + 1:])
+            rest_X = np.concatenate(folds_X[:fold] + folds_X[fold + 1 :])
+            rest_y = np.concatenate(folds_y[:fold] + folds_y[fold + 1 :])
             knn = KNearestNeighbor().train(rest_X, rest_y)
             dists = knn.compute_distances_no_loops(folds_X[fold])  # (num_fold, num_rest)
             for k in K_CHOICES:
@@ -390,11 +434,19 @@ def reference_fold_accuracies():
 def _student_accuracies(values):
     table = values.get("k_to_accuracies")
     if type(table) is not dict:
-        raise Invalid(f"k_to_accuracies must be a dict from k to a list of accuracies, got {_kind(table)}")
+        raise Invalid(
+            f"k_to_accuracies must be a dict from k to a list of accuracies, got {_kind(table)}"
+        )
     out = {}
     for k, accs in table.items():
-        if type(k) is not int or type(accs) is not list or any(type(a) not in (int, float) for a in accs):
-            raise Invalid("k_to_accuracies must map each k (a whole number) to a list of accuracies")
+        if (
+            type(k) is not int
+            or type(accs) is not list
+            or any(type(a) not in (int, float) for a in accs)
+        ):
+            raise Invalid(
+                "k_to_accuracies must map each k (a whole number) to a list of accuracies"
+            )
         out[k] = [float(a) for a in accs]
     return out
 
@@ -409,7 +461,10 @@ def _cross_validation(values):
         return False, "k_to_accuracies needs one entry per k in k_choices"
     for k in K_CHOICES:
         if len(got[k]) != NUM_FOLDS:
-            return False, f"k = {k} has {len(got[k])} accuracies; expected one per fold ({NUM_FOLDS})"
+            return (
+                False,
+                f"k = {k} has {len(got[k])} accuracies; expected one per fold ({NUM_FOLDS})",
+            )
         if not all(0 <= a <= 1 for a in got[k]):
             return False, f"accuracies for k = {k} must be in [0, 1]"
     if all(np.allclose(got[k], reference[k], rtol=0, atol=1e-9) for k in K_CHOICES):
@@ -417,7 +472,10 @@ def _cross_validation(values):
     if all(np.allclose(sorted(got[k]), sorted(reference[k]), atol=1e-9) for k in K_CHOICES):
         return False, "the accuracies are right but not in fold order: append fold 0's first"
     if all(np.allclose(got[k], [reference[k][-1]] * NUM_FOLDS, atol=1e-9) for k in K_CHOICES):
-        return False, "every fold got the last fold's accuracy: compute the accuracy inside the fold loop"
+        return (
+            False,
+            "every fold got the last fold's accuracy: compute the accuracy inside the fold loop",
+        )
     for k in K_CHOICES:
         for fold in range(NUM_FOLDS):
             if abs(got[k][fold] - reference[k][fold]) > 1e-9:
@@ -425,7 +483,7 @@ def _cross_validation(values):
                     f"k = {k}, fold {fold}: expected accuracy {reference[k][fold]:.3f} (train on the "
                     f"other {NUM_FOLDS - 1} folds, test on fold {fold}), got {got[k][fold]:.3f}: "
                     "check which fold is held out and which are concatenated for training"
-                )  # fmt: skip
+                )
     return False, "k_to_accuracies differs from the cross-validation results"
 
 
@@ -447,9 +505,15 @@ def _best_k(values):
     if best_k == min(K_CHOICES, key=lambda k: (np.mean(reference[k]), k)):
         return False, f"best_k = {best_k} has the lowest mean accuracy: take the highest"
     if best_k == _best_k_from(reference, lambda accs: accs[-1]):
-        return False, f"best_k = {best_k} is best on the last fold only: compare the mean over all folds"
+        return (
+            False,
+            f"best_k = {best_k} is best on the last fold only: compare the mean over all folds",
+        )
     if best_k == _best_k_from(reference, lambda accs: accs[0]):
-        return False, f"best_k = {best_k} is best on the first fold only: compare the mean over all folds"
+        return (
+            False,
+            f"best_k = {best_k} is best on the first fold only: compare the mean over all folds",
+        )
     return False, f"k = {right} has a higher mean cross-validation accuracy than best_k = {best_k}"
 
 
@@ -472,25 +536,42 @@ def _search(classifier):
         for acc in results.values():
             if acc is None:
                 continue
-            if type(acc) is not list or len(acc) != 2 or any(type(a) not in (int, float) for a in acc):
-                return False, "results must map (learning rate, reg) to (train accuracy, val accuracy)"
+            if (
+                type(acc) is not list
+                or len(acc) != 2
+                or any(type(a) not in (int, float) for a in acc)
+            ):
+                return (
+                    False,
+                    "results must map (learning rate, reg) to (train accuracy, val accuracy)",
+                )
             accuracies.append(float(acc[1]))
         if not accuracies:
             return False, "the search found no classifier: is results filled in?"
         W = values.array("W", f"{classifier}.W")
         X_val, y_val = _validation_split()
         if W.ndim != 2 or W.shape[0] != X_val.shape[1]:
-            return False, f"{classifier}.W has shape {W.shape}; expected (D, C) = ({X_val.shape[1]}, C)"
+            return (
+                False,
+                f"{classifier}.W has shape {W.shape}; expected (D, C) = ({X_val.shape[1]}, C)",
+            )
         if not np.isfinite(W).all():
             return False, f"{classifier}.W contains NaN or infinity"
-        accuracy = float(np.mean(np.argmax(X_val @ W, axis=1) == y_val))  # as LinearClassifier.predict
+        accuracy = float(
+            np.mean(np.argmax(X_val @ W, axis=1) == y_val)
+        )  # as LinearClassifier.predict
         if abs(max(accuracies) - best_val) > 1e-9:
             return False, "best_val is not the highest validation accuracy in results"
         if abs(accuracy - best_val) > 1e-9:
-            return False, (f"{classifier} is not the classifier that reached best_val (its validation "
-                           f"accuracy is {accuracy:.3f}): keep the best classifier, not the last one")  # fmt: skip
+            return False, (
+                f"{classifier} is not the classifier that reached best_val (its validation "
+                f"accuracy is {accuracy:.3f}): keep the best classifier, not the last one"
+            )
         if accuracy < SEARCH_TARGET:
-            return False, f"the best validation accuracy {accuracy:.3f} is below {SEARCH_TARGET}: widen the search"
+            return (
+                False,
+                f"the best validation accuracy {accuracy:.3f} is below {SEARCH_TARGET}: widen the search",
+            )
         return True, "passed"
 
     return run
@@ -500,8 +581,17 @@ CHECKS["svm_test_search"] = _search("best_svm")
 CHECKS["softmax_test_search"] = _search("best_softmax")
 
 
-TRUSTED_HOOK_MODULES = ("IPython.", "ipykernel.", "matplotlib", "matplotlib_inline.", "traitlets.",
-                        "jupyter_client.", "comm.", "ipywidgets.", "tqdm.")  # fmt: skip
+TRUSTED_HOOK_MODULES = (
+    "IPython.",
+    "ipykernel.",
+    "matplotlib",
+    "matplotlib_inline.",
+    "traitlets.",
+    "jupyter_client.",
+    "comm.",
+    "ipywidgets.",
+    "tqdm.",
+)
 
 
 def foreign_hooks(export_dir, grade_id):
@@ -519,7 +609,10 @@ def evaluate(grade_id, export_dir):
     """``(passed, reason)`` for test cell ``grade_id`` from the files its snippet wrote."""
     values = Exported(export_dir, grade_id)
     if not values.ran:
-        return False, "this check's cell did not run (an earlier cell failed, timed out or killed the kernel)"
+        return (
+            False,
+            "this check's cell did not run (an earlier cell failed, timed out or killed the kernel)",
+        )
     try:
         return CHECKS[grade_id](values)
     except Invalid as exc:

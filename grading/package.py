@@ -81,7 +81,9 @@ def grader_user():
 
 def _group_failed(group, reason):
     """The status of every test of ``group`` when its whole child process failed."""
-    return {name: {"ok": False, "error": reason} for g, name, *_ in hidden_tests.TESTS if g == group}
+    return {
+        name: {"ok": False, "error": reason} for g, name, *_ in hidden_tests.TESTS if g == group
+    }
 
 
 def _read_available(fd, limit=2**16):
@@ -106,8 +108,12 @@ def _read_result(path, limit, owner):
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
-        if (not stat.S_ISREG(info.st_mode) or info.st_uid != owner or info.st_nlink != 1
-                or info.st_size > limit):  # fmt: skip
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_uid != owner
+            or info.st_nlink != 1
+            or info.st_size > limit
+        ):
             raise ValueError(f"{Path(path).name} is not a plain result file")
         return f.read(limit)
 
@@ -148,10 +154,16 @@ def run_child(package_dir, group, timeout, memory_bytes):
         try:
             done = subprocess.run(
                 [sys.executable, "-I", "hidden_tests.py", group, str(out), str(write_end)],
-                cwd=tmp, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                timeout=timeout, preexec_fn=_limit_memory(memory_bytes, user),
-                pass_fds=(write_end,), check=False,
-            )  # fmt: skip
+                cwd=tmp,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                preexec_fn=_limit_memory(memory_bytes, user),
+                pass_fds=(write_end,),
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return {}, _group_failed(group, f"timed out after {timeout:.0f} s")
         finally:
@@ -170,7 +182,9 @@ def run_child(package_dir, group, timeout, memory_bytes):
             return {}, _group_failed(group, "the test process left a malformed result")
         if status_bytes is None:
             if monitor is not None and monitor.memory_stops > stops:
-                return {}, _group_failed(group, f"the test process was stopped: {monitor.memory_reason}")
+                return {}, _group_failed(
+                    group, f"the test process was stopped: {monitor.memory_reason}"
+                )
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
             return {}, _group_failed(group, reason)
@@ -183,7 +197,9 @@ def run_child(package_dir, group, timeout, memory_bytes):
                     statuses[name] = {"ok": True}
                 elif type(status) is dict and type(status.get("error")) is str:
                     statuses[name] = {"ok": False, "error": status["error"][:500]}
-            with np.load(io.BytesIO(_read_result(out, MAX_FILE_BYTES, owner)), allow_pickle=False) as saved:
+            with np.load(
+                io.BytesIO(_read_result(out, MAX_FILE_BYTES, owner)), allow_pickle=False
+            ) as saved:
                 arrays = {key: saved[key] for key in saved.files}
         except Exception:  # noqa: BLE001 - a malformed result file costs this group only
             return {}, _group_failed(group, "the test process left a malformed result")
@@ -226,8 +242,10 @@ def _compare(got, expected):
     if not _close(got, expected):
         rtol = TOLERANCE["float32" if got.dtype == np.float32 else "float64"][0]
         wrong = int(np.sum(~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=1e-12)))
-        return (f"differs from the expected value ({max(wrong, 1)} of {expected.size} values, "
-                f"beyond a relative tolerance of {rtol:g})")  # fmt: skip
+        return (
+            f"differs from the expected value ({max(wrong, 1)} of {expected.size} values, "
+            f"beyond a relative tolerance of {rtol:g})"
+        )
     return None
 
 
@@ -247,8 +265,10 @@ def _batch_rows(arrays, name, X, y):
     batch_X = arrays[f"{name}/batch_X"]
     dtype = batch_X.dtype if batch_X.dtype.kind == "f" else np.dtype(np.float64)
     index = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(X, dtype=dtype))}
-    rows = np.array([index.get(np.ascontiguousarray(r, dtype=dtype).tobytes(), -1)
-                     for r in batch_X], dtype=np.int64)  # fmt: skip
+    rows = np.array(
+        [index.get(np.ascontiguousarray(r, dtype=dtype).tobytes(), -1) for r in batch_X],
+        dtype=np.int64,
+    )
     return rows, arrays[f"{name}/batch_y"], arrays[f"{name}/batch_sizes"]
 
 
@@ -259,31 +279,56 @@ def check_train_batches(arrays, name):
     rows, labels, sizes = _batch_rows(arrays, name, X, y)
     problems = []
     if len(sizes) != steps:
-        problems.append(("steps", f"self.loss was called {len(sizes)} times in {steps} "
-                                  "iterations; expected once per iteration"))  # fmt: skip
+        problems.append(
+            (
+                "steps",
+                f"self.loss was called {len(sizes)} times in {steps} "
+                "iterations; expected once per iteration",
+            )
+        )
     if np.any(sizes != size):
         had = sorted(set(sizes.tolist()))
-        problems.append(("batch_size", f"X_batch had {had} rows; expected batch_size={size} "
-                                       "rows at every step"))  # fmt: skip
+        problems.append(
+            ("batch_size", f"X_batch had {had} rows; expected batch_size={size} rows at every step")
+        )
     if len(labels) != len(rows):
         problems.append(("label_count", "y_batch does not have one label per row of X_batch"))
         return problems
     if np.any(rows < 0):
-        problems.append(("not_rows", f"{int(np.sum(rows < 0))} rows of X_batch are not rows of "
-                                     "X: take whole rows of X, X[idx]"))  # fmt: skip
+        problems.append(
+            (
+                "not_rows",
+                f"{int(np.sum(rows < 0))} rows of X_batch are not rows of "
+                "X: take whole rows of X, X[idx]",
+            )
+        )
     found = rows >= 0
     if np.any(labels[found] != y[rows[found]]):
-        problems.append(("labels", f"{int(np.sum(labels[found] != y[rows[found]]))} of "
-                         f"{int(found.sum())} labels in y_batch are not the labels of their rows "
-                         "of X_batch: index X and y with the same indices"))  # fmt: skip
+        problems.append(
+            (
+                "labels",
+                f"{int(np.sum(labels[found] != y[rows[found]]))} of "
+                f"{int(found.sum())} labels in y_batch are not the labels of their rows "
+                "of X_batch: index X and y with the same indices",
+            )
+        )
     if len(sizes) > 1 and found.all() and np.all(sizes == sizes[0]):
         per_step = rows.reshape(len(sizes), -1)
         if all(np.array_equal(np.sort(per_step[0]), np.sort(s)) for s in per_step[1:]):
-            problems.append(("same_batch", "every step used the same batch: draw new random "
-                                           "indices at every iteration"))  # fmt: skip
+            problems.append(
+                (
+                    "same_batch",
+                    "every step used the same batch: draw new random indices at every iteration",
+                )
+            )
         elif len(np.unique(rows)) < COVERAGE * len(X):
-            problems.append(("coverage", "the batches used only a small part of X: sample the "
-                                         "indices from all num_train examples"))  # fmt: skip
+            problems.append(
+                (
+                    "coverage",
+                    "the batches used only a small part of X: sample the "
+                    "indices from all num_train examples",
+                )
+            )
     return problems
 
 
@@ -308,29 +353,45 @@ def check_train_update(arrays, name):
             continue
         loss, grad = hidden_tests.reference_svm_loss(W, X_b, y_b, reg)
         losses.append(loss)
-        candidates = {"ok": W - lr * grad, "ascent": W + lr * grad, "no_learning_rate": W - grad,
-                      "not_moved": W}  # fmt: skip
-        matches = [c for c, want in candidates.items()
-                   if np.allclose(W_after[t], want, rtol=1e-7, atol=1e-12)]  # fmt: skip
+        candidates = {
+            "ok": W - lr * grad,
+            "ascent": W + lr * grad,
+            "no_learning_rate": W - grad,
+            "not_moved": W,
+        }
+        matches = [
+            c
+            for c, want in candidates.items()
+            if np.allclose(W_after[t], want, rtol=1e-7, atol=1e-12)
+        ]
         codes.append(matches[0] if matches else "unknown")
     problems = []
     bad = [c for c in codes if c != "ok"]
     if bad:
         code = max(set(bad), key=bad.count)
-        what = {"ascent": "W moved along the gradient (W + learning_rate * grad): SGD steps "
-                          "against it, W - learning_rate * grad",
-                "no_learning_rate": "W moved by the whole gradient: multiply grad by "
-                                    "learning_rate",
-                "not_moved": "W did not change: W_new must be W - learning_rate * grad",
-                "unknown": "the new W is not W - learning_rate * grad of the batch",
-                }[code]  # fmt: skip
+        what = {
+            "ascent": "W moved along the gradient (W + learning_rate * grad): SGD steps "
+            "against it, W - learning_rate * grad",
+            "no_learning_rate": "W moved by the whole gradient: multiply grad by learning_rate",
+            "not_moved": "W did not change: W_new must be W - learning_rate * grad",
+            "unknown": "the new W is not W - learning_rate * grad of the batch",
+        }[code]
         problems.append((code, f"{len(bad)} of {len(codes)} steps are wrong: {what}"))
     if len(history) != len(W_before):
-        problems.append(("history_length", f"the loss history has {len(history)} entries "
-                         f"for {len(W_before)} steps; expected one per step"))  # fmt: skip
+        problems.append(
+            (
+                "history_length",
+                f"the loss history has {len(history)} entries "
+                f"for {len(W_before)} steps; expected one per step",
+            )
+        )
     elif not np.allclose(history, losses, rtol=1e-7, atol=1e-12):
-        problems.append(("history", "the loss history is not the list of the losses "
-                                    "self.loss returned, one per step"))  # fmt: skip
+        problems.append(
+            (
+                "history",
+                "the loss history is not the list of the losses self.loss returned, one per step",
+            )
+        )
     return problems
 
 
@@ -343,9 +404,14 @@ def check_train_separable(arrays, name):
     with np.errstate(all="ignore"):
         accuracy = float(np.mean(np.argmax(X @ W, axis=1) == y)) if np.isfinite(W).all() else 0.0
     if accuracy < hidden_tests.TOY_ACCURACY:
-        return [("accuracy", f"on a linearly separable problem training reached an accuracy "
-                             f"of {accuracy:.2f}; at least {hidden_tests.TOY_ACCURACY:.2f} "
-                             "is expected")]  # fmt: skip
+        return [
+            (
+                "accuracy",
+                f"on a linearly separable problem training reached an accuracy "
+                f"of {accuracy:.2f}; at least {hidden_tests.TOY_ACCURACY:.2f} "
+                "is expected",
+            )
+        ]
     return []
 
 
@@ -405,8 +471,9 @@ def prove_catalogue(expected_path=EXPECTED):
 
     with np.load(expected_path, allow_pickle=False) as saved:
         expected = {key: saved[key] for key in saved.files}
-    known = load_mistakes(Path(expected_path).parent / "mistakes.npz",
-                          Path(expected_path).parent / "mistakes.json")  # fmt: skip
+    known = load_mistakes(
+        Path(expected_path).parent / "mistakes.npz", Path(expected_path).parent / "mistakes.json"
+    )
     variants = mistakes.MISTAKES + mistakes.CORRECT
     with tempfile.TemporaryDirectory(prefix="cs_loss_catalogue_") as tmp:
         with ThreadPoolExecutor(2) as pool:
@@ -421,8 +488,10 @@ def prove_catalogue(expected_path=EXPECTED):
             elif not any(variant.name in r.mistakes for r in failing):
                 problems.append(f"known mistake {variant.name} loses points but is not named")
         elif failing or not results:
-            problems.append(f"correct variant {variant.name} loses points: "
-                            + "; ".join(f"{r.name}: {r.output}" for r in failing))  # fmt: skip
+            problems.append(
+                f"correct variant {variant.name} loses points: "
+                + "; ".join(f"{r.name}: {r.output}" for r in failing)
+            )
     return problems
 
 
@@ -504,8 +573,11 @@ def _mistake_match(got, theirs, expected):
 
 def _kinds(values):
     """Which of NaN, +inf and -inf occur in ``values``."""
-    return (bool(np.isnan(values).any()), bool(np.isposinf(values).any()),
-            bool(np.isneginf(values).any()))  # fmt: skip
+    return (
+        bool(np.isnan(values).any()),
+        bool(np.isposinf(values).any()),
+        bool(np.isneginf(values).any()),
+    )
 
 
 def _relations(name, got, expected):
@@ -527,13 +599,16 @@ def _relations(name, got, expected):
             r = float(np.median(ratio))
             if r != 1 and np.allclose(ratio, r, rtol=1e-6):
                 if N and abs(r - N) < 1e-6 * N:
-                    hints.append(f"{what} is exactly N times the right value (N examples): "
-                                 "divide the sum over the examples by N")  # fmt: skip
+                    hints.append(
+                        f"{what} is exactly N times the right value (N examples): "
+                        "divide the sum over the examples by N"
+                    )
                 elif N and abs(r * N - 1) < 1e-6:
                     hints.append(f"{what} is exactly N times too small: divide by N once")
                 else:
-                    hints.append(f"{what} is a constant multiple of the right value: look "
-                                 "for a wrong factor")  # fmt: skip
+                    hints.append(
+                        f"{what} is a constant multiple of the right value: look for a wrong factor"
+                    )
         if what == "dists" and _close(g, e**2):
             hints.append("dists are squared distances: take the square root")
     return hints
@@ -574,8 +649,16 @@ def score(arrays, statuses, expected, known=None):
             output = "; ".join(problems)
             if hints:
                 output += ". " + " ".join(hints)
-            results.append(TestResult(name, 0.0, points, output, targets=targets,
-                                      mistakes=tuple(v.name for v in found)))  # fmt: skip
+            results.append(
+                TestResult(
+                    name,
+                    0.0,
+                    points,
+                    output,
+                    targets=targets,
+                    mistakes=tuple(v.name for v in found),
+                )
+            )
         else:
             results.append(TestResult(name, float(points), points, "passed", targets=targets))
     return results

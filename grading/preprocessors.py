@@ -108,8 +108,11 @@ class RebuildFromRelease(NbGraderPreprocessor):
                 student = answers.get(gid)
                 if student is None and orphans:
                     student = orphans.pop(0)
-                    _flag(self.flag_file, name,
-                          f"answer cell {gid} not found by id: took the cell with id {_gid(student)!r} in its place")  # fmt: skip
+                    _flag(
+                        self.flag_file,
+                        name,
+                        f"answer cell {gid} not found by id: took the cell with id {_gid(student)!r} in its place",
+                    )
                 if student is None:
                     _flag(self.flag_file, name, f"answer cell {gid} missing: graded as unanswered")
                     cell = rel
@@ -204,8 +207,9 @@ class ResilientExecute(Execute):
         return super().preprocess(nb, resources, km)
 
     def _error_output(self, ename, evalue):
-        return NotebookNode(output_type="error", ename=ename, evalue=evalue,
-                            traceback=[f"{ename}: {evalue}"])  # fmt: skip
+        return NotebookNode(
+            output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+        )
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
@@ -216,7 +220,10 @@ class ResilientExecute(Execute):
 
     def process_message(self, msg, cell, cell_index):
         # Called for every output message of the running cell: "idle" means it has finished.
-        if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
+        if (
+            msg.get("msg_type") == "status"
+            and msg.get("content", {}).get("execution_state") == "idle"
+        ):
             self._cell_idle = True
         return super().process_message(msg, cell, cell_index)
 
@@ -229,24 +236,34 @@ class ResilientExecute(Execute):
             if self._cell_idle:
                 return None  # it stopped (KeyboardInterrupt): its reply is waiting
             await asyncio.sleep(0.1)
-        raise KernelIgnoredInterrupt(f"the cell did not stop within {self.interrupt_grace:.0f} s "
-                                     "of an interrupt")  # fmt: skip
+        raise KernelIgnoredInterrupt(
+            f"the cell did not stop within {self.interrupt_grace:.0f} s of an interrupt"
+        )
 
     def _not_run(self, cell, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, self.resources
         if not self._out_of_time:
             self._out_of_time = True
-            _flag(self.flag_file, self._notebook_name,
-                  f"the notebook used up its time budget ({self.notebook_seconds:.0f} s) at cell "
-                  f"{index}: the cells from there on were not run")  # fmt: skip
-        cell.outputs = [self._error_output(
-            "NotRun", f"not run: the notebook used up its time budget of "
-            f"{self.notebook_seconds:.0f} s before this cell")]  # fmt: skip
+            _flag(
+                self.flag_file,
+                self._notebook_name,
+                f"the notebook used up its time budget ({self.notebook_seconds:.0f} s) at cell "
+                f"{index}: the cells from there on were not run",
+            )
+        cell.outputs = [
+            self._error_output(
+                "NotRun",
+                f"not run: the notebook used up its time budget of "
+                f"{self.notebook_seconds:.0f} s before this cell",
+            )
+        ]
         return cell, self.resources
 
     def preprocess_cell(self, cell, resources, index):
-        if index in self._crashed or (len(self._crashed) > self.max_restarts and not self._replaying):
+        if index in self._crashed or (
+            len(self._crashed) > self.max_restarts and not self._replaying
+        ):
             if cell.cell_type == "code" and index not in self._crashed:
                 cell.outputs = [self._error_output("NotRun", "the kernel died too often; not run")]
             return cell, self.resources
@@ -260,16 +277,29 @@ class ResilientExecute(Execute):
                 raise
             self._crashed.add(index)
             if isinstance(exc, KernelIgnoredInterrupt):
-                why = (f"this cell ran past its time limit and {exc}: the kernel was restarted "
-                       "and the cells before this one re-run")  # fmt: skip
+                why = (
+                    f"this cell ran past its time limit and {exc}: the kernel was restarted "
+                    "and the cells before this one re-run"
+                )
                 cell.outputs = [self._error_output("CellTimeout", why)]
-                _flag(self.flag_file, self._notebook_name,
-                      f"cell {index} ignored the interrupt at its time limit: kernel restarted")  # fmt: skip
+                _flag(
+                    self.flag_file,
+                    self._notebook_name,
+                    f"cell {index} ignored the interrupt at its time limit: kernel restarted",
+                )
             else:
-                cell.outputs = [self._error_output(
-                    "KernelDied", "the kernel died while running this cell (os._exit, a crash, or "
-                    "running out of memory); it was restarted and the cells before this one re-run")]  # fmt: skip
-                _flag(self.flag_file, self._notebook_name, f"the kernel died in cell {index}: restarted")
+                cell.outputs = [
+                    self._error_output(
+                        "KernelDied",
+                        "the kernel died while running this cell (os._exit, a crash, or "
+                        "running out of memory); it was restarted and the cells before this one re-run",
+                    )
+                ]
+                _flag(
+                    self.flag_file,
+                    self._notebook_name,
+                    f"the kernel died in cell {index}: restarted",
+                )
             if len(self._crashed) <= self.max_restarts:
                 self._restart_and_replay(resources, index)
             return cell, self.resources
@@ -314,8 +344,12 @@ def _own_folder(path):
     path = Path(path)
     path.mkdir(mode=0o711, parents=True, exist_ok=True)
     info = os.lstat(path)
-    if (stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
-            or info.st_mode & 0o022):  # fmt: skip
+    if (
+        stat.S_ISLNK(info.st_mode)
+        or not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or info.st_mode & 0o022
+    ):
         raise UnsafeExportFolder(f"{path} is not a folder of the grader's own: not used")
     return path
 
@@ -355,8 +389,11 @@ class TrustedExport(NbGraderPreprocessor):
                     cell.source = notebook_checks.export_source(gid, folder)
                 else:  # no trusted check: the cell would trust the student's kernel
                     cell.source = "raise RuntimeError('this test has no trusted check')"
-                    _flag(self.flag_file, resources.get("unique_key", "") + ".ipynb",
-                          f"test cell {gid} has no trusted check in grading/notebook_checks.py: 0 points")  # fmt: skip
+                    _flag(
+                        self.flag_file,
+                        resources.get("unique_key", "") + ".ipynb",
+                        f"test cell {gid} has no trusted check in grading/notebook_checks.py: 0 points",
+                    )
         return nb, resources
 
 
@@ -383,13 +420,23 @@ class TrustedVerdict(NbGraderPreprocessor):
                 cell.source = cell.metadata.pop(RELEASE_SOURCE)
             if gid in notebook_checks.EXPORTS:
                 for hook in notebook_checks.foreign_hooks(folder, gid):
-                    _flag(self.flag_file, name, f"review: a hook on the kernel was active at {gid}: {hook}")
+                    _flag(
+                        self.flag_file,
+                        name,
+                        f"review: a hook on the kernel was active at {gid}: {hook}",
+                    )
                 passed, reason = notebook_checks.evaluate(gid, folder)
             else:
                 passed, reason = False, "this test has no trusted check"
             if passed:
                 cell.outputs = [NotebookNode(output_type="stream", name="stdout", text="passed\n")]
             else:
-                cell.outputs = [NotebookNode(output_type="error", ename="CheckFailed", evalue=reason,
-                                             traceback=[f"CheckFailed: {reason}"])]  # fmt: skip
+                cell.outputs = [
+                    NotebookNode(
+                        output_type="error",
+                        ename="CheckFailed",
+                        evalue=reason,
+                        traceback=[f"CheckFailed: {reason}"],
+                    )
+                ]
         return nb, resources

@@ -145,7 +145,9 @@ def build_release(out_dir, keep_course=None, kit_root=None):
         for path in sorted((built / "cs_loss").glob("*.py")):
             strip_file(path, f"cs_loss/{path.name}")
         (built / "README.md").write_text(STUDENT_README)
-        shutil.copy(Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py")
+        shutil.copy(
+            Path(__file__).with_name("collect_submission.py"), built / "collect_submission.py"
+        )
         write_manifest(built, kit_root)
         shutil.copy(STUDENT_REQUIREMENTS, built / "requirements.txt")
         release = out_dir / course.ASSIGNMENT
@@ -176,12 +178,16 @@ def unused_imports(text, filename="<string>"):
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     exported = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "__all__" for t in node.targets
+        ):
             exported |= {c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant)}
     is_init = Path(filename).name == "__init__.py"
-    return [f"{filename}:{line}: imports {name!r} but never uses it"
-            for name, line in sorted(imported.items(), key=lambda item: item[1])
-            if name not in used and name not in exported and not is_init]  # fmt: skip
+    return [
+        f"{filename}:{line}: imports {name!r} but never uses it"
+        for name, line in sorted(imported.items(), key=lambda item: item[1])
+        if name not in used and name not in exported and not is_init
+    ]
 
 
 BANNED_WORDS = ("faster",)  # speed talk belongs in benchmarks, not in what students read
@@ -206,19 +212,25 @@ def release_problems(release, kit_root=None):
         for number, line in enumerate(text.splitlines(), start=1):
             for word in BANNED_WORDS:
                 if word in line.lower():
-                    problems.append(f"{name}:{number}: contains the word {word!r}: {line.strip()[:70]!r}")
+                    problems.append(
+                        f"{name}:{number}: contains the word {word!r}: {line.strip()[:70]!r}"
+                    )
     kit_root = Path(kit_root or course.KIT_ROOT)
     expected = {}
     for file_name, region in kit_regions(kit_root / "cs_loss").values():
-        expected.setdefault(f"cs_loss/{file_name}", []).append(stub_line(region, f"cs_loss/{file_name}"))
+        expected.setdefault(f"cs_loss/{file_name}", []).append(
+            stub_line(region, f"cs_loss/{file_name}")
+        )
     for name, stubs in expected.items():
         path = release / name
         lines = path.read_text().splitlines() if path.is_file() else []
         for stub in dict.fromkeys(stubs):
             found = [n for n, line in enumerate(lines) if line == stub]
             if len(found) != stubs.count(stub):
-                problems.append(f"{name}: has {len(found)} of the {stubs.count(stub)} stub line(s) "
-                                f"{stub.strip()!r}")  # fmt: skip
+                problems.append(
+                    f"{name}: has {len(found)} of the {stubs.count(stub)} stub line(s) "
+                    f"{stub.strip()!r}"
+                )
             for n in found:
                 if n == 0 or not lines[n - 1].strip().startswith("#"):
                     problems.append(f"{name}:{n + 1}: the stub has no TODO block above it")
@@ -248,12 +260,16 @@ def secret_lines(kit_root=None):
         text = path.read_text()
         secrets.update(solution_lines(text, path.name))
         inside = {n for r in find_regions(text, path.name) for n in range(r.begin, r.end + 1)}
-        public.update(line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside)
+        public.update(
+            line.strip() for n, line in enumerate(text.splitlines(), 1) if n not in inside
+        )
     for name in course.NOTEBOOKS:
         notebook = nbformat.read(kit_root / "notebooks" / name, as_version=4)
         for cell in notebook.cells:
-            for begin, end in [("### BEGIN SOLUTION", "### END SOLUTION"),
-                               ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")]:  # fmt: skip
+            for begin, end in [
+                ("### BEGIN SOLUTION", "### END SOLUTION"),
+                ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+            ]:
                 inside = False
                 for line in cell.source.splitlines():
                     if line.strip() == begin:

@@ -75,8 +75,9 @@ def passed(test):
 
 def manual_pending_points(result):
     """Points of written answers given but not yet graded by hand."""
-    return sum(t["max_score"] for t in result["tests"]
-               if is_written(t) and t.get("needs_manual_grade"))  # fmt: skip
+    return sum(
+        t["max_score"] for t in result["tests"] if is_written(t) and t.get("needs_manual_grade")
+    )
 
 
 def manual_status(result):
@@ -118,9 +119,11 @@ def known_mistakes(test):
         an id that is not in the catalogue is left out.
     """
     catalogue = diagnoses()
-    return [(mistake_id, " ".join(catalogue[mistake_id].split()))
-            for mistake_id in dict.fromkeys(test.get("mistakes") or ())
-            if isinstance(mistake_id, str) and mistake_id in catalogue]  # fmt: skip
+    return [
+        (mistake_id, " ".join(catalogue[mistake_id].split()))
+        for mistake_id in dict.fromkeys(test.get("mistakes") or ())
+        if isinstance(mistake_id, str) and mistake_id in catalogue
+    ]
 
 
 def reason(test):
@@ -142,8 +145,10 @@ def not_attempted(result):
         return "; ".join(flags)
     package = [t for t in result["tests"] if t["kind"] == "package" and not passed(t)]
     if result["auto_score"] == 0 and package and all(STUB_ERROR in t["output"] for t in package):
-        return (f"0 automatic points, and every failing package test raises the release's "
-                f"{STUB_ERROR}: the stubs are as handed out")  # fmt: skip
+        return (
+            f"0 automatic points, and every failing package test raises the release's "
+            f"{STUB_ERROR}: the stubs are as handed out"
+        )
     return None
 
 
@@ -257,8 +262,13 @@ def _figures(results, rates):
     top = max((r["auto_max"] for r in results), default=1) or 1
     fig = Figure(figsize=(6, 2.8))
     ax = fig.add_subplot()
-    ax.hist([r["auto_score"] for r in results], bins=min(20, max(5, len(results))), range=(0, top),
-            color="#4477aa", edgecolor="white")  # fmt: skip
+    ax.hist(
+        [r["auto_score"] for r in results],
+        bins=min(20, max(5, len(results))),
+        range=(0, top),
+        color="#4477aa",
+        edgecolor="white",
+    )
     ax.set_xlabel(f"automatic points (of {top:g})")
     ax.set_ylabel("submissions")
     ax.set_title("Score distribution")
@@ -289,9 +299,14 @@ def _figures(results, rates):
 @functools.cache
 def _environment():
     # autoescape on for every template: student names, flags and outputs are untrusted text.
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     undefined=jinja2.StrictUndefined, trim_blocks=True,
-                                     lstrip_blocks=True, keep_trailing_newline=True)  # fmt: skip
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     environment.filters["feedback_link"] = feedback_link
     environment.filters["shorten"] = shorten
     return environment
@@ -307,27 +322,34 @@ def report_html(results, title="Class report"):
     named = [row for row in rows if row.named]
     undiagnosed = [row for row in rows if not row.named]
     skipped = [(r, why) for r in results if (why := not_attempted(r))]
-    flagged = [r for r in results if r["error"] or any(not f.startswith(NOT_ATTEMPTED_FLAGS)
-                                                       for f in r["flags"])]  # fmt: skip
-    return _environment().get_template("report.html.j2").render(
-        title=title,
-        count=len(results),
-        not_graded=[(r, not_graded_reason(r)) for r in skipped_rows],
-        median=scores[len(scores) // 2] if scores else 0,
-        best=max(scores, default=0),
-        top=max((r["auto_max"] for r in results), default=0),
-        pending=sum(manual_pending_points(r) for r in results),
-        images=_figures(results, rates),
-        named=named,
-        undiagnosed=undiagnosed[:SHOWN_REASONS],
-        more=undiagnosed[SHOWN_REASONS:],
-        not_attempted=skipped,
-        flagged=flagged,
-        rates=[(name, *rates[name]) for name in worst_first(rates)],
-        results=results,
-        manual_status=manual_status,
-        shown=SHOWN_NAMES,
-        reason_chars=REASON_CHARS,
+    flagged = [
+        r
+        for r in results
+        if r["error"] or any(not f.startswith(NOT_ATTEMPTED_FLAGS) for f in r["flags"])
+    ]
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            title=title,
+            count=len(results),
+            not_graded=[(r, not_graded_reason(r)) for r in skipped_rows],
+            median=scores[len(scores) // 2] if scores else 0,
+            best=max(scores, default=0),
+            top=max((r["auto_max"] for r in results), default=0),
+            pending=sum(manual_pending_points(r) for r in results),
+            images=_figures(results, rates),
+            named=named,
+            undiagnosed=undiagnosed[:SHOWN_REASONS],
+            more=undiagnosed[SHOWN_REASONS:],
+            not_attempted=skipped,
+            flagged=flagged,
+            rates=[(name, *rates[name]) for name in worst_first(rates)],
+            results=results,
+            manual_status=manual_status,
+            shown=SHOWN_NAMES,
+            reason_chars=REASON_CHARS,
+        )
     )
 
 
@@ -348,12 +370,24 @@ def table(results):
     rows = []
     for r in results:
         notes = r["error"] or "; ".join(r["flags"][:2])
-        rows.append((r["student"], f"{r['auto_score']:g} / {r['auto_max']:g}", manual_status(r),
-                     f"{r.get('seconds', 0) or 0:.1f}s", notes[:70]))  # fmt: skip
+        rows.append(
+            (
+                r["student"],
+                f"{r['auto_score']:g} / {r['auto_max']:g}",
+                manual_status(r),
+                f"{r.get('seconds', 0) or 0:.1f}s",
+                notes[:70],
+            )
+        )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines = []
     for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
-                 row[3].rjust(widths[3]), row[4]]  # fmt: skip
+        cells = [
+            row[0].ljust(widths[0]),
+            row[1].rjust(widths[1]),
+            row[2].ljust(widths[2]),
+            row[3].rjust(widths[3]),
+            row[4],
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

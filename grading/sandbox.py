@@ -68,9 +68,12 @@ def warn_python_unusable(stream=None):
     if _warned:
         return False
     _warned.append(True)
-    print(f"WARNING: the sandbox users cannot run {sys.executable} (a folder on its path is closed "
-          "to other users, e.g. a Python under /root): student code runs as root, unisolated. "
-          "Install Python where other users can read it.", file=stream or sys.stderr)  # fmt: skip
+    print(
+        f"WARNING: the sandbox users cannot run {sys.executable} (a folder on its path is closed "
+        "to other users, e.g. a Python under /root): student code runs as root, unisolated. "
+        "Install Python where other users can read it.",
+        file=stream or sys.stderr,
+    )
     return True
 
 
@@ -86,9 +89,21 @@ def ensure_user(slot):
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--user-group", name],
-                       check=False, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--user-group",
+                name,
+            ],
+            check=False,
+            capture_output=True,
+        )
         return pwd.getpwnam(name)
 
 
@@ -140,11 +155,22 @@ def resident_bytes(pid):
 
 
 # What the audit hook's events mean, for the review flags.
-PROC_VERBS = {"open": "read", "os.listdir": "listed", "os.scandir": "listed", "glob.glob": "listed",
-              "os.chdir": "changed into", "os.symlink": "linked to", "shutil.copyfile": "copied",
-              "shutil.copytree": "copied", "shutil.copy": "copied", "os.system": "ran a command on",
-              "subprocess.Popen": "ran a command on", "os.exec": "ran a command on",
-              "os.posix_spawn": "ran a command on", "os.spawn": "ran a command on"}  # fmt: skip
+PROC_VERBS = {
+    "open": "read",
+    "os.listdir": "listed",
+    "os.scandir": "listed",
+    "glob.glob": "listed",
+    "os.chdir": "changed into",
+    "os.symlink": "linked to",
+    "shutil.copyfile": "copied",
+    "shutil.copytree": "copied",
+    "shutil.copy": "copied",
+    "os.system": "ran a command on",
+    "subprocess.Popen": "ran a command on",
+    "os.exec": "ran a command on",
+    "os.posix_spawn": "ran a command on",
+    "os.spawn": "ran a command on",
+}
 MAX_PROC_FLAGS = 5
 _active = []  # the Monitor of the submission this process grades, while it runs
 
@@ -187,8 +213,10 @@ class Monitor:
     @property
     def memory_reason(self):
         """Why the processes were stopped, in the words of the flag and the test outputs."""
-        return (f"its processes together held more than {self.limit_bytes / 2**30:.1f} GiB "
-                "of memory and were stopped")  # fmt: skip
+        return (
+            f"its processes together held more than {self.limit_bytes / 2**30:.1f} GiB "
+            "of memory and were stopped"
+        )
 
     def start(self):
         """Make the channel (when there is one) and start watching; return self."""
@@ -269,7 +297,11 @@ class Monitor:
         for line in lines:
             event, _, path = line.decode("utf-8", "replace").partition("\t")
             path = "".join(c for c in path if c.isprintable())[:120]
-            if event in PROC_VERBS and path.startswith("/proc") and (event, path) not in self.proc_reads:
+            if (
+                event in PROC_VERBS
+                and path.startswith("/proc")
+                and (event, path) not in self.proc_reads
+            ):
                 self.proc_reads.append((event, path))
 
     def flags(self):
@@ -281,7 +313,9 @@ class Monitor:
             what = "the list of all processes" if path == "/proc" else "another process's /proc"
             flags.append(f"review: {PROC_VERBS[event]} {path} ({what}) at run time")
         if len(self.proc_reads) > MAX_PROC_FLAGS:
-            flags.append(f"review: {len(self.proc_reads) - MAX_PROC_FLAGS} more read(s) of /proc at run time")
+            flags.append(
+                f"review: {len(self.proc_reads) - MAX_PROC_FLAGS} more read(s) of /proc at run time"
+            )
         return flags
 
 
@@ -332,8 +366,15 @@ class Sandbox:
         :attr:`monitor`, root only).
     """
 
-    def __init__(self, root, slot=0, memory_bytes=3 * 2**30, max_processes=64,
-                 max_file_bytes=256 * 2**20, total_memory_bytes=4 * 2**30):  # fmt: skip
+    def __init__(
+        self,
+        root,
+        slot=0,
+        memory_bytes=3 * 2**30,
+        max_processes=64,
+        max_file_bytes=256 * 2**20,
+        total_memory_bytes=4 * 2**30,
+    ):
         self.root = Path(root)
         self.home, self.tmp, self.work = self.root / "home", self.root / "tmp", self.root / "work"
         for folder in (self.home, self.tmp, self.work):
@@ -357,7 +398,9 @@ class Sandbox:
         if self.user is None:  # nothing to kill by user, and no kernel launcher to write
             self.monitor = Monitor(None, total_memory_bytes)
         else:
-            self.monitor = Monitor(self.user.pw_uid, total_memory_bytes, channel=self.private / "proc_reads")
+            self.monitor = Monitor(
+                self.user.pw_uid, total_memory_bytes, channel=self.private / "proc_reads"
+            )
 
     def give(self):
         """Hand the private folder to the sandbox user (after the files are in place)."""
@@ -373,10 +416,18 @@ class Sandbox:
 
     def env(self, extra=None):
         """The environment of student code: nothing of the grader's."""
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.tmp),
-               "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "IPYTHONDIR": str(self.home / ".ipython"),
-               "MPLCONFIGDIR": str(self.tmp / "mpl")}  # fmt: skip
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONNOUSERSITE": "1",
+            "IPYTHONDIR": str(self.home / ".ipython"),
+            "MPLCONFIGDIR": str(self.tmp / "mpl"),
+        }
         if os.environ.get("LD_LIBRARY_PATH"):  # a Python built with a shared libpython needs it
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
         env.update(extra or {})
@@ -384,23 +435,40 @@ class Sandbox:
 
     def spec(self):
         """What the kernel launcher needs, as JSON (in the nbgrader process's environment)."""
-        return json.dumps({
-            "uid": self.user.pw_uid if self.user else None, "gid": self.user.pw_gid if self.user else None,
-            "home": str(self.home), "work": str(self.work), "env": self.env(
-                {"NBGRADER_EXECUTION": "autograde"}),
-            "memory_bytes": self.memory_bytes, "max_processes": self.max_processes,
-            "max_file_bytes": self.max_file_bytes, "channel": self.monitor.channel and str(self.monitor.channel),
-            "kernels": str(self.kernels),
-        })  # fmt: skip
+        return json.dumps(
+            {
+                "uid": self.user.pw_uid if self.user else None,
+                "gid": self.user.pw_gid if self.user else None,
+                "home": str(self.home),
+                "work": str(self.work),
+                "env": self.env({"NBGRADER_EXECUTION": "autograde"}),
+                "memory_bytes": self.memory_bytes,
+                "max_processes": self.max_processes,
+                "max_file_bytes": self.max_file_bytes,
+                "channel": self.monitor.channel and str(self.monitor.channel),
+                "kernels": str(self.kernels),
+            }
+        )
 
     def install_kernelspec(self, jupyter_dir):
         """A ``python3`` kernelspec under ``jupyter_dir`` that starts the kernel in this sandbox."""
         folder = Path(jupyter_dir) / "kernels" / "python3"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-I", str(Path(__file__).resolve()), "kernel", "{connection_file}"],
-            "display_name": "Python 3 (sandbox)", "language": "python",
-        }))  # fmt: skip
+        (folder / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [
+                        sys.executable,
+                        "-I",
+                        str(Path(__file__).resolve()),
+                        "kernel",
+                        "{connection_file}",
+                    ],
+                    "display_name": "Python 3 (sandbox)",
+                    "language": "python",
+                }
+            )
+        )
         return folder
 
     def preexec(self, memory_bytes=None):
@@ -413,14 +481,18 @@ class Sandbox:
         if self.user is not None:
             alive = kill_user(self.user.pw_uid)
             if alive:
-                flags.append(f"review: {alive} process(es) of the submission were still running at the end")
+                flags.append(
+                    f"review: {alive} process(es) of the submission were still running at the end"
+                )
         self.monitor.stop()  # after the kill: nothing writes to its channel any more
         flags += self.monitor.flags()
         if self.user is not None:
             strays = remove_files_of(self.user.pw_uid, keep=self.root)
             if strays:
-                flags.append(f"review: wrote {len(strays)} file(s) outside its working folder, e.g. "
-                             f"{strays[0][:80]} (removed)")  # fmt: skip
+                flags.append(
+                    f"review: wrote {len(strays)} file(s) outside its working folder, e.g. "
+                    f"{strays[0][:80]} (removed)"
+                )
         shutil.rmtree(self.private, ignore_errors=True)
         shutil.rmtree(self.kernels, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -442,6 +514,7 @@ def python_usable(user):
     if os.environ.get(PROBED_VARIABLE) == sys.executable:
         return True
     if user.pw_uid not in _USABLE:
+
         def drop():
             os.setgroups([])
             os.setgid(user.pw_gid)
@@ -454,9 +527,15 @@ def python_usable(user):
         # sandbox's start or cleanup) while the probe runs; a failure to import is final.
         for _attempt in range(3):
             try:
-                done = subprocess.run([sys.executable, "-I", "-c", "import ipykernel, numpy, nbformat"],
-                                      cwd="/", env=env,
-                                      preexec_fn=drop, capture_output=True, timeout=60, check=False)  # fmt: skip
+                done = subprocess.run(
+                    [sys.executable, "-I", "-c", "import ipykernel, numpy, nbformat"],
+                    cwd="/",
+                    env=env,
+                    preexec_fn=drop,
+                    capture_output=True,
+                    timeout=60,
+                    check=False,
+                )
             except (OSError, subprocess.SubprocessError):
                 continue
             _USABLE[user.pw_uid] = done.returncode == 0
@@ -477,7 +556,9 @@ def _dropper(spec, memory_bytes=None):
         resource.setrlimit(resource.RLIMIT_FSIZE, (spec["max_file_bytes"], spec["max_file_bytes"]))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if spec["uid"] is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (spec["max_processes"], spec["max_processes"]))
+            resource.setrlimit(
+                resource.RLIMIT_NPROC, (spec["max_processes"], spec["max_processes"])
+            )
             os.setgroups([])
             os.setgid(spec["gid"])
             os.setuid(spec["uid"])

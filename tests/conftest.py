@@ -60,8 +60,18 @@ def write_cifar_fixture(folder, images_per_batch=6, seed=0):
             pickle.dump({"data": rows, "labels": labels, "batch_label": name}, f)
         arrays[name] = (images, np.array(labels))
     with open(folder / "batches.meta", "wb") as f:
-        names = ["airplane", "automobile", "bird", "cat", "deer",
-                 "dog", "frog", "horse", "ship", "truck"]  # fmt: skip
+        names = [
+            "airplane",
+            "automobile",
+            "bird",
+            "cat",
+            "deer",
+            "dog",
+            "frog",
+            "horse",
+            "ship",
+            "truck",
+        ]
         pickle.dump({"label_names": names, "num_vis": 3072}, f)
     X_train = np.concatenate([arrays[f"data_batch_{b}"][0] for b in range(1, 6)])
     y_train = np.concatenate([arrays[f"data_batch_{b}"][1] for b in range(1, 6)])
@@ -77,8 +87,10 @@ def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
-        pytest.skip("no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
-                    "chromium-driver); the browser tests need them")  # fmt: skip
+        pytest.skip(
+            "no Chromium and chromedriver on PATH (Debian/Ubuntu: apt-get install chromium "
+            "chromium-driver); the browser tests need them"
+        )
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     from selenium.webdriver.chrome.service import Service
 

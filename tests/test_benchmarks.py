@@ -18,8 +18,13 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def run(script, *args, timeout):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True,
-                          text=True, timeout=timeout, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 
@@ -30,8 +35,13 @@ def test_bench_runs_in_quick_mode_and_reports_every_row(tmp_path):
     run("bench.py", "--quick", "--repeats", "1", "--json", str(out), timeout=600)
     rows = json.loads(out.read_text())
     names = " ".join(row[0] for row in rows)
-    for what in ("distances", "svm_loss_vectorized", "softmax_loss_vectorized", "LinearSVM.train",
-                 "peak memory"):  # fmt: skip
+    for what in (
+        "distances",
+        "svm_loss_vectorized",
+        "softmax_loss_vectorized",
+        "LinearSVM.train",
+        "peak memory",
+    ):
         assert what in names, f"no {what!r} row in {names!r}"
     for name, ours, base, _target in rows:
         assert math.isfinite(ours) and ours > 0, name
@@ -46,7 +56,12 @@ def test_bench_grading_runs_in_quick_mode(tmp_path):
     stdout = run("bench_grading.py", "--quick", "--json", str(out), timeout=900)
     figures = json.loads(out.read_text())
     assert figures["errors"] == []
-    for key in ("single_wall_per_submission", "single_cpu_per_submission",
-                "batch_wall_per_submission", "batch_cpu_per_submission", "speedup"):  # fmt: skip
+    for key in (
+        "single_wall_per_submission",
+        "single_cpu_per_submission",
+        "batch_wall_per_submission",
+        "batch_cpu_per_submission",
+        "speedup",
+    ):
         assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures)
     assert "speed-up of the batch over one worker" in stdout

@@ -137,8 +137,9 @@ def test_the_copy_whose_student_files_were_edited_last_wins_and_both_are_named(c
 
 def test_a_notebook_saved_last_counts_as_an_edit(colab):
     make_copy(colab.my_drive / "a" / "loss", student_edit=3_000_000.0)
-    notebook_copy = make_copy(colab.my_drive / "b" / "loss", student_edit=1_000_000.0,
-                              notebook_edit=4_000_000.0)  # fmt: skip
+    notebook_copy = make_copy(
+        colab.my_drive / "b" / "loss", student_edit=1_000_000.0, notebook_edit=4_000_000.0
+    )
     assert enter(colab)[0] == notebook_copy
 
 
@@ -226,8 +227,10 @@ def test_a_cs_loss_home_without_cs_loss_is_refused_by_name(colab, monkeypatch, t
     monkeypatch.setenv("CS_LOSS_HOME", str(tmp_path / "not the assignment"))
     with pytest.raises(FileNotFoundError) as error:
         enter(colab)
-    assert f"CS_LOSS_HOME is set to {tmp_path / 'not the assignment'}, which does not hold " \
+    assert (
+        f"CS_LOSS_HOME is set to {tmp_path / 'not the assignment'}, which does not hold "
         "cs_loss/__init__.py" in str(error.value)
+    )
     assert Path.cwd().name == "content"
 
 
@@ -282,8 +285,11 @@ def run_setup_cell(mount):
 
 def release_like_copy(folder, student_edit):
     """A copy of the assignment with the kit's real cs_loss, its student files saved at a time."""
-    shutil.copytree(course.KIT_ROOT / "cs_loss", folder / "cs_loss",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        course.KIT_ROOT / "cs_loss",
+        folder / "cs_loss",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for name in STUDENT_FILES:
         os.utime(folder / "cs_loss" / name, (student_edit, student_edit))
     return folder

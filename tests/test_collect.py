@@ -17,14 +17,29 @@ FILES = ("cs_loss/svm.py", "cs_loss/knn.py")
 
 
 def code_cell(source, count, grade_id=None, error=False, solution=False, points=0):
-    cell = {"cell_type": "code", "source": source, "execution_count": count, "metadata": {},
-            "outputs": []}  # fmt: skip
+    cell = {
+        "cell_type": "code",
+        "source": source,
+        "execution_count": count,
+        "metadata": {},
+        "outputs": [],
+    }
     if grade_id:
-        cell["metadata"]["nbgrader"] = {"grade_id": grade_id, "grade": bool(points),
-                                        "solution": solution, "points": points}  # fmt: skip
+        cell["metadata"]["nbgrader"] = {
+            "grade_id": grade_id,
+            "grade": bool(points),
+            "solution": solution,
+            "points": points,
+        }
     if error:
-        cell["outputs"] = [{"output_type": "error", "ename": "AssertionError",
-                            "evalue": "loss is wrong", "traceback": []}]  # fmt: skip
+        cell["outputs"] = [
+            {
+                "output_type": "error",
+                "ename": "AssertionError",
+                "evalue": "loss is wrong",
+                "traceback": [],
+            }
+        ]
     return cell
 
 
@@ -134,7 +149,9 @@ def test_a_remaining_stub_is_named_with_file_and_line(folder):
 
 
 def test_an_older_stub_format_is_recognised_too(folder):
-    (folder / "cs_loss/knn.py").write_text('    raise NotImplementedError("TODO: complete predict_labels")\n')
+    (folder / "cs_loss/knn.py").write_text(
+        '    raise NotImplementedError("TODO: complete predict_labels")\n'
+    )
     _, warnings, _ = collect(folder)
     assert any("cs_loss/knn.py:1: predict_labels" in w for w in warnings)
 
@@ -182,8 +199,13 @@ def test_the_script_checks_its_own_folder_from_any_working_directory(folder, tmp
     write(folder, cells)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run([sys.executable, str(folder / "collect_submission.py")], cwd=elsewhere,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(folder / "collect_submission.py")],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Ready with warnings" in done.stdout
     assert "check_svm_loss, 3 points" in done.stdout
@@ -212,8 +234,12 @@ def test_a_deleted_cell_the_grader_restores_is_a_warning_that_names_it(folder, d
 def test_the_script_writes_the_zip_and_prints_the_restored_cells(folder, tmp_path):
     shutil.copy(cs.__file__, folder / "collect_submission.py")
     write(folder, good_cells()[:4])  # check_svm_grad deleted
-    done = subprocess.run([sys.executable, str(folder / "collect_submission.py")],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(folder / "collect_submission.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(check_svm_grad)" in done.stdout and "restores" in done.stdout
     assert "Ready with warnings" in done.stdout

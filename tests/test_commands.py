@@ -19,8 +19,14 @@ KIT = course.KIT_ROOT
 def run(args, cwd, **kwargs):
     """``python KIT/grading ARGS`` in ``cwd``, with no PYTHONPATH to find the kit by."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, str(KIT / "grading"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, **kwargs)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(KIT / "grading"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
 
 
 def make_zip(path, names):
@@ -49,12 +55,16 @@ def test_a_folder_of_zips_and_folders_is_a_class(tmp_path):
     assert found.submissions == (tmp_path / "ada.zip", tmp_path / "bob.zip", tmp_path / "cy")
     assert [(e.path.name, e.reason) for e in found.not_graded] == [
         ("notes", "notes/ holds no notebook and no cs_loss file: not graded"),
-        ("readme.txt", "readme.txt is not a submission (a zip or a folder of notebooks): "
-                       "not graded"),
-    ]  # fmt: skip
-    assert found.notes == (f"{tmp_path} is a class folder of 5 entries: 3 submissions to grade "
-                           "(2 zips, 1 folders), 2 not graded (a row each, with the reason), "
-                           "0 ignored",)  # fmt: skip
+        (
+            "readme.txt",
+            "readme.txt is not a submission (a zip or a folder of notebooks): not graded",
+        ),
+    ]
+    assert found.notes == (
+        f"{tmp_path} is a class folder of 5 entries: 3 submissions to grade "
+        "(2 zips, 1 folders), 2 not graded (a row each, with the reason), "
+        "0 ignored",
+    )
 
 
 def test_one_nested_folder_is_still_one_submission(tmp_path):

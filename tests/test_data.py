@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import write_cifar_fixture
 
 from cs_loss import get_CIFAR10_data, get_data, get_digits_data, load_CIFAR10, load_digits
 from cs_loss.data import cifar10_dir, load_CIFAR10_class_names
-from conftest import write_cifar_fixture
 
 SPLIT_KEYS = {"X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "X_dev", "y_dev"}
 
@@ -66,8 +66,9 @@ def test_split_sizes_mean_and_bias(fixture_dir):
         assert (data[key][:, -1] == 1).all()  # the bias column
     mean = X_train[:20].reshape(20, -1).astype(np.float64).mean(axis=0)
     np.testing.assert_allclose(data["mean_image"].ravel(), mean, rtol=1e-6)
-    np.testing.assert_allclose(data["X_val"][:, :-1], X_train[20:25].reshape(5, -1) - mean,
-                               atol=1e-3)  # fmt: skip
+    np.testing.assert_allclose(
+        data["X_val"][:, :-1], X_train[20:25].reshape(5, -1) - mean, atol=1e-3
+    )
     np.testing.assert_allclose(data["X_train"][:, :-1].mean(axis=0), 0, atol=1e-3)
     assert data["image_shape"] == (32, 32, 3)
 
@@ -83,9 +84,13 @@ def test_dev_subset_is_seeded_and_drawn_from_training(fixture_dir):
 
 def test_split_sizes_are_validated(fixture_dir):
     folder, _ = fixture_dir
-    with pytest.raises(ValueError, match=r"num_training=31 is larger than the training images \(30\)"):
+    with pytest.raises(
+        ValueError, match=r"num_training=31 is larger than the training images \(30\)"
+    ):
         get_CIFAR10_data(31, 5, 4, 3, root=folder)
-    with pytest.raises(ValueError, match="num_validation=11 is larger than the training images left"):
+    with pytest.raises(
+        ValueError, match="num_validation=11 is larger than the training images left"
+    ):
         get_CIFAR10_data(20, 11, 4, 3, root=folder)
     with pytest.raises(ValueError, match=r"num_dev=21 is larger than num_training \(20\)"):
         get_CIFAR10_data(20, 5, 4, 21, root=folder)
@@ -115,7 +120,9 @@ def test_auto_prefers_cifar(fixture_dir):
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(ValueError, match="dataset must be 'auto', 'cifar10' or 'digits', got 'mnist'"):
+    with pytest.raises(
+        ValueError, match="dataset must be 'auto', 'cifar10' or 'digits', got 'mnist'"
+    ):
         get_data("mnist")
 
 

@@ -60,13 +60,16 @@ def test_infinity_is_not_taken_for_nan(outputs):
     assert "no_loops_no_clip" not in diagnosed(expected, known, got)
 
 
-@pytest.mark.parametrize("got, theirs, match", [
-    ([np.inf, 1.0], [np.inf, 1.0], True),
-    ([-np.inf, 1.0], [np.inf, 1.0], False),  # the sign of an infinite loss tells mistakes apart
-    ([np.nan, 1.0], [np.inf, 1.0], False),
-    ([1.0, np.inf], [np.inf, 1.0], False),  # right values far from zero: the cells must agree
-    ([2.0, 1.0], [np.inf, 1.0], False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "got, theirs, match",
+    [
+        ([np.inf, 1.0], [np.inf, 1.0], True),
+        ([-np.inf, 1.0], [np.inf, 1.0], False),  # the sign of an infinite loss tells mistakes apart
+        ([np.nan, 1.0], [np.inf, 1.0], False),
+        ([1.0, np.inf], [np.inf, 1.0], False),  # right values far from zero: the cells must agree
+        ([2.0, 1.0], [np.inf, 1.0], False),
+    ],
+)
 def test_non_finite_values_match_by_kind_and_place(got, theirs, match):
     expected = np.array([3.0, 1.0])
     assert package._mistake_match(np.array(got), np.array(theirs), expected) is match

@@ -15,16 +15,23 @@ from grading.preprocessors import ResilientExecute
 
 pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
-IGNORES_SIGINT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                  "while True:\n    pass")  # fmt: skip
-CATCHES_INTERRUPTS = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
-                      "    except KeyboardInterrupt:\n        pass")  # fmt: skip
+IGNORES_SIGINT = (
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+)
+CATCHES_INTERRUPTS = (
+    "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+    "    except KeyboardInterrupt:\n        pass"
+)
 
 
 def execute(tmp_path, sources, **traits):
     """Run ``sources`` as code cells; return (the cells, the flags written)."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     flags = tmp_path / "flags.json"
     executor = ResilientExecute(interrupt_on_timeout=True, flag_file=str(flags), **traits)
 
@@ -50,15 +57,21 @@ def text(cell):
 
 
 def test_a_slow_cell_is_interrupted_and_the_kernel_keeps_its_state(tmp_path):
-    cells, flags = execute(tmp_path, ["x = 41", "import time\ntime.sleep(60)", "print(x + 1)"],
-                           timeout=2, interrupt_grace=5)  # fmt: skip
+    cells, flags = execute(
+        tmp_path,
+        ["x = 41", "import time\ntime.sleep(60)", "print(x + 1)"],
+        timeout=2,
+        interrupt_grace=5,
+    )
     assert errors(cells[1])[0].ename == "KeyboardInterrupt"
     assert text(cells[2]) == "42\n" and flags == []
 
 
 @pytest.mark.parametrize("source", [IGNORES_SIGINT, CATCHES_INTERRUPTS])
 def test_a_cell_that_ignores_the_interrupt_costs_only_itself(tmp_path, source):
-    cells, flags = execute(tmp_path, ["x = 41", source, "print(x + 1)"], timeout=2, interrupt_grace=2)
+    cells, flags = execute(
+        tmp_path, ["x = 41", source, "print(x + 1)"], timeout=2, interrupt_grace=2
+    )
     assert errors(cells[1])[0].ename == "CellTimeout"
     assert "did not stop" in errors(cells[1])[0].evalue
     assert text(cells[2]) == "42\n"  # the kernel was restarted and x = 41 re-run
@@ -66,8 +79,12 @@ def test_a_cell_that_ignores_the_interrupt_costs_only_itself(tmp_path, source):
 
 
 def test_a_notebook_past_its_budget_loses_only_its_remaining_cells(tmp_path):
-    cells, flags = execute(tmp_path, ["x = 1", "import time\ntime.sleep(3)", "print(x)", "print(x)"],
-                           timeout=60, notebook_seconds=2)  # fmt: skip
+    cells, flags = execute(
+        tmp_path,
+        ["x = 1", "import time\ntime.sleep(3)", "print(x)", "print(x)"],
+        timeout=60,
+        notebook_seconds=2,
+    )
     assert errors(cells[1])[0].ename == "KeyboardInterrupt"  # the cell got only what was left
     assert [errors(c)[0].ename for c in cells[2:]] == ["NotRun", "NotRun"]
     assert "time budget of 2 s" in errors(cells[2])[0].evalue

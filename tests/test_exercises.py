@@ -30,7 +30,9 @@ def test_every_hidden_test_targets_a_declared_region():
     for name, _points, targets in exercises.hidden_tests():
         assert targets, f"hidden test {name} names no target"
         for target in targets:
-            assert exercises.regions_of(target, declared), f"{name} targets {target!r}: no such region"
+            assert exercises.regions_of(target, declared), (
+                f"{name} targets {target!r}: no such region"
+            )
 
 
 def test_every_region_is_graded_by_a_hidden_test():
@@ -45,9 +47,13 @@ def test_the_exercise_table_gives_each_region_its_file_and_hidden_tests():
     assert ("svm_vectorized_reg_grad", 1) in vectorized.tests
     # A target naming a function covers each of its regions.
     for region in ("LinearClassifier.train#1", "LinearClassifier.train#2"):
-        assert {name for name, _ in by_id[region].tests} >= {"linear_train_batches", "linear_train_update"}
-    assert vectorized.stub == ('raise NotImplementedError("svm_loss_vectorized: see the TODO above '
-                               '(cs_loss/svm.py)")')  # fmt: skip
+        assert {name for name, _ in by_id[region].tests} >= {
+            "linear_train_batches",
+            "linear_train_update",
+        }
+    assert vectorized.stub == (
+        'raise NotImplementedError("svm_loss_vectorized: see the TODO above (cs_loss/svm.py)")'
+    )
     assert by_id["LinearClassifier.train#2"].stub.startswith(
         'raise NotImplementedError("LinearClassifier.train: see'
     )
@@ -71,7 +77,9 @@ def _graded_cells():
 
 def test_every_graded_notebook_cell_grades_a_declared_answer_cell():
     graded = {(name, gid): points for name, gid, points in _graded_cells()}
-    declared = {(a.notebook, gid): points for a in exercises.answer_cells() for gid, points in a.tests}
+    declared = {
+        (a.notebook, gid): points for a in exercises.answer_cells() for gid, points in a.tests
+    }
     assert declared == graded
     assert len(graded) >= 20
 
@@ -97,13 +105,20 @@ def test_notebook_targets_name_declared_regions_and_graded_test_cells():
 def test_examples_use_the_exercise_table_targets():
     assert examples.NOTEBOOK_TARGETS == exercises.NOTEBOOK_TARGETS == exercises.notebook_targets()
     variant = next(v for v in examples.one_mistake_variants() if v.region == "svm_loss_vectorized")
-    tests = [{"name": "svm:svm_test_search", "kind": "notebook"},
-             {"name": "softmax:softmax_test_search", "kind": "notebook"},
-             {"name": "cs_loss:svm_vectorized_reg_grad", "kind": "package",
-              "targets": ["svm_loss_vectorized"]},
-             {"name": "cs_loss:svm_naive_reg_grad", "kind": "package", "targets": ["svm_loss_naive"]}]  # fmt: skip
-    assert examples.allowed_failures(variant, tests) == {"svm:svm_test_search",
-                                                         "cs_loss:svm_vectorized_reg_grad"}  # fmt: skip
+    tests = [
+        {"name": "svm:svm_test_search", "kind": "notebook"},
+        {"name": "softmax:softmax_test_search", "kind": "notebook"},
+        {
+            "name": "cs_loss:svm_vectorized_reg_grad",
+            "kind": "package",
+            "targets": ["svm_loss_vectorized"],
+        },
+        {"name": "cs_loss:svm_naive_reg_grad", "kind": "package", "targets": ["svm_loss_naive"]},
+    ]
+    assert examples.allowed_failures(variant, tests) == {
+        "svm:svm_test_search",
+        "cs_loss:svm_vectorized_reg_grad",
+    }
 
 
 def test_one_mistake_submissions_are_written_from_region_bodies(tmp_path):
@@ -111,8 +126,11 @@ def test_one_mistake_submissions_are_written_from_region_bodies(tmp_path):
     release.mkdir()
     for name in exercises.NOTEBOOKS:
         (release / name).write_text((course.KIT_ROOT / "notebooks" / name).read_text())
-    variant = next(v for v in examples.one_mistake_variants()
-                   if v.region == "KNearestNeighbor.compute_distances_no_loops")
+    variant = next(
+        v
+        for v in examples.one_mistake_variants()
+        if v.region == "KNearestNeighbor.compute_distances_no_loops"
+    )
     folder = examples.write_variant(variant, tmp_path / "sub", release)
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py")) == sorted(
         course.STUDENT_FILES
@@ -121,8 +139,11 @@ def test_one_mistake_submissions_are_written_from_region_bodies(tmp_path):
     assert "np.sqrt(" in knn  # the other distance functions keep the reference
     assert "BEGIN SOLUTION" not in knn
     tree = ast.parse(knn)
-    no_loops = next(n for n in ast.walk(tree)
-                    if isinstance(n, ast.FunctionDef) and n.name == "compute_distances_no_loops")  # fmt: skip
+    no_loops = next(
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef) and n.name == "compute_distances_no_loops"
+    )
     assert "sqrt" not in ast.unparse(no_loops)
 
 
@@ -135,7 +156,9 @@ def test_end_to_end_mistakes_name_declared_regions_and_are_unique():
 
 def test_student_files_and_notebooks_are_derived_from_the_table():
     assert course.STUDENT_FILES == exercises.STUDENT_FILES
-    assert set(exercises.STUDENT_FILES) == {f"cs_loss/{f}" for f, _r in markers.kit_regions(PACKAGE).values()}
+    assert set(exercises.STUDENT_FILES) == {
+        f"cs_loss/{f}" for f, _r in markers.kit_regions(PACKAGE).values()
+    }
     assert course.NOTEBOOKS == exercises.NOTEBOOKS == ("knn.ipynb", "svm.ipynb", "softmax.ipynb")
 
 
@@ -146,7 +169,13 @@ def test_module_order_puts_each_module_after_the_ones_it_imports():
     for module, needs in graph.items():
         assert all(order.index(n) < order.index(module) for n in needs), module
     assert "linear_classifier" in graph and {"svm", "softmax"} <= graph["linear_classifier"]
-    assert set(exercises.GRADED_MODULES) >= {"svm", "softmax", "knn", "linear_classifier", "_validation"}
+    assert set(exercises.GRADED_MODULES) >= {
+        "svm",
+        "softmax",
+        "knn",
+        "linear_classifier",
+        "_validation",
+    }
     assert "notebook" not in exercises.GRADED_MODULES and "vis" not in exercises.GRADED_MODULES
 
 
@@ -181,8 +210,14 @@ def test_mistakes_catalogue_is_optional_and_attached_by_region():
 def test_the_manifest_has_the_contract_fields():
     """The full comparison with a built release is in tests/test_release.py."""
     manifest = exercises.manifest(course.KIT_ROOT / "notebooks")  # same grade ids as the release
-    assert list(manifest) == ["assignment", "notebooks", "points", "student_files", "stubs",
-                              "answers"]  # fmt: skip
+    assert list(manifest) == [
+        "assignment",
+        "notebooks",
+        "points",
+        "student_files",
+        "stubs",
+        "answers",
+    ]
     assert "knn_cross_validation" in manifest["answers"]["knn.ipynb"]  # a code answer
     assert "knn_inline_q1" in manifest["answers"]["knn.ipynb"]  # a written answer
     assert "knn_test_cross_validation" not in manifest["answers"]["knn.ipynb"]  # a test cell
@@ -190,8 +225,11 @@ def test_the_manifest_has_the_contract_fields():
     assert list(manifest["notebooks"]) == list(exercises.NOTEBOOKS)
     assert manifest["points"]["knn.ipynb"]["knn_test_cross_validation"] == 3
     assert set(manifest["stubs"]) == set(manifest["student_files"]) == set(exercises.STUDENT_FILES)
-    assert manifest["stubs"]["cs_loss/linear_classifier.py"].count(
-        'raise NotImplementedError("LinearClassifier.train: see the TODO above '
-        '(cs_loss/linear_classifier.py)")'
-    ) == 2  # one line per region
+    assert (
+        manifest["stubs"]["cs_loss/linear_classifier.py"].count(
+            'raise NotImplementedError("LinearClassifier.train: see the TODO above '
+            '(cs_loss/linear_classifier.py)")'
+        )
+        == 2
+    )  # one line per region
     json.dumps(manifest)  # plain JSON

@@ -108,8 +108,11 @@ def test_stored_mistake_outputs_are_current(tmp_path):
     """
     package.make_expected(path=tmp_path / "expected.npz")
     atol = package.TOLERANCE["float64"][1]
-    with (np.load(tmp_path / "mistakes.npz") as new, np.load(package.MISTAKES_NPZ) as stored,
-          np.load(tmp_path / "expected.npz") as right):  # fmt: skip
+    with (
+        np.load(tmp_path / "mistakes.npz") as new,
+        np.load(package.MISTAKES_NPZ) as stored,
+        np.load(tmp_path / "expected.npz") as right,
+    ):
         assert sorted(new.files) == sorted(stored.files)
         for key in new.files:
             fresh, kept = new[key], stored[key]
@@ -126,7 +129,10 @@ def test_stored_mistake_outputs_are_current(tmp_path):
 @pytest.mark.slow
 def test_a_loss_returned_as_a_size_one_array_gets_full_marks(expected):
     """A naive softmax returning its loss as an array of shape (1,) is numerically right."""
-    variant = mistakes.Variant("softmax_loss_naive", "softmax_naive_array_loss", """
+    variant = mistakes.Variant(
+        "softmax_loss_naive",
+        "softmax_naive_array_loss",
+        """
 num_train = X.shape[0]
 scores = X @ W
 scores -= scores.max(axis=1, keepdims=True)
@@ -134,7 +140,8 @@ probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
 loss = np.array([-np.log(probs[np.arange(num_train), y]).sum() / num_train + reg * np.sum(W * W)])
 probs[np.arange(num_train), y] -= 1
 dW = X.T @ probs / num_train + 2 * reg * W
-""")
+""",
+    )
     results = _score_all([variant], expected)[variant.name]
     if any("only 0-dimensional arrays" in r.output for r in results):
         pytest.skip("this kit's cs_loss/_validation.py does not yet accept a size-1 loss")

@@ -36,17 +36,24 @@ def totals(root):
     out = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for submission in gb.assignment_submissions(ASSIGNMENT):
-            out[submission.student_id] = (submission.score, submission.max_score,
-                                          submission.needs_manual_grade)  # fmt: skip
+            out[submission.student_id] = (
+                submission.score,
+                submission.max_score,
+                submission.needs_manual_grade,
+            )
     return out
 
 
 def graded_checks(notebook_path):
     """{grade id: cell} of the graded test cells of a notebook."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")}  # fmt: skip
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in notebook.cells
+        if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
+    }
 
 
 def verdict(cell):
@@ -227,12 +234,24 @@ def formgrader(graded_course, tmp_path):
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115  closed below
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.root_dir={root}",
-         f"--IdentityProvider.token={token}",
-         "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "server",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.root_dir={root}",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -244,7 +263,9 @@ def formgrader(graded_course, tmp_path):
                     break
                 time.sleep(0.5)
         else:
-            pytest.fail("the formgrader did not start: " + (tmp_path / "server.log").read_text()[-2000:])
+            pytest.fail(
+                "the formgrader did not start: " + (tmp_path / "server.log").read_text()[-2000:]
+            )
         assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
         yield base, token
     finally:
@@ -256,8 +277,9 @@ def formgrader(graded_course, tmp_path):
         log.close()
 
 
-def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(graded_course, formgrader,
-                                                                          browser):
+def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(
+    graded_course, formgrader, browser
+):
     """Open the reference's first written answer, give it full points, see the total change."""
     from nbgrader.api import Gradebook
     from selenium.webdriver.common.by import By
@@ -276,8 +298,10 @@ def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(graded_
         notebook_id, before, top = submission.id, submission.score, submission.max_score
         assert gb.find_grade(grade_id, notebook_name, ASSIGNMENT, "reference").needs_manual_grade
     wait = WebDriverWait(browser, 60)
-    score_cell = (f"//tr[.//a[contains(@href, '/formgrader/submissions/{notebook_id}')]]"
-                  "/td[contains(concat(' ', normalize-space(@class), ' '), ' score ')]")  # fmt: skip
+    score_cell = (
+        f"//tr[.//a[contains(@href, '/formgrader/submissions/{notebook_id}')]]"
+        "/td[contains(concat(' ', normalize-space(@class), ' '), ' score ')]"
+    )
     # Log in as an instructor would, with the token (a token in the URL does not reach the API).
     browser.get(f"{base}/login")
     browser.find_element(By.ID, "password_input").send_keys(token)
@@ -299,14 +323,18 @@ def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(graded_
 
     def saved(_):
         with Gradebook(db_url) as gb:
-            return gb.find_grade(grade_id, notebook_name, ASSIGNMENT, "reference").manual_score == points
+            return (
+                gb.find_grade(grade_id, notebook_name, ASSIGNMENT, "reference").manual_score
+                == points
+            )
 
     wait.until(saved)
     assert total_shown() == f"{before + points:g} / {top:g}"
 
 
-def test_the_formgrader_shows_the_check_and_its_verdict_not_the_export(graded_course, formgrader,
-                                                                       browser):
+def test_the_formgrader_shows_the_check_and_its_verdict_not_the_export(
+    graded_course, formgrader, browser
+):
     """A TA opening a graded notebook sees each test cell's check and the trusted verdict."""
     from nbgrader.api import Gradebook
     from selenium.webdriver.common.by import By

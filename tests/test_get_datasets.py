@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import write_cifar_fixture
 
 from cs_loss import load_CIFAR10
-from conftest import write_cifar_fixture
 
 SCRIPT = Path(__file__).resolve().parent.parent / "data" / "get_datasets.py"
 spec = importlib.util.spec_from_file_location("get_datasets", SCRIPT)
@@ -106,8 +106,9 @@ def test_archive_without_cifar_files_is_not_installed(server, tmp_path):
         tar.addfile(info, io.BytesIO(b"abc"))
     state["payload"] = buffer.getvalue()
     with pytest.raises(get_datasets.DownloadError, match="lacks batches.meta"):
-        get_datasets.get_cifar10(tmp_path, url=url, md5=hashlib.md5(buffer.getvalue()).hexdigest(),
-                                 quiet=True)  # fmt: skip
+        get_datasets.get_cifar10(
+            tmp_path, url=url, md5=hashlib.md5(buffer.getvalue()).hexdigest(), quiet=True
+        )
     assert not (tmp_path / "cifar-10-batches-py").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cifar-extract")]
 
@@ -115,8 +116,13 @@ def test_archive_without_cifar_files_is_not_installed(server, tmp_path):
 def test_unreachable_url_fails_with_a_hint(tmp_path, monkeypatch):
     monkeypatch.setattr(get_datasets.time, "sleep", lambda s: None)
     with pytest.raises(get_datasets.DownloadError, match="after 2 attempts.*--url"):
-        get_datasets.fetch("http://127.0.0.1:9/none.tar.gz", tmp_path / "a.tar.gz", retries=2,
-                           timeout=2, quiet=True)  # fmt: skip
+        get_datasets.fetch(
+            "http://127.0.0.1:9/none.tar.gz",
+            tmp_path / "a.tar.gz",
+            retries=2,
+            timeout=2,
+            quiet=True,
+        )
 
 
 def test_existing_dataset_is_not_downloaded_again(tmp_path):

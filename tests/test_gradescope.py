@@ -81,9 +81,12 @@ exec {sys.executable} "$@"
     # setup.sh up to the venv (the rest needs the kit's requirements installed).
     script = gradescope.SETUP_SH.split('# shellcheck disable=SC2086\n"$VENV/bin/python"')[0]
     (root / "setup_venv.sh").write_text(script + 'echo "venv: $VENV"\n')
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    done = subprocess.run(["bash", str(root / "setup_venv.sh")], env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    env = dict(
+        os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    )
+    done = subprocess.run(
+        ["bash", str(root / "setup_venv.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert (root / "venv" / "pyvenv.cfg").is_file()
     assert f"venv: {root / 'venv'}" in done.stdout
@@ -109,7 +112,7 @@ def test_results_are_written_when_the_kit_cannot_be_imported(tmp_path):
     package = tmp_path / "source" / "grading"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(
-        'raise ImportError(\'no module named "numpy" \\\\ (a broken install)\')\n'
+        "raise ImportError('no module named \"numpy\" \\\\ (a broken install)')\n"
     )
     (package / "__main__.py").write_text("")
     results = run_autograder(tmp_path)
@@ -171,8 +174,14 @@ def test_setup_sh_builds_the_venv_user_and_template_in_a_throwaway_root(autograd
         CS_LOSS_GRADE_USER=user or "student",
     )
     try:
-        done = subprocess.run([str(source / "setup.sh")], cwd=source, env=env,
-                              capture_output=True, text=True, timeout=900)  # fmt: skip
+        done = subprocess.run(
+            [str(source / "setup.sh")],
+            cwd=source,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
         venv = root / "venv"
         assert (venv / "pyvenv.cfg").is_file()
@@ -217,9 +226,11 @@ def test_a_single_file_of_another_kind_says_what_was_expected(tmp_path):
     (tmp_path / "answers.pdf").write_bytes(b"%PDF-1.4")
     source, problem = gradescope.upload_source(tmp_path)
     assert source == tmp_path
-    assert problem == ("your upload is 'answers.pdf', which is neither a zip file nor a notebook: "
-                       "upload submission.zip (written by collect_submission.py), or your three "
-                       "notebooks and your cs_loss files")  # fmt: skip
+    assert problem == (
+        "your upload is 'answers.pdf', which is neither a zip file nor a notebook: "
+        "upload submission.zip (written by collect_submission.py), or your three "
+        "notebooks and your cs_loss files"
+    )
 
 
 def test_loose_notebooks_are_graded_as_they_are(tmp_path):
@@ -253,11 +264,13 @@ def run_on(tmp_path, work, name, data):
 @pytest.mark.slow
 @pytest.mark.grading
 def test_a_corrupt_zip_upload_is_reported_as_unreadable_not_graded_as_blank(
-        prepared_work, tmp_path):  # fmt: skip
+    prepared_work, tmp_path
+):
     data = cut_zip(tmp_path / "c.zip").read_bytes()
     results = run_on(tmp_path, prepared_work, "submission.zip", data)
-    reason = ("your upload is not a readable zip file (the file is truncated or damaged): "
-              "upload it again")  # fmt: skip
+    reason = (
+        "your upload is not a readable zip file (the file is truncated or damaged): upload it again"
+    )
     assert results["score"] == 0
     assert reason in results["output"]
     assert "missing notebook" not in results["output"]
@@ -267,7 +280,8 @@ def test_a_corrupt_zip_upload_is_reported_as_unreadable_not_graded_as_blank(
 @pytest.mark.slow
 @pytest.mark.grading
 def test_an_upload_that_is_neither_a_zip_nor_a_notebook_says_what_was_expected(
-        prepared_work, tmp_path):  # fmt: skip
+    prepared_work, tmp_path
+):
     results = run_on(tmp_path, prepared_work, "answers.pdf", b"%PDF-1.4 my answers")
     assert results["score"] == 0
     expected = "your upload is 'answers.pdf', which is neither a zip file nor a notebook"

@@ -23,10 +23,17 @@ from grading import course, examples, intake, package
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("knn.ipynb", "knn.ipynb"), ("Copy of knn.ipynb", "knn.ipynb"), ("knn (1).ipynb", "knn.ipynb"),
-     ("Copy of svm (2).ipynb", "svm.ipynb"), ("SOFTMAX.ipynb", "softmax.ipynb"),
-     ("softmax-1.ipynb", "softmax.ipynb"), ("knn.py", None), ("knn_notes.ipynb", None)],
-)  # fmt: skip
+    [
+        ("knn.ipynb", "knn.ipynb"),
+        ("Copy of knn.ipynb", "knn.ipynb"),
+        ("knn (1).ipynb", "knn.ipynb"),
+        ("Copy of svm (2).ipynb", "svm.ipynb"),
+        ("SOFTMAX.ipynb", "softmax.ipynb"),
+        ("softmax-1.ipynb", "softmax.ipynb"),
+        ("knn.py", None),
+        ("knn_notes.ipynb", None),
+    ],
+)
 def test_colab_and_lms_names_are_recognised(name, expected):
     assert intake.canonical_name(name) == expected
 
@@ -55,15 +62,19 @@ def test_expected_values_match_the_reference_solution(tmp_path):
         assert sorted(new.files) == sorted(stored.files)
         for key in new.files:
             scale = float(np.max(np.abs(stored[key]))) if stored[key].size else 1.0
-            np.testing.assert_allclose(new[key], stored[key], rtol=1e-12, atol=atol * scale,
-                                       err_msg=key)  # fmt: skip
+            np.testing.assert_allclose(
+                new[key], stored[key], rtol=1e-12, atol=atol * scale, err_msg=key
+            )
 
 
 def write_package(tmp_path, body):
     """A submission folder whose cs_loss is the reference with knn.py replaced by ``body``."""
     folder = tmp_path / "sub"
-    shutil.copytree(course.KIT_ROOT / "cs_loss", folder / "cs_loss",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        course.KIT_ROOT / "cs_loss",
+        folder / "cs_loss",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (folder / "cs_loss" / "knn.py").write_text(body)
     return folder
 
@@ -141,7 +152,6 @@ def craft(root, release_dir):
     edit_cell(folder, "svm.ipynb", "svm_q3", new_id="my_q3")
     made["skip_tag"] = folder
 
-
     # A cell that kills the kernel.
     folder = solve(release_dir, root / "kernel_crash")
     edit_cell(folder, "softmax.ipynb", "softmax_q1", source="import os\nos._exit(1)")
@@ -151,23 +161,49 @@ def craft(root, release_dir):
     # the hidden tests and the gradebook next to the kernel, and answers that lie.
     folder = solve(release_dir, root / "warns_snoops_lies")
     svm = folder / "cs_loss" / "svm.py"
-    svm.write_text(svm.read_text().replace(
-        '    """Multiclass SVM loss and its gradient, without loops over examples.\n',
-        '    """Multiclass SVM loss and its gradient, without loops over examples.\n', 1
-    ).replace("import numpy as np\n", "import warnings\n\nimport numpy as np\n", 1).replace(
-        "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
-        "    warnings.warn('an old-style call')\n    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)", 1))
-    edit_cell(folder, "svm.ipynb", "svm_q5", source=(
-        "import glob\n"
-        "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
-        "try:\n    import grading\n    peek.append(grading.__file__)\nexcept ImportError:\n    pass\n"
-        "q5_mean_instead_of_sum = 3 if peek else 1"))
+    svm.write_text(
+        svm.read_text()
+        .replace(
+            '    """Multiclass SVM loss and its gradient, without loops over examples.\n',
+            '    """Multiclass SVM loss and its gradient, without loops over examples.\n',
+            1,
+        )
+        .replace("import numpy as np\n", "import warnings\n\nimport numpy as np\n", 1)
+        .replace(
+            "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
+            "    warnings.warn('an old-style call')\n    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
+            1,
+        )
+    )
+    edit_cell(
+        folder,
+        "svm.ipynb",
+        "svm_q5",
+        source=(
+            "import glob\n"
+            "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
+            "try:\n    import grading\n    peek.append(grading.__file__)\nexcept ImportError:\n    pass\n"
+            "q5_mean_instead_of_sum = 3 if peek else 1"
+        ),
+    )
     # Answers that claim to equal anything.
-    edit_cell(folder, "knn.ipynb", "knn_inline_q2", source=(
-        "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
-        "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})"))
-    edit_cell(folder, "svm.ipynb", "svm_q4", source=(
-        "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"))
+    edit_cell(
+        folder,
+        "knn.ipynb",
+        "knn_inline_q2",
+        source=(
+            "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
+            "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})"
+        ),
+    )
+    edit_cell(
+        folder,
+        "svm.ipynb",
+        "svm_q4",
+        source=(
+            "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"
+        ),
+    )
     made["warns_snoops_lies"] = folder
 
     # Only a syntax error in one package file: everything else still counts.
@@ -190,8 +226,9 @@ def graded(tmp_path_factory):
     release = work / "release" / course.ASSIGNMENT
     submissions = examples.write_examples(root / "examples", release)
     submissions.update(craft(root / "crafted", release))
-    results = ag.autograde(list(submissions.values()), root / "out", workers=2, work_dir=work,
-                           progress=False)  # fmt: skip
+    results = ag.autograde(
+        list(submissions.values()), root / "out", workers=2, work_dir=work, progress=False
+    )
     by_name = {r["student"]: r for r in results}
     return by_name, root / "out", release
 
@@ -217,13 +254,17 @@ def test_examples_verify(graded):
 @pytest.mark.grading
 def test_examples_get_the_points_recorded_before_the_refactor(graded):
     """Every test of the examples `check` grades scores as it did before issue 16's refactor."""
-    recorded = json.loads((Path(__file__).parent / "data" / "grades_before_refactor.json").read_text())
+    recorded = json.loads(
+        (Path(__file__).parent / "data" / "grades_before_refactor.json").read_text()
+    )
     by_name, _, _ = graded
     for name, before in recorded["end_to_end"].items():
         now = {t["name"]: [t["score"], t["max_score"]] for t in by_name[name]["tests"]}
         assert now == before["tests"], name
         assert [by_name[name]["auto_score"], by_name[name]["auto_max"]] == [
-            before["auto_score"], before["auto_max"]], name
+            before["auto_score"],
+            before["auto_max"],
+        ], name
 
 
 @pytest.mark.slow
@@ -266,7 +307,11 @@ def test_lying_eq_earns_nothing_and_is_flagged(graded):
 def test_kernel_crash_costs_only_its_cell(graded):
     result = graded[0]["kernel_crash"]
     assert score(result, "softmax:softmax_test_q1") == 0
-    for test in ("softmax:softmax_test_q2", "softmax:softmax_test_q3", "softmax:softmax_test_search"):
+    for test in (
+        "softmax:softmax_test_q2",
+        "softmax:softmax_test_q3",
+        "softmax:softmax_test_search",
+    ):
         assert score(result, test) > 0, test
     assert result["auto_score"] == result["auto_max"] - 1
     assert any("kernel died" in f for f in result["flags"])
@@ -277,8 +322,12 @@ def test_kernel_crash_costs_only_its_cell(graded):
 def test_warnings_cost_nothing_and_kernel_sees_no_hidden_tests(graded):
     result = graded[0]["warns_snoops_lies"]
     assert score(result, "svm:svm_test_search") == 3
-    assert score(result, "svm:svm_test_q5") == 1, "the kernel sees notebooks, the gradebook or the grader"
-    lost = {t["name"] for t in result["tests"] if t["kind"] != "written" and t["score"] < t["max_score"]}
+    assert score(result, "svm:svm_test_q5") == 1, (
+        "the kernel sees notebooks, the gradebook or the grader"
+    )
+    lost = {
+        t["name"] for t in result["tests"] if t["kind"] != "written" and t["score"] < t["max_score"]
+    }
     assert lost == {"knn:knn_test_inline_q2", "svm:svm_test_q4"}  # the lies only
 
 
@@ -290,9 +339,15 @@ def test_a_broken_file_costs_only_its_tests(graded):
     (The notebooks import cs_loss as a whole, so they fail too: a student sees that
     at once when running them.)"""
     result = graded[0]["broken_package"]
-    lost = {t["name"] for t in result["tests"] if t["kind"] == "package" and t["score"] < t["max_score"]}
-    assert lost == {"cs_loss:knn_distances_two_loops", "cs_loss:knn_distances_one_loop",
-                    "cs_loss:knn_distances_no_loops", "cs_loss:knn_predict_labels"}  # fmt: skip
+    lost = {
+        t["name"] for t in result["tests"] if t["kind"] == "package" and t["score"] < t["max_score"]
+    }
+    assert lost == {
+        "cs_loss:knn_distances_two_loops",
+        "cs_loss:knn_distances_one_loop",
+        "cs_loss:knn_distances_no_loops",
+        "cs_loss:knn_predict_labels",
+    }
     reason = next(t["output"] for t in result["tests"] if t["name"] == "cs_loss:knn_predict_labels")
     assert "cs_loss/knn.py could not be imported: SyntaxError" in reason
 
@@ -302,7 +357,9 @@ def test_a_broken_file_costs_only_its_tests(graded):
 def test_unreadable_submission_is_reported_not_dropped(graded):
     result = graded[0]["junk"]
     assert "could not read the submission" in result["error"]
-    assert result["auto_score"] == 0 and len(result["tests"]) == len(graded[0]["reference"]["tests"])
+    assert result["auto_score"] == 0 and len(result["tests"]) == len(
+        graded[0]["reference"]["tests"]
+    )
 
 
 @pytest.mark.slow
@@ -357,7 +414,9 @@ TEST_KEYS = {"name", "score", "max_score", "output", "visibility"}
 def assert_gradescope_schema(payload):
     """results.json as Gradescope's autograder specification describes it."""
     assert RESULT_KEYS <= set(payload)
-    assert isinstance(payload["score"], (int, float)) and isinstance(payload["execution_time"], (int, float))
+    assert isinstance(payload["score"], (int, float)) and isinstance(
+        payload["execution_time"], (int, float)
+    )
     for test in payload["tests"]:
         assert TEST_KEYS <= set(test)
         assert isinstance(test["name"], str) and isinstance(test["output"], str)
@@ -373,8 +432,15 @@ def test_autograder_zip_has_gradescopes_layout(tmp_path):
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
-    assert {"setup.sh", "run_autograder", "grading/hidden_tests.py", "grading/expected.npz",
-            "notebooks/svm.ipynb", "cs_loss/svm.py", "requirements.txt"} <= names  # fmt: skip
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "grading/hidden_tests.py",
+        "grading/expected.npz",
+        "notebooks/svm.ipynb",
+        "cs_loss/svm.py",
+        "requirements.txt",
+    } <= names
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
 
 
@@ -424,16 +490,27 @@ def gradescope_runs(graded, tmp_path_factory):
         with zipfile.ZipFile(gradescope.build_autograder(root / "zip")) as archive:
             archive.extractall(root / "source")
         shutil.copytree(work, root / "source" / "build" / "work")  # what setup.sh prepares
-        env = dict(os.environ, AUTOGRADER_ROOT=str(root), CS_LOSS_GRADE_USER="",
-                   PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])  # fmt: skip
-        subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True,
-                       capture_output=True, timeout=900)  # fmt: skip
+        env = dict(
+            os.environ,
+            AUTOGRADER_ROOT=str(root),
+            CS_LOSS_GRADE_USER="",
+            PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+        )
+        subprocess.run(
+            ["bash", str(root / "source" / "run_autograder")],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
         return json.loads((root / "results" / "results.json").read_text())
 
     runners = {"reference": real_run_autograder}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(runners.get(name, lambda r: gradescope.run(r, work)), root_dir)
-                   for name, root_dir in uploads.items()}  # fmt: skip
+        futures = {
+            name: pool.submit(runners.get(name, lambda r: gradescope.run(r, work)), root_dir)
+            for name, root_dir in uploads.items()
+        }
         payloads = {name: future.result() for name, future in futures.items()}
     return payloads, by_name
 
@@ -445,7 +522,9 @@ def test_gradescope_and_nbgrader_give_the_same_scores(gradescope_runs):
     for name in ("reference", examples.one_mistake_variants()[0].name):
         assert_gradescope_schema(payloads[name])
         assert payloads[name]["score"] == by_name[name]["auto_score"], name
-        nbgrader_scores = {t["name"]: t["score"] for t in by_name[name]["tests"] if t["kind"] != "written"}
+        nbgrader_scores = {
+            t["name"]: t["score"] for t in by_name[name]["tests"] if t["kind"] != "written"
+        }
         assert {t["name"]: t["score"] for t in payloads[name]["tests"]} == nbgrader_scores
 
 
@@ -456,9 +535,13 @@ def test_gradescope_grades_an_empty_upload_as_zero_with_reasons(gradescope_runs)
     payload = payloads["empty"]
     assert_gradescope_schema(payload)
     assert payload["score"] == 0
-    assert len(payload["tests"]) == len([t for t in by_name["reference"]["tests"] if t["kind"] != "written"])
+    assert len(payload["tests"]) == len(
+        [t for t in by_name["reference"]["tests"] if t["kind"] != "written"]
+    )
     assert "missing notebook knn.ipynb" in payload["output"]
-    assert not any("BEGIN HIDDEN" in t["output"] or "assert " in t["output"] for t in payload["tests"])
+    assert not any(
+        "BEGIN HIDDEN" in t["output"] or "assert " in t["output"] for t in payload["tests"]
+    )
 
 
 # ---------------------------------------------------------------- collect_submission
@@ -511,7 +594,9 @@ def test_collect_refuses_with_a_reason_for_each_problem(small_release, tmp_path)
     from grading import collect_submission
 
     folder = executed_reference(small_release, tmp_path / "bad")
-    (folder / "cs_loss" / "softmax.py").write_text((small_release / "cs_loss" / "softmax.py").read_text())
+    (folder / "cs_loss" / "softmax.py").write_text(
+        (small_release / "cs_loss" / "softmax.py").read_text()
+    )
     (folder / "knn.ipynb").rename(folder / "Copy of knn.ipynb")
     nb = nbformat.read(folder / "svm.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -545,16 +630,22 @@ def test_the_grader_warns_loudly_once_when_it_cannot_switch_users(capsys, monkey
     assert err.count("WARNING") == 1 and "not running as root" in err
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("# open('svm.ipynb')\nx = 'svm.ipynb is where the answers go'\n", set()),
-    ("import os\nos._exit(1)\n", {"exits the kernel or sends signals"}),
-    ("import builtins\nbuiltins.float = lambda x: 0.0\n", {"touches builtins"}),
-    ("class A:\n    def __eq__(self, other):\n        return True\n", {"defines __eq__"}),
-    ("get_ipython().events.register('post_run_cell', print)\n", {"reaches into IPython"}),
-    ("ip = get_ipython()\nip.input_transformers_cleanup.append(str)\n", {"reaches into IPython"}),
-    ("np.mean = lambda *a: 1.0\n", {"rebinds np.mean"}),
-    ("%matplotlib inline\nimport grading\n", {"imports the grader"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("# open('svm.ipynb')\nx = 'svm.ipynb is where the answers go'\n", set()),
+        ("import os\nos._exit(1)\n", {"exits the kernel or sends signals"}),
+        ("import builtins\nbuiltins.float = lambda x: 0.0\n", {"touches builtins"}),
+        ("class A:\n    def __eq__(self, other):\n        return True\n", {"defines __eq__"}),
+        ("get_ipython().events.register('post_run_cell', print)\n", {"reaches into IPython"}),
+        (
+            "ip = get_ipython()\nip.input_transformers_cleanup.append(str)\n",
+            {"reaches into IPython"},
+        ),
+        ("np.mean = lambda *a: 1.0\n", {"rebinds np.mean"}),
+        ("%matplotlib inline\nimport grading\n", {"imports the grader"}),
+    ],
+)
 def test_review_flags_come_from_code_not_text(code, expected):
     assert ag.suspicious(code) == expected
 
@@ -567,17 +658,20 @@ def write_export(folder, grade_id, values, arrays=None):
     exec(notebook_checks.export_source(grade_id, folder), namespace)  # noqa: S102 - test values
 
 
-@pytest.mark.parametrize("grade_id, values, passed", [
-    ("svm_test_q1", {"q1_car_loss_after_small_change": 0.0}, True),
-    ("svm_test_q1", {"q1_car_loss_after_small_change": 5.0}, False),
-    ("svm_test_q6", {"q6_squared_hinge_is_different": 1}, False),  # not a bool
-    ("svm_test_q3", {"q3_initial_loss": lambda C: C - 1}, True),
-    ("svm_test_q3", {"q3_initial_loss": lambda C: C}, False),
-    ("softmax_test_q2", {"q2_initial_loss": lambda C: C - 1}, False),
-    ("knn_test_inline_q3", {"inline_question_3": {2, 4}}, True),
-    ("knn_test_inline_q3", {"inline_question_3": [2, 4]}, False),
-    ("softmax_test_q3", {"q3_which_loss_changes": "softmax"}, True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "grade_id, values, passed",
+    [
+        ("svm_test_q1", {"q1_car_loss_after_small_change": 0.0}, True),
+        ("svm_test_q1", {"q1_car_loss_after_small_change": 5.0}, False),
+        ("svm_test_q6", {"q6_squared_hinge_is_different": 1}, False),  # not a bool
+        ("svm_test_q3", {"q3_initial_loss": lambda C: C - 1}, True),
+        ("svm_test_q3", {"q3_initial_loss": lambda C: C}, False),
+        ("softmax_test_q2", {"q2_initial_loss": lambda C: C - 1}, False),
+        ("knn_test_inline_q3", {"inline_question_3": {2, 4}}, True),
+        ("knn_test_inline_q3", {"inline_question_3": [2, 4]}, False),
+        ("softmax_test_q3", {"q3_which_loss_changes": "softmax"}, True),
+    ],
+)
 def test_trusted_checks_judge_exported_values(tmp_path, grade_id, values, passed):
     from grading import notebook_checks
 
@@ -594,8 +688,11 @@ def test_shadowed_float_and_lying_eq_cannot_pass_a_trusted_check(tmp_path):
 
         __hash__ = float.__hash__
 
-    write_export(tmp_path, "svm_test_q1", {"q1_car_loss_after_small_change": Anything(7.0),
-                                           "float": lambda *a: 0.0})  # fmt: skip
+    write_export(
+        tmp_path,
+        "svm_test_q1",
+        {"q1_car_loss_after_small_change": Anything(7.0), "float": lambda *a: 0.0},
+    )
     passed, reason = notebook_checks.evaluate("svm_test_q1", tmp_path)
     assert not passed and "7.0" in reason
 

@@ -12,8 +12,9 @@ from grading import package
 
 def _fake_package(**functions):
     """A stand-in for a student's cs_loss: the reference with some names replaced."""
-    fake = types.SimpleNamespace(**{name: getattr(cs_loss, name) for name in dir(cs_loss)
-                                    if not name.startswith("_")})  # fmt: skip
+    fake = types.SimpleNamespace(
+        **{name: getattr(cs_loss, name) for name in dir(cs_loss) if not name.startswith("_")}
+    )
     for name, value in functions.items():
         setattr(fake, name, value)
     return fake
@@ -32,8 +33,17 @@ def test_test_names_are_unique_and_every_loss_case_has_separate_loss_and_grad_po
         assert f"{case}_loss" in names and f"{case}_grad" in names
 
 
-@pytest.mark.parametrize("loss", [np.array([1.25]), np.float64(1.25), np.float32(1.25), 1.25,
-                                  np.array(1.25), np.array([[1.25]])])  # fmt: skip
+@pytest.mark.parametrize(
+    "loss",
+    [
+        np.array([1.25]),
+        np.float64(1.25),
+        np.float32(1.25),
+        1.25,
+        np.array(1.25),
+        np.array([[1.25]]),
+    ],
+)
 def test_a_number_in_any_reasonable_form_is_accepted(loss):
     got = ht.as_number(loss, "svm_loss_naive(W, X, y, reg)")
     assert got.shape == () and float(got) == 1.25
@@ -62,8 +72,10 @@ def test_predict_labels_returning_none_says_so_without_kit_names():
 
     with pytest.raises(ht.StudentValueError) as info:
         _run("knn_predict_labels", _fake_package(KNearestNeighbor=NoneKNN))
-    assert str(info.value) == ("predict_labels(dists, k=1) returned None; expected an array "
-                               "of integer labels of shape (25,)")  # fmt: skip
+    assert str(info.value) == (
+        "predict_labels(dists, k=1) returned None; expected an array "
+        "of integer labels of shape (25,)"
+    )
     assert "k1" not in ht._describe(info.value)
 
 
@@ -76,8 +88,9 @@ def test_knn_data_have_ten_classes_and_coincident_float_points():
     assert np.sum(nearest == 0) >= 5 and np.sum((nearest > 0) & (nearest < 1e-4)) >= 3
     # The expanded square without a clip must produce NaN on these data.
     with np.errstate(invalid="ignore"):
-        unclipped = np.sqrt((X_test**2).sum(1)[:, None] - 2 * X_test @ X_train.T
-                            + (X_train**2).sum(1)[None, :])  # fmt: skip
+        unclipped = np.sqrt(
+            (X_test**2).sum(1)[:, None] - 2 * X_test @ X_train.T + (X_train**2).sum(1)[None, :]
+        )
     assert np.isnan(unclipped).any()
 
 
@@ -160,13 +173,17 @@ def test_a_time_limit_stops_an_endless_loop_that_catches_exception():
 
 
 def test_an_import_failure_costs_only_the_tests_whose_modules_need_it():
-    errors = {"svm": "cs_loss/svm.py could not be imported: TimeLimit: ...",
-              "linear_classifier": "cs_loss/linear_classifier.py could not be imported, because "
-                                   "cs_loss/svm.py could not"}  # fmt: skip
+    errors = {
+        "svm": "cs_loss/svm.py could not be imported: TimeLimit: ...",
+        "linear_classifier": "cs_loss/linear_classifier.py could not be imported, because "
+        "cs_loss/svm.py could not",
+    }
     assert ht._import_problems(("softmax_loss_vectorized",), errors) == []
     assert ht._import_problems(("KNearestNeighbor.predict_labels",), errors) == []
     assert ht._import_problems(("svm_loss_naive",), errors) == [errors["svm"]]
-    assert ht._import_problems(("LinearClassifier.train#1",), errors) == [errors["linear_classifier"]]
+    assert ht._import_problems(("LinearClassifier.train#1",), errors) == [
+        errors["linear_classifier"]
+    ]
     broken_validation = {"_validation": "cs_loss/_validation.py could not be imported"}
     assert ht._import_problems(("softmax_loss_naive",), broken_validation) != []
 

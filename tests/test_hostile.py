@@ -26,11 +26,13 @@ from grading import course, examples, intake, markers, sandbox
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
 EXPECTED = course.KIT_ROOT / "grading" / "expected.npz"
 ROOT_MODE = sandbox.can_switch_users() and sandbox.python_usable(sandbox.ensure_user(0))
-needs_root = pytest.mark.skipif(not ROOT_MODE, reason="isolation needs root and a Python other users can run")
+needs_root = pytest.mark.skipif(
+    not ROOT_MODE, reason="isolation needs root and a Python other users can run"
+)
 
 # Code that a hostile student hides at the top level of a cs_loss file (runs at import,
 # in the kernel and in the package tests). Each guards itself so the module still imports.
-HOOK_CLEARS_ERRORS = '''
+HOOK_CLEARS_ERRORS = """
 try:
     _ip = get_ipython()
     def _clear(result, _ip=_ip):
@@ -40,8 +42,8 @@ try:
     _ip.set_custom_exc((BaseException,), lambda *a, **k: None)
 except Exception:
     pass
-'''
-INPUT_TRANSFORMER = '''
+"""
+INPUT_TRANSFORMER = """
 try:
     def _pass(lines):
         text = "".join(lines)
@@ -49,8 +51,8 @@ try:
     get_ipython().input_transformers_cleanup.append(_pass)
 except Exception:
     pass
-'''
-STARTUP_FILE = '''
+"""
+STARTUP_FILE = """
 try:
     import os as _os
     _d = _os.path.expanduser("~/.ipython/profile_default/startup")
@@ -58,8 +60,8 @@ try:
     open(_os.path.join(_d, "00-cheat.py"), "w").write("print('cheat')\\n")
 except Exception:
     pass
-'''
-PROC_PARENT = '''
+"""
+PROC_PARENT = """
 try:
     import os as _os, shutil as _sh, glob as _g
     for _p in ("/proc/%d/cwd" % _os.getppid(), "/proc/%d/cwd" % _os.getpgid(0)):
@@ -68,8 +70,8 @@ try:
             break
 except Exception:
     pass
-'''
-DETACHED = '''
+"""
+DETACHED = """
 try:
     import os as _os, time as _t
     if _os.fork() == 0:
@@ -85,8 +87,8 @@ try:
         _os._exit(0)
 except Exception:
     pass
-'''
-FORK_BOMB = '''
+"""
+FORK_BOMB = """
 try:
     import os as _os, time as _t
     for _i in range(200):
@@ -95,8 +97,8 @@ try:
             _os._exit(0)
 except Exception:
     pass
-'''
-CLASSMATES = '''
+"""
+CLASSMATES = """
 try:
     import glob as _g, os as _os
     for _f in _g.glob("/tmp/cs_loss_*/**/cs_loss/svm.py", recursive=True):
@@ -106,43 +108,47 @@ try:
             pass
 except Exception:
     pass
-'''
+"""
 # Reads the kit's reference solution at its path (which a student can learn from the
 # worker's command line, /proc/<pid>/cmdline, readable by every user) and runs it.
-KIT_READER = '''
+KIT_READER = """
 try:
     exec(open({path!r}).read())
 except Exception:
     pass
-'''
-WRITE_EXPECTED = '''
+"""
+WRITE_EXPECTED = """
 try:
     open({path!r}, "wb").write(b"x")
 except Exception:
     pass
-'''
+"""
 
 
 # Time traps (class 9): clumsy, not hostile.
-IGNORES_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
-CATCHES_INTERRUPTS = ("import time\nwhile True:  # retry until it works\n    try:\n        time.sleep(0.1)\n"
-                      "    except KeyboardInterrupt:\n        pass\n")  # fmt: skip
+IGNORES_SIGINT = (
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+)
+CATCHES_INTERRUPTS = (
+    "import time\nwhile True:  # retry until it works\n    try:\n        time.sleep(0.1)\n"
+    "    except KeyboardInterrupt:\n        pass\n"
+)
 # Hangs at import in the package tests only (in a notebook it would stop every notebook at
 # its first cell, which the student sees at once).
-IMPORT_HANG = '''
+IMPORT_HANG = """
 import sys as _sys, time as _time
 if "ipykernel" not in _sys.modules:
     while True:
         _time.sleep(0.5)
-'''
-MALFORMED_STATUS = '''
+"""
+MALFORMED_STATUS = """
 try:
     import atexit as _atexit, sys as _sys
     if len(_sys.argv) > 2 and _sys.argv[2].endswith(".npz"):
         _atexit.register(lambda: open(_sys.argv[2] + ".json", "w").write('{"knn_predict_labels": [1, 2'))
 except Exception:
     pass
-'''
+"""
 # The batch's limits, shorter than the defaults so that the time traps stay cheap: each
 # notebook's share is then about (360 - 30 - 30) / 3 = 100 s.
 CELL_TIMEOUT = 30
@@ -193,25 +199,45 @@ def craft(root, release, out_dir):
     append(folder, "cs_loss/knn.py", INPUT_TRANSFORMER)
     made["input_transformer"] = folder
     folder = blank(release, root / "shadowed_float")
-    edit_cell(folder, "svm.ipynb", "svm_q1",
-              "class F(float):\n    def __eq__(self, o):\n        return True\n"
-              "float = lambda *a: 0.0\nint = lambda *a: 1\nq1_car_loss_after_small_change = F(7)")
+    edit_cell(
+        folder,
+        "svm.ipynb",
+        "svm_q1",
+        "class F(float):\n    def __eq__(self, o):\n        return True\n"
+        "float = lambda *a: 0.0\nint = lambda *a: 1\nq1_car_loss_after_small_change = F(7)",
+    )
     edit_cell(folder, "svm.ipynb", "svm_q5", "q5_mean_instead_of_sum = 3")
-    edit_cell(folder, "knn.ipynb", "knn_inline_q2",
-              "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
-              "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})")
+    edit_cell(
+        folder,
+        "knn.ipynb",
+        "knn_inline_q2",
+        "class Anything(set):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = set.__hash__\ninline_question_2 = Anything({9})",
+    )
     made["shadowed_float"] = folder
     folder = ref("rebinds_np_mean")
-    edit_cell(folder, "knn.ipynb", "knn_inline_q2", "np.mean = lambda *a, **k: 1.0\ninline_question_2 = {5}")
+    edit_cell(
+        folder,
+        "knn.ipynb",
+        "knn_inline_q2",
+        "np.mean = lambda *a, **k: 1.0\ninline_question_2 = {5}",
+    )
     made["rebinds_np_mean"] = folder
     folder = examples.write_reference(root / "predict_returns_y_val", release)
-    markers.write_package(KIT_CS_LOSS, root / "tmp_pred", {
-        "LinearClassifier.predict": (
-            "import __main__\nyv = getattr(__main__, 'y_val', None)\n"
-            "y_pred[:] = yv if yv is not None and len(yv) == len(y_pred) else np.argmax(X @ self.W, axis=1)"),
-        "LinearClassifier.train#2": "W_new = self.W",
-    })  # fmt: skip
-    (folder / "cs_loss/linear_classifier.py").write_text((root / "tmp_pred/cs_loss/linear_classifier.py").read_text())
+    markers.write_package(
+        KIT_CS_LOSS,
+        root / "tmp_pred",
+        {
+            "LinearClassifier.predict": (
+                "import __main__\nyv = getattr(__main__, 'y_val', None)\n"
+                "y_pred[:] = yv if yv is not None and len(yv) == len(y_pred) else np.argmax(X @ self.W, axis=1)"
+            ),
+            "LinearClassifier.train#2": "W_new = self.W",
+        },
+    )
+    (folder / "cs_loss/linear_classifier.py").write_text(
+        (root / "tmp_pred/cs_loss/linear_classifier.py").read_text()
+    )
     made["predict_returns_y_val"] = folder
     folder = blank(release, root / "startup_file")
     append(folder, "cs_loss/svm.py", STARTUP_FILE)
@@ -237,8 +263,12 @@ def craft(root, release, out_dir):
     append(folder, "cs_loss/knn.py", FORK_BOMB)
     made["fork_bomb"] = folder
     folder = ref("memory_hog")
-    edit_cell(folder, "softmax.ipynb", "softmax_q1",
-              "import numpy as np\nhog = [np.ones(2**28) for _ in range(40)]\nq1_min_loss, q1_max_loss = 0.0, float('inf')")
+    edit_cell(
+        folder,
+        "softmax.ipynb",
+        "softmax_q1",
+        "import numpy as np\nhog = [np.ones(2**28) for _ in range(40)]\nq1_min_loss, q1_max_loss = 0.0, float('inf')",
+    )
     made["memory_hog"] = folder
     # class 5/7: intake and reports
     bomb = root / "zip_bomb.zip"
@@ -259,8 +289,13 @@ def craft(root, release, out_dir):
     (folder / "cs_loss" / "svm.py").symlink_to(KIT_CS_LOSS / "svm.py")
     made["symlink_intake"] = folder
     folder = ref("csv_formula")
-    markers.write_package(KIT_CS_LOSS, root / "tmp_csv", {
-        "svm_loss_naive": "raise type('=HYPERLINK(\"http://x\")', (Exception,), {})('\\udcff surrogate')"})
+    markers.write_package(
+        KIT_CS_LOSS,
+        root / "tmp_csv",
+        {
+            "svm_loss_naive": "raise type('=HYPERLINK(\"http://x\")', (Exception,), {})('\\udcff surrogate')"
+        },
+    )
     (folder / "cs_loss/svm.py").write_text((root / "tmp_csv/cs_loss/svm.py").read_text())
     made["csv_formula"] = folder
     names = root / "long_names.zip"
@@ -273,8 +308,14 @@ def craft(root, release, out_dir):
     made["long_names"] = names
     # class 9: clumsy, not hostile
     folder = ref("duplicated_cell")
-    raw = json.loads((folder / "knn.ipynb").read_text())  # pasted as is: same grade id, same cell id
-    dup = [c for c in raw["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "knn_inline_q3"]
+    raw = json.loads(
+        (folder / "knn.ipynb").read_text()
+    )  # pasted as is: same grade id, same cell id
+    dup = [
+        c
+        for c in raw["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "knn_inline_q3"
+    ]
     raw["cells"].append(dup[0])
     (folder / "knn.ipynb").write_text(json.dumps(raw))
     made["duplicated_cell"] = folder
@@ -293,13 +334,21 @@ def craft(root, release, out_dir):
     made["catches_interrupts"] = folder
     folder = ref("slow_notebook")
     for grade_id in ("svm_q1", "svm_q2", "svm_q3", "svm_q4", "svm_q5"):  # 125 s: over its share
-        edit_cell(folder, "svm.ipynb", grade_id, f"import time\ntime.sleep({CELL_TIMEOUT - 5})", before=True)
+        edit_cell(
+            folder,
+            "svm.ipynb",
+            grade_id,
+            f"import time\ntime.sleep({CELL_TIMEOUT - 5})",
+            before=True,
+        )
     made["slow_notebook"] = folder
     folder = ref("import_hang")
     append(folder, "cs_loss/svm.py", IMPORT_HANG)
     made["import_hang"] = folder
     folder = ref("function_hang")
-    markers.write_package(KIT_CS_LOSS, root / "tmp_hang", {"svm_loss_vectorized": "while True:\n    pass"})
+    markers.write_package(
+        KIT_CS_LOSS, root / "tmp_hang", {"svm_loss_vectorized": "while True:\n    pass"}
+    )
     (folder / "cs_loss/svm.py").write_text((root / "tmp_hang/cs_loss/svm.py").read_text())
     made["function_hang"] = folder
     folder = ref("input_at_import")
@@ -323,7 +372,7 @@ def craft(root, release, out_dir):
 
     def symlink_member(archive):
         info = zipfile.ZipInfo("cs_loss/evil")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         archive.writestr(info, str(KIT_CS_LOSS / "svm.py"))
 
     zipped("zip_symlink_member", symlink_member)
@@ -360,14 +409,25 @@ def craft(root, release, out_dir):
     append(folder, "cs_loss/svm.py", "import os as _os\n_os._exit(0)\n")
     made["exits_at_import"] = folder
     folder = blank(release, root / "writes_home_and_tmp")
-    append(folder, "cs_loss/knn.py", (
-        "try:\n    import os as _o\n    open(_o.path.expanduser('~/.bashrc'), 'a').write('x')\n"
-        "    open('/tmp/h6_sandbox_escape.txt', 'w').write('x')\nexcept Exception:\n    pass\n"))
+    append(
+        folder,
+        "cs_loss/knn.py",
+        (
+            "try:\n    import os as _o\n    open(_o.path.expanduser('~/.bashrc'), 'a').write('x')\n"
+            "    open('/tmp/h6_sandbox_escape.txt', 'w').write('x')\nexcept Exception:\n    pass\n"
+        ),
+    )
     made["writes_home_and_tmp"] = folder
     folder = blank(release, root / "forges_exports")
-    edit_cell(folder, "svm.ipynb", "svm_q1", (
-        "import glob, json\nfor p in glob.glob('.export/*/*.json') + glob.glob('/tmp/**/svm_test_*.json', recursive=True):\n"
-        "    open(p, 'w').write('{}')\nq1_car_loss_after_small_change = 1.0"))
+    edit_cell(
+        folder,
+        "svm.ipynb",
+        "svm_q1",
+        (
+            "import glob, json\nfor p in glob.glob('.export/*/*.json') + glob.glob('/tmp/**/svm_test_*.json', recursive=True):\n"
+            "    open(p, 'w').write('{}')\nq1_car_loss_after_small_change = 1.0"
+        ),
+    )
     made["forges_exports"] = folder
     # run-time monitoring (tests at the end of this file)
     folder = blank(release, root / "memory_together")
@@ -395,18 +455,34 @@ def batch(tmp_path_factory):
     before = set(home_startup.glob("*")) if home_startup.is_dir() else set()
     made = craft(root / "subs", release, out)
     start = time.process_time()
-    results = ag.autograde(list(made.values()), out, workers=2, work_dir=work, progress=False,
-                           timeout=TIMEOUT, cell_timeout=CELL_TIMEOUT)  # fmt: skip
+    results = ag.autograde(
+        list(made.values()),
+        out,
+        workers=2,
+        work_dir=work,
+        progress=False,
+        timeout=TIMEOUT,
+        cell_timeout=CELL_TIMEOUT,
+    )
     time.sleep(5)  # a detached process would strike now
     return {
-        "results": {r["student"]: r for r in results}, "out": out, "release": release,
-        "expected_hash": expected_hash, "startup_before": before, "home_startup": home_startup,
-        "cpu": time.process_time() - start, "count": len(made),
-    }  # fmt: skip
+        "results": {r["student"]: r for r in results},
+        "out": out,
+        "release": release,
+        "expected_hash": expected_hash,
+        "startup_before": before,
+        "home_startup": home_startup,
+        "cpu": time.process_time() - start,
+        "count": len(made),
+    }
 
 
 def points(result, prefix=""):
-    return sum(t["score"] for t in result["tests"] if t["name"].startswith(prefix) and t["kind"] != "written")
+    return sum(
+        t["score"]
+        for t in result["tests"]
+        if t["name"].startswith(prefix) and t["kind"] != "written"
+    )
 
 
 def full(result):
@@ -417,10 +493,23 @@ def full(result):
 # classmates' files and the reports: the batch runs only where isolation is enforced.
 pytestmark = [pytest.mark.slow, pytest.mark.grading, needs_root]
 
-BLANK_HOSTILE = ["hook_clears_errors", "input_transformer", "startup_file", "proc_parent_cwd",
-                 "classmates", "detached", "fork_bomb", "symlinked_notebook", "symlinked_folder",
-                 "exits_at_import", "writes_home_and_tmp", "forges_exports", "encrypted",
-                 "too_many_members", "empty_zip"]  # fmt: skip
+BLANK_HOSTILE = [
+    "hook_clears_errors",
+    "input_transformer",
+    "startup_file",
+    "proc_parent_cwd",
+    "classmates",
+    "detached",
+    "fork_bomb",
+    "symlinked_notebook",
+    "symlinked_folder",
+    "exits_at_import",
+    "writes_home_and_tmp",
+    "forges_exports",
+    "encrypted",
+    "too_many_members",
+    "empty_zip",
+]
 
 
 def test_the_batch_finishes_with_a_result_for_everyone(batch):
@@ -440,7 +529,9 @@ def test_a_blank_hostile_submission_earns_nothing(batch, name):
 
 @pytest.mark.parametrize("name", ["hook_clears_errors", "input_transformer"])
 def test_kernel_hooks_are_flagged(batch, name):
-    assert any("review" in f and ("IPython" in f or "hook" in f) for f in batch["results"][name]["flags"])
+    assert any(
+        "review" in f and ("IPython" in f or "hook" in f) for f in batch["results"][name]["flags"]
+    )
 
 
 def test_shadowed_float_and_lying_eq_earn_nothing(batch):
@@ -536,8 +627,9 @@ def test_a_rerun_skips_finished_submissions(batch):
     assert len(finished) == batch["count"]
 
 
-@pytest.mark.parametrize("name", ["zip_symlink_member", "zip_path_traversal", "zip_absolute_path",
-                                  "zip_macosx_junk"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["zip_symlink_member", "zip_path_traversal", "zip_absolute_path", "zip_macosx_junk"]
+)
 def test_unsafe_zip_members_are_skipped_and_the_rest_graded(batch, name):
     assert full(batch["results"][name]), batch["results"][name]
     assert not Path("/tmp/h6_absolute_escape.txt").exists()
@@ -550,12 +642,16 @@ def test_too_many_members_are_refused(batch):
 @needs_root
 def test_writes_outside_the_sandbox_fail(batch):
     assert not Path("/tmp/h6_sandbox_escape.txt").exists()
-    assert any("outside its working folder" in f for f in batch["results"]["writes_home_and_tmp"]["flags"])
+    assert any(
+        "outside its working folder" in f for f in batch["results"]["writes_home_and_tmp"]["flags"]
+    )
 
 
 def lost(result):
     """The auto-graded tests that lost points."""
-    return {t["name"] for t in result["tests"] if t["score"] < t["max_score"] and t["kind"] != "written"}
+    return {
+        t["name"] for t in result["tests"] if t["score"] < t["max_score"] and t["kind"] != "written"
+    }
 
 
 def group_tests(group):
@@ -566,8 +662,13 @@ def output(result, name):
     return next(t["output"] for t in result["tests"] if t["name"] == name)
 
 
-@pytest.mark.parametrize("name, test", [("ignores_sigint", "knn:knn_test_inline_q2"),
-                                        ("catches_interrupts", "softmax:softmax_test_q2")])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, test",
+    [
+        ("ignores_sigint", "knn:knn_test_inline_q2"),
+        ("catches_interrupts", "softmax:softmax_test_q2"),
+    ],
+)
 def test_a_cell_that_will_not_stop_costs_only_its_own_test(batch, name, test):
     result = batch["results"][name]
     assert lost(result) == {test}, result["error"]
@@ -584,7 +685,9 @@ def test_a_slow_notebook_costs_only_its_own_remaining_cells(batch):
 
 def test_a_module_hanging_at_import_costs_only_the_tests_that_need_it(batch):
     result = batch["results"]["import_hang"]
-    assert lost(result) == group_tests("svm") | group_tests("linear")  # linear_classifier imports svm
+    assert lost(result) == group_tests("svm") | group_tests(
+        "linear"
+    )  # linear_classifier imports svm
     assert "did not finish within" in output(result, "cs_loss:svm_naive_reg_loss")
     assert "because cs_loss/svm.py could not" in output(result, "cs_loss:linear_predict")
 
@@ -609,8 +712,14 @@ def test_a_malformed_result_file_costs_the_package_points_and_nothing_else(batch
     assert result["error"] is None
     assert points(result, "cs_loss:") == 0
     assert "malformed result" in output(result, "cs_loss:knn_predict_labels")
-    assert points(result, "knn:") == 9 and points(result, "svm:") == 10 and points(result, "softmax:") == 7
-    assert not [t for t in result["tests"] if "Traceback" in t["output"] or "grading/" in t["output"]]
+    assert (
+        points(result, "knn:") == 9
+        and points(result, "svm:") == 10
+        and points(result, "softmax:") == 7
+    )
+    assert not [
+        t for t in result["tests"] if "Traceback" in t["output"] or "grading/" in t["output"]
+    ]
 
 
 def test_an_unsupported_zip_compression_is_reported_for_that_student(batch):
@@ -626,7 +735,7 @@ def test_the_kit_found_through_proc_gives_nothing_when_it_is_closed(batch):
 # ---------------------------------------------------------------- run-time monitoring
 # What no limit per process and no reading of the source catches.
 # Three processes of 1.5 GiB each, every one under its own address-space limit.
-MEMORY_TOGETHER = '''
+MEMORY_TOGETHER = """
 try:
     import os as _os, time as _t
     for _i in range(2):
@@ -640,10 +749,10 @@ try:
     _t.sleep(5)
 except Exception:
     pass
-'''
+"""
 # The parent's command line and the list of all processes, the path spelt so that no
 # reading of the source sees "/proc".
-PROC_READS = '''
+PROC_READS = """
 try:
     import os as _os
     _root = "/" + "".join(["pr", "oc"])
@@ -651,7 +760,7 @@ try:
     _os.listdir(_root)
 except Exception:
     pass
-'''
+"""
 
 
 MONITOR_FLAGS = ("at run time", "GiB of memory")
@@ -660,8 +769,12 @@ MONITOR_FLAGS = ("at run time", "GiB of memory")
 def test_processes_together_over_the_memory_limit_are_stopped_and_earn_nothing(batch):
     result = batch["results"]["memory_together"]
     assert points(result) == 0
-    assert any(f.startswith("review: its processes together held more than 4.0 GiB of memory "
-                            "and were stopped") for f in result["flags"]), result["flags"]  # fmt: skip
+    assert any(
+        f.startswith(
+            "review: its processes together held more than 4.0 GiB of memory and were stopped"
+        )
+        for f in result["flags"]
+    ), result["flags"]
     package_outputs = [t["output"] for t in result["tests"] if t["kind"] == "package"]
     assert any("held more than 4.0 GiB" in output for output in package_outputs)
 
@@ -670,8 +783,11 @@ def test_proc_reads_at_import_are_flagged(batch):
     result = batch["results"]["proc_reads_at_import"]
     assert points(result) == 0
     assert "review: listed /proc (the list of all processes) at run time" in result["flags"]
-    assert any(f.startswith("review: read /proc/") and f.endswith("/cmdline (another process's /proc) at run time")
-               for f in result["flags"]), result["flags"]  # fmt: skip
+    assert any(
+        f.startswith("review: read /proc/")
+        and f.endswith("/cmdline (another process's /proc) at run time")
+        for f in result["flags"]
+    ), result["flags"]
 
 
 def test_proc_reads_in_a_notebook_cell_are_flagged_and_cost_nothing(batch):

@@ -15,8 +15,10 @@ import pytest
 from grading import autograde as ag
 from grading import course, intake
 
-TRUNCATED = ("could not read the submission: not a readable zip file (the file is truncated or "
-             "damaged): upload it again")  # fmt: skip
+TRUNCATED = (
+    "could not read the submission: not a readable zip file (the file is truncated or "
+    "damaged): upload it again"
+)
 
 
 def make_zip(path, members=("loss/knn.ipynb",), size=0, seed=0):
@@ -50,24 +52,34 @@ def class_folder(root):
 def test_every_entry_of_a_class_folder_is_graded_or_not_graded_with_its_reason(tmp_path):
     root = class_folder(tmp_path / "class")
     found = intake.expand_submissions([root])
-    assert found.submissions == (*(root / f"{n}.zip" for n in ("ada", "bea", "cy", "dan")),
-                                 root / "erin", root / "eve.zip", root / "fay.zip")  # fmt: skip
+    assert found.submissions == (
+        *(root / f"{n}.zip" for n in ("ada", "bea", "cy", "dan")),
+        root / "erin",
+        root / "eve.zip",
+        root / "fay.zip",
+    )
     assert found.not_graded == (
-        intake.Entry(root / "carl.html", "carl.html is not a submission (a zip or a folder of "
-                                     "notebooks): not graded"),
+        intake.Entry(
+            root / "carl.html",
+            "carl.html is not a submission (a zip or a folder of notebooks): not graded",
+        ),
         intake.Entry(root / "gus.zip", TRUNCATED),
-    )  # fmt: skip
+    )
     assert [e.path.name for e in found.ignored] == [".DS_Store", "__MACOSX"]
-    assert found.notes == (f"{root} is a class folder of 9 entries: 7 submissions to grade "
-                           "(6 zips, 1 folders), 2 not graded (a row each, with the reason), "
-                           "2 ignored",)  # fmt: skip
+    assert found.notes == (
+        f"{root} is a class folder of 9 entries: 7 submissions to grade "
+        "(6 zips, 1 folders), 2 not graded (a row each, with the reason), "
+        "2 ignored",
+    )
 
 
 def test_a_truncated_zip_is_an_upload_that_failed_not_a_stray_file(tmp_path):
     whole = make_zip(tmp_path / "whole.zip", size=600_000).read_bytes()
     assert not zipfile.is_zipfile(_write(tmp_path / "cut.zip", whole[:400_000]))
     assert not zipfile.is_zipfile(_write(tmp_path / "cut_upload", whole[:400_000]))
-    assert intake.looks_like_zip(tmp_path / "cut.zip") and intake.looks_like_zip(tmp_path / "cut_upload")
+    assert intake.looks_like_zip(tmp_path / "cut.zip") and intake.looks_like_zip(
+        tmp_path / "cut_upload"
+    )
     assert not intake.looks_like_zip(_write(tmp_path / "notes.txt", b"hello"))
     assert intake.zip_problem(tmp_path / "cut_upload") == intake.UNREADABLE_ZIP
     assert intake.zip_problem(tmp_path / "whole.zip") is None
@@ -140,12 +152,16 @@ def test_a_class_folder_rejects_empty_folders_and_symlinks_with_reasons(tmp_path
     make_zip(root / "fay_7" / "submission_v2.zip")
     found = intake.expand_submissions([root])
     # eve_99 holds two zips with students' names: a section of the class, each zip a student.
-    assert found.submissions == (root / "ada.zip", root / "bob_1234", root / "eve_99" / "a.zip",
-                                 root / "eve_99" / "b.zip")  # fmt: skip
+    assert found.submissions == (
+        root / "ada.zip",
+        root / "bob_1234",
+        root / "eve_99" / "a.zip",
+        root / "eve_99" / "b.zip",
+    )
     reasons = {e.path.name: e.reason for e in found.not_graded}
     assert reasons == {
         "fay_7": "fay_7/ holds several zips and no notebook: not graded (keep the one to grade "
-                 "in fay_7/, or give that zip itself)",
+        "in fay_7/, or give that zip itself)",
         "link.zip": "link.zip is a symbolic link: not followed, not graded",
         "photos": "photos/ holds no notebook and no cs_loss file: not graded",
     }
@@ -185,8 +201,14 @@ def test_a_zips_digest_is_its_bytes(tmp_path):
 
 def test_the_kit_version_is_stable_and_changes_with_a_grading_file(tmp_path):
     kit = tmp_path / "kit"
-    for name in ("cs_loss/svm.py", "notebooks/svm.ipynb", "grading/hidden_tests.py",
-                 "grading/expected.npz", "data/get_datasets.py", "README.md"):  # fmt: skip
+    for name in (
+        "cs_loss/svm.py",
+        "notebooks/svm.ipynb",
+        "grading/hidden_tests.py",
+        "grading/expected.npz",
+        "data/get_datasets.py",
+        "README.md",
+    ):
         (kit / name).parent.mkdir(parents=True, exist_ok=True)
         (kit / name).write_text(name)
     version = intake.kit_version(kit)
@@ -205,16 +227,25 @@ def test_the_kit_version_is_stable_and_changes_with_a_grading_file(tmp_path):
 SAVED = {"submission_digest": "sha256:a", "kit_version": "k1"}
 
 
-@pytest.mark.parametrize("saved, digest, kit, expected", [
-    (None, "sha256:a", "k1", "new"),
-    ({"tests": []}, "sha256:a", "k1", "its earlier result has no fingerprint (an older grader)"),
-    (SAVED, "sha256:a", "k1", None),
-    (SAVED, "sha256:b", "k1", "the submission changed"),
-    (SAVED, "sha256:a", "k2", "the kit changed"),
-    ({"submission_digest": None, "kit_version": "k1"}, None, "k1", "the submission changed"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "saved, digest, kit, expected",
+    [
+        (None, "sha256:a", "k1", "new"),
+        (
+            {"tests": []},
+            "sha256:a",
+            "k1",
+            "its earlier result has no fingerprint (an older grader)",
+        ),
+        (SAVED, "sha256:a", "k1", None),
+        (SAVED, "sha256:b", "k1", "the submission changed"),
+        (SAVED, "sha256:a", "k2", "the kit changed"),
+        ({"submission_digest": None, "kit_version": "k1"}, None, "k1", "the submission changed"),
+    ],
+)
 def test_a_finished_result_is_reused_only_when_submission_and_kit_are_unchanged(
-        saved, digest, kit, expected):  # fmt: skip
+    saved, digest, kit, expected
+):
     assert intake.regrade_reason(saved, digest, kit) == expected
 
 
@@ -231,12 +262,22 @@ def release(tmp_path):
         stem = Path(name).stem
         notebook.cells = [
             nbformat.v4.new_markdown_cell("Read this."),
-            nbformat.v4.new_code_cell("# YOUR CODE HERE\nraise NotImplementedError()", metadata={
-                "nbgrader": {"grade_id": f"{stem}_q1", "solution": True, "grade": False}}),
-            nbformat.v4.new_markdown_cell("YOUR ANSWER HERE", metadata={
-                "nbgrader": {"grade_id": f"{stem}_w1", "solution": True, "grade": True,
-                             "points": 1}}),
-        ]  # fmt: skip
+            nbformat.v4.new_code_cell(
+                "# YOUR CODE HERE\nraise NotImplementedError()",
+                metadata={"nbgrader": {"grade_id": f"{stem}_q1", "solution": True, "grade": False}},
+            ),
+            nbformat.v4.new_markdown_cell(
+                "YOUR ANSWER HERE",
+                metadata={
+                    "nbgrader": {
+                        "grade_id": f"{stem}_w1",
+                        "solution": True,
+                        "grade": True,
+                        "points": 1,
+                    }
+                },
+            ),
+        ]
         nbformat.write(notebook, folder / name)
     for student_file in course.STUDENT_FILES:
         (folder / student_file).write_text("def f():\n    raise NotImplementedError\n")
@@ -250,8 +291,9 @@ def flags_of(submission, release, tmp_path):
 def test_the_release_as_handed_out_is_flagged_untouched_even_after_running_it(release, tmp_path):
     submission = shutil.copytree(release, tmp_path / "did_nothing")
     notebook = nbformat.read(submission / "knn.ipynb", as_version=4)
-    notebook.cells[1].outputs = [nbformat.v4.new_output("error", ename="NotImplementedError",
-                                                     evalue="", traceback=[])]
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[])
+    ]
     notebook.cells[1].execution_count = 1
     nbformat.write(notebook, submission / "knn.ipynb")
     assert intake.UNTOUCHED_FLAG in flags_of(submission, release, tmp_path)
@@ -286,7 +328,9 @@ def test_a_submission_with_nothing_to_grade_is_flagged_empty(release, tmp_path):
 
 
 def test_a_file_that_is_not_a_submission_says_what_was_expected(release, tmp_path):
-    with pytest.raises(intake.IntakeError, match=r"carl.html is not a submission \(a zip or a folder"):
+    with pytest.raises(
+        intake.IntakeError, match=r"carl.html is not a submission \(a zip or a folder"
+    ):
         flags_of(_write(tmp_path / "carl.html", b"<html>"), release, tmp_path)
 
 
@@ -304,16 +348,26 @@ def stand_in_grader(release, tmp_path, monkeypatch):
     (work / "course" / "gradebook.db").write_text("")  # a template is there: no prepare
     (work / "release").mkdir()
     shutil.copytree(release, work / "release" / course.ASSIGNMENT)
-    test = {"name": "knn:knn_q1", "kind": "notebook", "score": 0.0, "max_score": 1.0,
-            "needs_manual_grade": False, "output": ""}  # fmt: skip
+    test = {
+        "name": "knn:knn_q1",
+        "kind": "notebook",
+        "score": 0.0,
+        "max_score": 1.0,
+        "needs_manual_grade": False,
+        "output": "",
+    }
     calls = []
 
     def worker(template, laid_out, sid, out_json, *args):
         calls.append(sid)
         source = nbformat.read(Path(laid_out) / "knn.ipynb", as_version=4).cells[1].source
         answered = "NotImplementedError" not in source
-        return {"student": sid, "flags": [], "error": None,
-                "tests": [dict(test, score=float(answered), output="passed" if answered else "no")]}
+        return {
+            "student": sid,
+            "flags": [],
+            "error": None,
+            "tests": [dict(test, score=float(answered), output="passed" if answered else "no")],
+        }
 
     monkeypatch.setattr(ag, "all_tests", lambda template: [dict(test)])
     monkeypatch.setattr(ag, "run_worker", worker)
@@ -336,7 +390,8 @@ def zip_release(release, zip_path, answer=None):
 
 
 def test_a_changed_resubmission_is_graded_again_and_an_unchanged_one_reused(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     work, calls = stand_in_grader
     nina, omar = tmp_path / "nina.zip", tmp_path / "omar.zip"
     zip_release(release, nina, answer="x = 1")
@@ -374,7 +429,8 @@ def test_the_kit_changing_regrades_everything(stand_in_grader, release, tmp_path
 
 
 def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     work, calls = stand_in_grader
     root = class_folder(tmp_path / "class")
     for name in ("ada", "bea", "cy", "dan", "eve", "fay"):  # real submissions this time
@@ -383,8 +439,9 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     shutil.copytree(release, root / "erin")
     found = intake.expand_submissions([root])
     out = tmp_path / "out"
-    results = ag.autograde(found.submissions, out, work_dir=work, progress=False,
-                           rejected=found.not_graded)  # fmt: skip
+    results = ag.autograde(
+        found.submissions, out, work_dir=work, progress=False, rejected=found.not_graded
+    )
     rows = {r["student"]: r for r in results}
     assert list(rows) == ["ada", "bea", "cy", "dan", "erin", "eve", "fay", "carl_html", "gus"]
     assert results.not_graded == ("carl_html", "gus") and len(calls) == 7
@@ -392,26 +449,30 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     assert rows["carl_html"]["error"].startswith("carl.html is not a submission")
     assert rows["erin"]["auto_score"] == 0 and intake.UNTOUCHED_FLAG in rows["erin"]["flags"]
     assert all(rows[s]["tests"] and rows[s]["auto_max"] == 1.0 for s in rows)
-    reports = {name: (out / name).read_text()
-               for name in ("grades.csv", "totals.csv", "grades.json")}  # fmt: skip
+    reports = {
+        name: (out / name).read_text() for name in ("grades.csv", "totals.csv", "grades.json")
+    }
     for sid in rows:
         assert all(sid in text for text in reports.values()), sid
         assert (out / "feedback" / f"{sid}.html").is_file()
     assert "upload it again" in (out / "feedback" / "gus.html").read_text()
-    again = ag.autograde(found.submissions, out, work_dir=work, progress=False,
-                         rejected=found.not_graded)  # fmt: skip
+    again = ag.autograde(
+        found.submissions, out, work_dir=work, progress=False, rejected=found.not_graded
+    )
     assert again.reused == ("ada", "bea", "cy", "dan", "erin", "eve", "fay")
     assert [r["student"] for r in again] == list(rows) and len(calls) == 7
     zip_release(release, root / "gus.zip", answer="x = 'gus'")  # gus uploads again, whole
     found = intake.expand_submissions([root])
-    fixed = ag.autograde(found.submissions, out, work_dir=work, progress=False,
-                         rejected=found.not_graded)  # fmt: skip
+    fixed = ag.autograde(
+        found.submissions, out, work_dir=work, progress=False, rejected=found.not_graded
+    )
     assert fixed.graded == {"gus": "the submission changed"} and calls[-1] == "gus"
     assert {r["student"]: r for r in fixed}["gus"]["auto_score"] == 1.0
 
 
 def test_an_upload_that_cannot_be_read_given_directly_gets_the_same_reason(
-        stand_in_grader, tmp_path):  # fmt: skip
+    stand_in_grader, tmp_path
+):
     work, _calls = stand_in_grader
     whole = make_zip(tmp_path / "whole.zip", size=600_000).read_bytes()
     cut = _write(tmp_path / "gus.zip", whole[:400_000])
@@ -425,15 +486,17 @@ def test_an_lms_class_of_folders_each_holding_a_zip_grades_each_zip_as_its_folde
     root.mkdir()
     for student in ("Ada Lovelace_1_assignsubmission_file", "Bob Ross_2_assignsubmission_file"):
         (root / student).mkdir()
-        make_zip(root / student / "submission.zip",
-                 members=("loss/knn.ipynb", "loss/cs_loss/knn.py"))  # fmt: skip
+        make_zip(
+            root / student / "submission.zip", members=("loss/knn.ipynb", "loss/cs_loss/knn.py")
+        )
         (root / student / ".DS_Store").write_bytes(b"junk")
     (root / "Cid_3_assignsubmission_file").mkdir()
     _write(root / "Cid_3_assignsubmission_file" / "submission.zip", b"PK\3\4 cut short")
     found = intake.expand_submissions([root])
     assert found.submissions == tuple(sorted(root.glob("[AB]*")))
     assert [e.reason for e in found.not_graded] == [
-        "could not read the submission: " + intake.UNREADABLE_ZIP]
+        "could not read the submission: " + intake.UNREADABLE_ZIP
+    ]
     ids, _notes = intake.assign_ids(found.submissions)
     assert ids == ["Ada_Lovelace_1_assignsubmission_file", "Bob_Ross_2_assignsubmission_file"]
     release = tmp_path / "release"

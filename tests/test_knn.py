@@ -111,8 +111,9 @@ def test_ties_among_ten_classes_go_to_the_smaller_label(seed):
     knn = KNearestNeighbor().train(np.zeros((30, 1)), y_train)
     pairs = [(a, b) for a in range(10) for b in range(10) if a != b]
     two_way = [rng.permutation([a, b, b, a]) for a, b in pairs]
-    three_way = [rng.permutation([a, b, rng.choice(sorted(set(range(10)) - {a, b}))])
-                 for a, b in pairs]  # fmt: skip
+    three_way = [
+        rng.permutation([a, b, rng.choice(sorted(set(range(10)) - {a, b}))]) for a, b in pairs
+    ]
     for rows, k in ((two_way, 4), (three_way, 3)):
         dists = np.stack([dists_for(r) for r in rows])  # (90, 30)
         np.testing.assert_array_equal(knn.predict_labels(dists, k=k), [min(r) for r in rows])
@@ -131,8 +132,9 @@ def test_predictions_match_sklearn(k, rng):
 @pytest.mark.parametrize("num_loops", [0, 1, 2])
 def test_num_loops_choose_equivalent_paths(fitted, num_loops):
     knn, _, _, X_test = fitted
-    np.testing.assert_array_equal(knn.predict(X_test, k=3, num_loops=num_loops),
-                                  knn.predict(X_test, k=3))  # fmt: skip
+    np.testing.assert_array_equal(
+        knn.predict(X_test, k=3, num_loops=num_loops), knn.predict(X_test, k=3)
+    )
 
 
 def test_permuting_test_rows_permutes_predictions(fitted, rng):
@@ -165,7 +167,9 @@ def test_errors_name_the_argument(fitted):
         KNearestNeighbor().predict(X_test)
     with pytest.raises(NotFittedError, match="train"):
         KNearestNeighbor().compute_distances_no_loops(X_test)
-    with pytest.raises(ValueError, match=r"k=61 is larger than the number of training examples \(60\)"):
+    with pytest.raises(
+        ValueError, match=r"k=61 is larger than the number of training examples \(60\)"
+    ):
         knn.predict(X_test, k=61)
     with pytest.raises(ValueError, match="k must be >= 1, got 0"):
         knn.predict(X_test, k=0)

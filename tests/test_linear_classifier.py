@@ -14,8 +14,14 @@ def digits():
 @pytest.mark.parametrize("cls", [LinearSVM, Softmax])
 def test_learns_the_digits(cls, digits):
     clf = cls()
-    history = clf.train(digits["X_train"], digits["y_train"], learning_rate=1e-3, reg=1e-3,
-                        num_iters=600, batch_size=100)  # fmt: skip
+    history = clf.train(
+        digits["X_train"],
+        digits["y_train"],
+        learning_rate=1e-3,
+        reg=1e-3,
+        num_iters=600,
+        batch_size=100,
+    )
     assert len(history) == 600
     assert np.mean(history[-50:]) < 0.5 * np.mean(history[:5])
     assert np.mean(clf.predict(digits["X_val"]) == digits["y_val"]) > 0.9
@@ -43,7 +49,9 @@ def test_same_seed_same_run_regardless_of_global_state(cls, digits):
 
 def test_divergence_raises_a_readable_error(digits):
     clf = Softmax()
-    with pytest.raises(TrainingDivergedError, match=r"diverged at iteration \d+.*lower the learning"):
+    with pytest.raises(
+        TrainingDivergedError, match=r"diverged at iteration \d+.*lower the learning"
+    ):
         clf.train(digits["X_train"], digits["y_train"], learning_rate=1e30, reg=1e30, num_iters=50)
     assert np.isfinite(clf.W).all()  # W is the last finite one
 

@@ -78,7 +78,7 @@ def test_todo_block_gives_task_names_to_set_and_hint():
         "# TODO: t\n# Set: y\n# Hint: h\n",  # not at the region's indentation
         "    # TODO: t\n    # Set:\n    # Hint: h\n",  # no names to set
     ],
-)  # fmt: skip
+)
 def test_a_region_without_a_complete_todo_block_is_named_with_file_and_line(block):
     text = "def f(x):\n" + block + "    ### BEGIN SOLUTION\n    y = x\n    ### END SOLUTION\n"
     begin = text.splitlines().index("    ### BEGIN SOLUTION") + 1
@@ -95,12 +95,18 @@ def test_solution_lines_lists_the_code_to_keep_secret():
     [
         ("    ### BEGIN SOLUTION\n    x = 1\n", r"f.py:1: ### BEGIN SOLUTION is never closed"),
         ("x = 1\n### END SOLUTION\n", r"f.py:2: ### END SOLUTION without"),
-        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\nx\n### END SOLUTION\n", r"f.py:2: .* inside the region opened at line 1"),
-        ("    ### BEGIN SOLUTION\n    x = 1\n  ### END SOLUTION\n", r"f.py:3: .* indented differently"),
+        (
+            "### BEGIN SOLUTION\n### BEGIN SOLUTION\nx\n### END SOLUTION\n",
+            r"f.py:2: .* inside the region opened at line 1",
+        ),
+        (
+            "    ### BEGIN SOLUTION\n    x = 1\n  ### END SOLUTION\n",
+            r"f.py:3: .* indented differently",
+        ),
         ("### BEGIN SOLUTION\n### END SOLUTION\n", r"f.py:1: empty solution region"),
         ("x = 1  ### BEGIN SOLUTION\n", r"f.py:1: solution marker must stand alone"),
     ],
-)  # fmt: skip
+)
 def test_malformed_markers_name_file_and_line(text, message):
     with pytest.raises(MarkerError, match=message):
         find_regions(text, "f.py")

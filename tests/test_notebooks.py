@@ -9,7 +9,12 @@ import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+MARKERS = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+)
 
 
 def nbgrader(cell):
@@ -43,7 +48,9 @@ def test_nbgrader_metadata_is_consistent(path):
             graded += 1
             assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, where
         if meta["grade"] and not meta["solution"]:
-            assert cell.cell_type == "code" and meta["locked"], f"{where}: autograded tests are locked"
+            assert cell.cell_type == "code" and meta["locked"], (
+                f"{where}: autograded tests are locked"
+            )
         if meta["solution"]:
             assert not meta["locked"], f"{where}: students must be able to edit answers"
         text = cell.source
@@ -51,7 +58,9 @@ def test_nbgrader_metadata_is_consistent(path):
             assert not any(m in text for m in MARKERS[2:]), f"{where}: hidden tests in a prose cell"
             if meta["solution"]:
                 assert meta["grade"], f"{where}: a written answer is graded by hand"
-                assert text.count(MARKERS[0]) == 1, f"{where}: a written answer needs its model answer"
+                assert text.count(MARKERS[0]) == 1, (
+                    f"{where}: a written answer needs its model answer"
+                )
             else:
                 assert MARKERS[0] not in text, f"{where}: a model answer outside an answer cell"
         for begin, end in [(MARKERS[0], MARKERS[1]), (MARKERS[2], MARKERS[3])]:
@@ -59,7 +68,9 @@ def test_nbgrader_metadata_is_consistent(path):
         if MARKERS[0] in text:
             assert meta["solution"], f"{where}: solution outside a solution cell"
         if MARKERS[2] in text:
-            assert meta["grade"] and not meta["solution"], f"{where}: hidden tests outside a test cell"
+            assert meta["grade"] and not meta["solution"], (
+                f"{where}: hidden tests outside a test cell"
+            )
     assert graded >= 5
 
 
@@ -123,8 +134,12 @@ def execute(path, env_overrides=None, cells_until=None):
     saved = {k: os.environ.get(k) for k in env_overrides}
     os.environ.update(env_overrides)
     try:
-        NotebookClient(notebook, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+        NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     finally:
         for key, value in saved.items():
             if value is None:
@@ -174,9 +189,15 @@ def test_checks_pass_on_other_dev_subsets_of_cifar(name, cifar_sample_dir):
     """
     naive_losses = set()
     for dev_seed in ["1", "2"]:
-        notebook = execute(NOTEBOOK_DIR / name, {"CS_LOSS_OFFLINE": "1", "CS_LOSS_DEV_SEED": dev_seed,
-                                                 "CIFAR10_DIR": str(cifar_sample_dir)},
-                           cells_until=DEV_SUBSET_CELLS[name])  # fmt: skip
+        notebook = execute(
+            NOTEBOOK_DIR / name,
+            {
+                "CS_LOSS_OFFLINE": "1",
+                "CS_LOSS_DEV_SEED": dev_seed,
+                "CIFAR10_DIR": str(cifar_sample_dir),
+            },
+            cells_until=DEV_SUBSET_CELLS[name],
+        )
         assert stderr_of(notebook) == []
         text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
         assert "CIFAR-10 found" in text

@@ -34,7 +34,7 @@ def section(title):
     text = README.read_text()
     start = text.index(f"**{title}**")
     end = re.compile(r"^\*\*\d\. ", re.M).search(text, start + len(title) + 4)
-    return text[start:end.start() if end else len(text)]
+    return text[start : end.start() if end else len(text)]
 
 
 def stock_commands():
@@ -46,8 +46,9 @@ def stock_commands():
 
 def kit_commands():
     """``python -m grading COMMAND`` of each row of section 1's table."""
-    return re.findall(r"^\| [^|]+\| `python -m grading ([a-z-]+)[^`]*` \|",
-                      section("1. The kit's commands"), re.M)  # fmt: skip
+    return re.findall(
+        r"^\| [^|]+\| `python -m grading ([a-z-]+)[^`]*` \|", section("1. The kit's commands"), re.M
+    )
 
 
 def page_text(path):
@@ -59,9 +60,13 @@ def page_text(path):
 def graded_checks(notebook_path):
     """{grade id: source} of the graded test cells of a notebook."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")}  # fmt: skip
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in notebook.cells
+        if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
+    }
 
 
 class Course:
@@ -141,8 +146,9 @@ def test_the_stock_nbgrader_block_of_the_readme_runs_as_written(tmp_path):
             words[0] = sys.executable
         if tuple(words[:2]) in SERVERS:
             assert "Jupyter" in run([*words, "--help"], cwd, env)
-            listed = re.sub(r"\x1b\[[0-9;]*m", "", run(["jupyter", "server", "extension", "list"],
-                                                        cwd, env))  # fmt: skip
+            listed = re.sub(
+                r"\x1b\[[0-9;]*m", "", run(["jupyter", "server", "extension", "list"], cwd, env)
+            )
             assert re.search(rf"^\s*{re.escape(FORMGRADER)} enabled", listed, re.M), listed
             done.append("formgrader")
             continue
@@ -157,8 +163,14 @@ def test_the_stock_nbgrader_block_of_the_readme_runs_as_written(tmp_path):
         assert check is not None, f"no check of what `{shlex.join(words)}` should have done"
         check(output)
         done.append(step)
-    assert done == ["course", "generate_assignment", "autograde", "formgrader",
-                    "generate_feedback", "export"]  # fmt: skip
+    assert done == [
+        "course",
+        "generate_assignment",
+        "autograde",
+        "formgrader",
+        "generate_feedback",
+        "export",
+    ]
 
 
 def test_every_kit_command_of_the_readme_table_exists():
@@ -166,7 +178,14 @@ def test_every_kit_command_of_the_readme_table_exists():
     commands = kit_commands()
     assert set(commands) >= {"check", "release", "autograde", "gradescope", "expected"}
     for command in commands:
-        done = subprocess.run([sys.executable, "-m", "grading", command, "--help"], timeout=120,
-                              cwd=course.KIT_ROOT, capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "grading", command, "--help"],
+            timeout=120,
+            cwd=course.KIT_ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0 and f"usage: python -m grading {command}" in done.stdout, (
-            command, done.stdout + done.stderr)
+            command,
+            done.stdout + done.stderr,
+        )

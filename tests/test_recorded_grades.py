@@ -44,11 +44,19 @@ def test_package_points_are_the_points_recorded_before_the_refactor():
         (v.name, {v.region: v.code}) for v in mistakes.MISTAKES + mistakes.CORRECT
     ]
     with ThreadPoolExecutor(2) as pool:
-        now = dict(zip([name for name, _ in variants],
-                       pool.map(lambda item: _package_points(*item), variants), strict=True))  # fmt: skip
+        now = dict(
+            zip(
+                [name for name, _ in variants],
+                pool.map(lambda item: _package_points(*item), variants),
+                strict=True,
+            )
+        )
     changed = {
-        name: {test: (RECORDED["package"][name].get(test), points) for test, points in tests.items()
-               if RECORDED["package"][name].get(test) != points}  # fmt: skip
+        name: {
+            test: (RECORDED["package"][name].get(test), points)
+            for test, points in tests.items()
+            if RECORDED["package"][name].get(test) != points
+        }
         for name, tests in now.items()
     }
     changed = {name: diff for name, diff in changed.items() if diff}

@@ -48,8 +48,11 @@ def release_kit(dest):
     """
     ready = _kit_is_release_ready()
     for part in ("cs_loss", "notebooks", "data"):
-        shutil.copytree(course.KIT_ROOT / part, dest / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.npz", "cifar*"))  # fmt: skip
+        shutil.copytree(
+            course.KIT_ROOT / part,
+            dest / part,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.npz", "cifar*"),
+        )
     if ready:
         return dest
     for path in sorted((dest / "cs_loss").glob("*.py")):
@@ -57,9 +60,11 @@ def release_kit(dest):
         lines = text.splitlines(keepends=True)
         for region in reversed(markers.find_regions(text)):
             if markers.todo_block(text, region) is None:
-                block = [f"{region.indent}# TODO: complete {region.qualname}.\n",
-                         f"{region.indent}# Set: the names it returns\n",
-                         f"{region.indent}# Hint: see the docstring.\n"]  # fmt: skip
+                block = [
+                    f"{region.indent}# TODO: complete {region.qualname}.\n",
+                    f"{region.indent}# Set: the names it returns\n",
+                    f"{region.indent}# Hint: see the docstring.\n",
+                ]
                 lines[region.begin - 1 : region.begin - 1] = block
         text = "".join(lines)
         stripped, _ = markers.strip_solutions(text, path.name)
@@ -139,7 +144,9 @@ def test_an_empty_or_new_folder_is_used(tmp_path):
 
 
 def test_unused_imports_are_named_with_file_and_line():
-    text = "import os\nimport numpy as np\nfrom ._blocks import row_blocks\n\nx = np.zeros(os.sep)\n"
+    text = (
+        "import os\nimport numpy as np\nfrom ._blocks import row_blocks\n\nx = np.zeros(os.sep)\n"
+    )
     assert unused_imports(text, "cs_loss/svm.py") == [
         "cs_loss/svm.py:3: imports 'row_blocks' but never uses it"
     ]
@@ -167,7 +174,9 @@ def test_a_region_without_its_todo_block_stops_the_release_with_file_and_line(tm
     del lines[todo.line - 1 : region.begin - 1]  # the whole block
     path.write_text("".join(lines))
     begin = region.begin - (region.begin - todo.line)
-    with pytest.raises(markers.MarkerError, match=rf"cs_loss/svm.py:{begin}: the region of svm_loss_naive "):
+    with pytest.raises(
+        markers.MarkerError, match=rf"cs_loss/svm.py:{begin}: the region of svm_loss_naive "
+    ):
         check_sources(kit)
     with pytest.raises(markers.MarkerError):
         build_release(tmp_path / "out", kit_root=kit)
@@ -177,8 +186,16 @@ def test_a_region_without_its_todo_block_stops_the_release_with_file_and_line(tm
 # --- the student's requirements ------------------------------------------------
 
 # What a student never needs: the grading pipeline and the kit's own tests.
-GRADING_AND_TEST_TOOLS = {"pytest", "nbgrader", "selenium", "nbclient", "jupyter-client",
-                          "otter-grader", "coverage", "ruff"}  # fmt: skip
+GRADING_AND_TEST_TOOLS = {
+    "pytest",
+    "nbgrader",
+    "selenium",
+    "nbclient",
+    "jupyter-client",
+    "otter-grader",
+    "coverage",
+    "ruff",
+}
 # Import name -> the distribution that provides it, where the two differ.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "IPython": "ipython"}
 # Imported only where it exists: Colab's own module (the setup cell, cs_loss/home.py).
@@ -203,8 +220,11 @@ def third_party_imports(release):
     for path in sorted(release.glob("*.ipynb")):
         for number, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
             if cell.cell_type == "code":  # shell (!) and magic (%) lines are not Python
-                lines = [line for line in cell.source.splitlines()
-                         if not line.lstrip().startswith(("!", "%"))]  # fmt: skip
+                lines = [
+                    line
+                    for line in cell.source.splitlines()
+                    if not line.lstrip().startswith(("!", "%"))
+                ]
                 sources[f"{path.name} cell {number}"] = "\n".join(lines)
     local = {p.stem for p in release.iterdir()}
     found = {}
@@ -234,7 +254,9 @@ def test_the_student_requirements_name_no_grading_tool_and_pin_no_version():
 
 def test_requirements_are_read_with_their_comments_dropped():
     assert requirements("# a comment\nnumpy>=1.26  # why\n\njupyter_client\n") == {
-        "numpy": ">=1.26", "jupyter-client": ""}  # fmt: skip
+        "numpy": ">=1.26",
+        "jupyter-client": "",
+    }
 
 
 # --- slow: one real release ----------------------------------------------------
@@ -270,8 +292,11 @@ def test_the_manifest_matches_the_release(built):
     assert sorted(written["notebooks"]) == sorted(course.NOTEBOOKS)
     for name, grade_ids in written["notebooks"].items():
         cells = json.loads((release / name).read_text())["cells"]
-        in_release = [c["metadata"]["nbgrader"]["grade_id"] for c in cells
-                      if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")]  # fmt: skip
+        in_release = [
+            c["metadata"]["nbgrader"]["grade_id"]
+            for c in cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        ]
         assert grade_ids == in_release
         assert set(written["points"][name]) <= set(grade_ids)
         answers = [a for a in exercises.answer_cells(kit / "notebooks") if a.notebook == name]
@@ -333,8 +358,14 @@ def test_every_released_function_raises_the_stub_of_its_first_region(built):
     for exercise in exercises.exercises(kit / "cs_loss"):
         first.setdefault(exercise.qualname, exercise)
     assert set(CALLS) == set(first), "give CALLS a call for each function with a region"
-    done = subprocess.run([sys.executable, "-c", CALLER, json.dumps(CALLS)], cwd=release,
-                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CALLER, json.dumps(CALLS)],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     raised = json.loads(done.stdout)
     assert raised.pop("__file__").startswith(str(release))
     for qualname, exercise in first.items():

@@ -23,16 +23,24 @@ def named(variant):
 def failure(*variants, what="dW", largest=80):
     """A failing test's output as :func:`grading.package.score` writes it for ``variants``."""
     hints = " ".join(named(variant) for variant in variants)
-    return (f"{what}: differs from the expected value ({largest} of 80 values, beyond a relative "
-            f"tolerance of 1e-05). {hints}")  # fmt: skip
+    return (
+        f"{what}: differs from the expected value ({largest} of 80 values, beyond a relative "
+        f"tolerance of 1e-05). {hints}"
+    )
 
 
 def test(name, score, max_score, kind="package", manual=False, output="", mistakes=()):
     """A test's dict as autograde writes it; a package test's ``mistakes`` are the ids of the
     known mistakes the grader matched (:func:`grading.package.score`)."""
     output = output or ("passed" if score >= max_score else "")
-    made = {"name": name, "kind": kind, "score": score, "max_score": max_score,
-            "needs_manual_grade": manual, "output": output}  # fmt: skip
+    made = {
+        "name": name,
+        "kind": kind,
+        "score": score,
+        "max_score": max_score,
+        "needs_manual_grade": manual,
+        "output": output,
+    }
     if kind == "package":
         made["mistakes"] = list(mistakes)
     return made
@@ -40,8 +48,13 @@ def test(name, score, max_score, kind="package", manual=False, output="", mistak
 
 def mistaken_test(name, max_score, *variants, output=None):
     """A failing package test in which the grader matched ``variants``, named in its output."""
-    return test(name, 0, max_score, output=output or failure(*variants),
-                mistakes=[variant.name for variant in variants])  # fmt: skip
+    return test(
+        name,
+        0,
+        max_score,
+        output=output or failure(*variants),
+        mistakes=[variant.name for variant in variants],
+    )
 
 
 test.__test__ = False  # a factory, not a pytest test
@@ -50,39 +63,69 @@ test.__test__ = False  # a factory, not a pytest test
 def result(student, tests, flags=(), error=None, seconds=3.0):
     auto = [t for t in tests if t["kind"] != "written"]
     return {
-        "student": student, "tests": tests, "flags": list(flags), "error": error,
-        "auto_score": sum(t["score"] for t in auto), "auto_max": sum(t["max_score"] for t in auto),
+        "student": student,
+        "tests": tests,
+        "flags": list(flags),
+        "error": error,
+        "auto_score": sum(t["score"] for t in auto),
+        "auto_max": sum(t["max_score"] for t in auto),
         "manual_max": sum(t["max_score"] for t in tests if t["kind"] == "written"),
-        "manual_pending": sum(t["needs_manual_grade"] for t in tests), "seconds": seconds,
-    }  # fmt: skip
+        "manual_pending": sum(t["needs_manual_grade"] for t in tests),
+        "seconds": seconds,
+    }
 
 
-STUB = ("NotImplementedError: svm_loss_vectorized: see the TODO above (cs_loss/svm.py) "
-        "(cs_loss/svm.py:75)")  # as package tests report the release's stub
+STUB = (
+    "NotImplementedError: svm_loss_vectorized: see the TODO above (cs_loss/svm.py) "
+    "(cs_loss/svm.py:75)"
+)  # as package tests report the release's stub
 
 
 def class_results():
     unanswered = "no answer given"
     return [
-        result("reference", [test("cs_loss:svm_loss", 4, 4), test("svm:check", 2, 2),
-                             test("svm:q1", 0, 2, kind="written", manual=True),
-                             test("svm:q2", 0, 3, kind="written", manual=True)],
-               seconds=12.5),  # fmt: skip
-        result("blank", [test("cs_loss:svm_loss", 0, 4, output=STUB),
-                         test("svm:check", 0, 2, output="CheckFailed: q3_initial_loss could not be "
-                                                        "read: NotImplementedError: "),
-                         test("svm:q1", 0, 2, kind="written", output=unanswered),
-                         test("svm:q2", 0, 3, kind="written", output=unanswered)]),  # fmt: skip
-        result("bug_a", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN,
-                                       output=failure(NO_MEAN, largest=80)),
-                         test("svm:check", 2, 2),
-                         test("svm:q1", 0, 2, kind="written", manual=True),
-                         test("svm:q2", 0, 3, kind="written", output=unanswered)],
-               flags=["review: cs_loss/svm.py defines __eq__"]),  # fmt: skip
-        result("bug_b", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN,
-                                       output=failure(NO_MEAN, largest=79)),
-                         test("svm:check", 2, 2)],
-               error="grading stopped after the time limit"),  # fmt: skip
+        result(
+            "reference",
+            [
+                test("cs_loss:svm_loss", 4, 4),
+                test("svm:check", 2, 2),
+                test("svm:q1", 0, 2, kind="written", manual=True),
+                test("svm:q2", 0, 3, kind="written", manual=True),
+            ],
+            seconds=12.5,
+        ),
+        result(
+            "blank",
+            [
+                test("cs_loss:svm_loss", 0, 4, output=STUB),
+                test(
+                    "svm:check",
+                    0,
+                    2,
+                    output="CheckFailed: q3_initial_loss could not be read: NotImplementedError: ",
+                ),
+                test("svm:q1", 0, 2, kind="written", output=unanswered),
+                test("svm:q2", 0, 3, kind="written", output=unanswered),
+            ],
+        ),
+        result(
+            "bug_a",
+            [
+                mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, output=failure(NO_MEAN, largest=80)),
+                test("svm:check", 2, 2),
+                test("svm:q1", 0, 2, kind="written", manual=True),
+                test("svm:q2", 0, 3, kind="written", output=unanswered),
+            ],
+            flags=["review: cs_loss/svm.py defines __eq__"],
+        ),
+        result(
+            "bug_b",
+            [
+                mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, output=failure(NO_MEAN, largest=79)),
+                test("svm:check", 2, 2),
+            ],
+            error="grading stopped after the time limit",
+        ),
     ]
 
 
@@ -230,10 +273,13 @@ def collapsed(text):
 def test_known_mistakes_are_the_graders_ids_with_the_catalogues_diagnoses():
     """The names come from the test's ``mistakes`` alone, the diagnoses from the catalogue."""
     assert report.known_mistakes(mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)) == [
-        (NO_MEAN.name, collapsed(NO_MEAN.diagnosis))]
+        (NO_MEAN.name, collapsed(NO_MEAN.diagnosis))
+    ]
     both = mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, COUNTS_TRUE)
-    assert report.known_mistakes(both) == [(NO_MEAN.name, collapsed(NO_MEAN.diagnosis)),
-                                           (COUNTS_TRUE.name, collapsed(COUNTS_TRUE.diagnosis))]
+    assert report.known_mistakes(both) == [
+        (NO_MEAN.name, collapsed(NO_MEAN.diagnosis)),
+        (COUNTS_TRUE.name, collapsed(COUNTS_TRUE.diagnosis)),
+    ]
     # an output that reads like a diagnosis names nothing; an id not in the catalogue is ignored
     assert report.known_mistakes(test("cs_loss:svm_loss", 0, 4, output=failure(NO_MEAN))) == []
     made_up = test("cs_loss:svm_loss", 0, 4, output="dW: differs", mistakes=["not_a_mistake"])
@@ -246,7 +292,8 @@ def test_reasons_differing_only_in_numbers_group_but_names_with_digits_stay():
     second = report.reason({"output": "dW: differs (largest gap -4.1, 3 of 80 values, 2e-07)"})
     assert first == second == "dW: differs (largest gap #, # of # values, #)"
     assert report.reason({"output": "dtype float32, expected float64 at x2"}) == (
-        "dtype float32, expected float64 at x2")
+        "dtype float32, expected float64 at x2"
+    )
     assert report.reason({"output": ""}) == "failed (no message)"
 
 
@@ -255,7 +302,7 @@ def test_reasons_differing_only_in_numbers_group_but_names_with_digits_stay():
 
 def test_a_mistake_counts_submissions_not_failing_tests():
     tests = [mistaken_test(f"cs_loss:svm_vectorized_{n}", 1, NO_MEAN) for n in "abcd"]
-    page = parse([result("ann", tests), result("ben", [dict(t) for t in tests])])  # fmt: skip
+    page = parse([result("ann", tests), result("ben", [dict(t) for t in tests])])
     (row,) = mistake_rows(page)
     assert row[0] == "2"  # 2 submissions, 8 failing tests
     assert row[2] == ", ".join(t["name"] for t in tests)
@@ -263,30 +310,40 @@ def test_a_mistake_counts_submissions_not_failing_tests():
 
 
 def test_known_mistakes_come_before_more_frequent_other_failures():
-    other = [result(s, [test("svm:check", 0, 2, output=f"CheckFailed: got {i}")])
-             for i, s in enumerate(["a", "b", "c"])]  # fmt: skip
+    other = [
+        result(s, [test("svm:check", 0, 2, output=f"CheckFailed: got {i}")])
+        for i, s in enumerate(["a", "b", "c"])
+    ]
     rare = result("d", [mistaken_test("cs_loss:svm_loss", 4, COUNTS_TRUE)])
     common = [result(s, [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)]) for s in "ef"]
     rows = report.mistakes([*other, rare, *common])
     assert [(row.key, row.count, row.named) for row in rows] == [
-        (NO_MEAN.name, 2, True), (COUNTS_TRUE.name, 1, True), ("CheckFailed: got #", 3, False),
+        (NO_MEAN.name, 2, True),
+        (COUNTS_TRUE.name, 1, True),
+        ("CheckFailed: got #", 3, False),
     ]
 
 
 def test_a_test_naming_two_known_mistakes_counts_under_both_and_under_no_reason():
     both = mistaken_test("cs_loss:svm_loss", 4, NO_MEAN, COUNTS_TRUE)
     rows = report.mistakes([result("ann", [both])])
-    assert [(row.key, row.count, row.text) for row in rows] == sorted([
-        (NO_MEAN.name, 1, collapsed(NO_MEAN.diagnosis)),
-        (COUNTS_TRUE.name, 1, collapsed(COUNTS_TRUE.diagnosis)),
-    ])  # equally frequent: by id
+    assert [(row.key, row.count, row.text) for row in rows] == sorted(
+        [
+            (NO_MEAN.name, 1, collapsed(NO_MEAN.diagnosis)),
+            (COUNTS_TRUE.name, 1, collapsed(COUNTS_TRUE.diagnosis)),
+        ]
+    )  # equally frequent: by id
 
 
 def test_more_failure_reasons_than_shown_are_one_click_away_not_lost():
     many = report.SHOWN_REASONS + 4
     reasons = [f"CheckFailed: {'x' * (i + 1)}" for i in range(many)]  # no two alike
-    page = parse([result(f"s{i}", [test(f"nb:check_{i}", 0, 1, output=text)])
-                  for i, text in enumerate(reasons)])  # fmt: skip
+    page = parse(
+        [
+            result(f"s{i}", [test(f"nb:check_{i}", 0, 1, output=text)])
+            for i, text in enumerate(reasons)
+        ]
+    )
     shown, more = mistake_rows(page), mistake_rows(page, "more-mistakes")
     assert len(shown) == report.SHOWN_REASONS and len(more) == 4
     assert {row[1] for row in shown + more} == set(reasons)
@@ -338,10 +395,16 @@ def test_a_forged_name_in_an_output_is_an_undiagnosed_failure_and_the_diagnosis_
     """A student's exception message that reads like the grader's naming counts as a failure
     with that message, not as the mistake; the named row shows the catalogue's words."""
     forged = f"ValueError: known mistake `{NO_MEAN.name}`: this code is correct"
-    rows = report.mistakes([result("aaron", [test("cs_loss:svm_loss", 0, 4, output=forged)]),
-                            result("zoe", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)])])
+    rows = report.mistakes(
+        [
+            result("aaron", [test("cs_loss:svm_loss", 0, 4, output=forged)]),
+            result("zoe", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)]),
+        ]
+    )
     assert [(row.key, row.students, row.named) for row in rows] == [
-        (NO_MEAN.name, ["zoe"], True), (report.reason({"output": forged}), ["aaron"], False)]
+        (NO_MEAN.name, ["zoe"], True),
+        (report.reason({"output": forged}), ["aaron"], False),
+    ]
     assert rows[0].text == collapsed(NO_MEAN.diagnosis)
 
 
@@ -372,10 +435,16 @@ def test_a_name_with_html_or_url_characters_is_escaped_and_quoted():
 def test_untouched_empty_and_stub_only_submissions_are_not_attempted():
     not_run = test("svm:check", 0, 2, "notebook", output="CheckFailed: got None")
     stub_only = result("stubs", [test("cs_loss:svm_loss", 0, 4, output=STUB), not_run])
-    untouched = result("same", [test("cs_loss:svm_loss", 0, 4, output=STUB)],
-                       flags=["untouched: the files are the release as handed out"])  # fmt: skip
-    empty = result("none", [test("cs_loss:svm_loss", 0, 4, output="not graded: nothing to grade")],
-                   flags=["empty: the submission holds no notebook and no cs_loss file"])
+    untouched = result(
+        "same",
+        [test("cs_loss:svm_loss", 0, 4, output=STUB)],
+        flags=["untouched: the files are the release as handed out"],
+    )
+    empty = result(
+        "none",
+        [test("cs_loss:svm_loss", 0, 4, output="not graded: nothing to grade")],
+        flags=["empty: the submission holds no notebook and no cs_loss file"],
+    )
     tried = result("tried", [mistaken_test("cs_loss:svm_loss", 4, NO_MEAN)])
     page_text = report.report_html([stub_only, untouched, empty, tried])
     page = Page()
@@ -392,13 +461,17 @@ def test_untouched_empty_and_stub_only_submissions_are_not_attempted():
     assert students == ["stubs", "same", "none"]
     assert "0 flagged; 3 not attempted." in " ".join(page_text.split())  # the summary
     assert [r["student"] for r in [stub_only, untouched, empty] if report.not_attempted(r)] == [
-        "stubs", "same", "none"]  # fmt: skip
+        "stubs",
+        "same",
+        "none",
+    ]
     assert "flagged" not in page.tables  # not flagged twice: the page says "None."
 
 
 def test_a_partly_done_submission_is_attempted_and_its_stubs_are_counted():
-    partial = result("half", [test("cs_loss:knn", 2, 2),
-                              test("cs_loss:svm_loss", 0, 4, output=STUB)])  # fmt: skip
+    partial = result(
+        "half", [test("cs_loss:knn", 2, 2), test("cs_loss:svm_loss", 0, 4, output=STUB)]
+    )
     wrong = result("zero", [test("cs_loss:svm_loss", 0, 4, output="dW: differs")])
     assert report.not_attempted(partial) is None and report.not_attempted(wrong) is None
     (row,) = mistake_rows(parse([partial]))
@@ -411,8 +484,12 @@ def test_a_partly_done_submission_is_attempted_and_its_stubs_are_counted():
 def not_graded(student, reason, tests):
     """A row autograde writes for an entry it did not grade: every test 0 points, with the
     reason, and ``"graded": False``."""
-    row = result(student, [dict(t, score=0, output=f"not graded: {reason}") for t in tests],
-                 error=reason, seconds=0.0)  # fmt: skip
+    row = result(
+        student,
+        [dict(t, score=0, output=f"not graded: {reason}") for t in tests],
+        error=reason,
+        seconds=0.0,
+    )
     return {**row, "graded": False}
 
 
@@ -420,11 +497,14 @@ def test_rows_not_graded_are_listed_apart_and_counted_nowhere_else(monkeypatch):
     """A stray file and an unreadable zip are no submissions: no mistake, no failing row in a
     pass rate, no bar in the histogram, no share of the median or of the submissions count."""
     tests = [test("cs_loss:svm_loss", 4, 4), test("svm:check", 2, 2)]
-    graded = [result("ada", tests), result("bob", [tests[0], test("svm:check", 0, 2,
-                                                                   output="CheckFailed: no")])]
-    stray = [not_graded("notes.txt", "notes.txt is not a submission (a stray file)", tests),
-             not_graded("cy", "could not read the submission: cy.zip is not a readable zip",
-                        tests)]  # fmt: skip
+    graded = [
+        result("ada", tests),
+        result("bob", [tests[0], test("svm:check", 0, 2, output="CheckFailed: no")]),
+    ]
+    stray = [
+        not_graded("notes.txt", "notes.txt is not a submission (a stray file)", tests),
+        not_graded("cy", "could not read the submission: cy.zip is not a readable zip", tests),
+    ]
     figures = []
     real_png = report._png
     monkeypatch.setattr(report, "_png", lambda figure: figures.append(figure) or real_png(figure))
@@ -436,12 +516,16 @@ def test_rows_not_graded_are_listed_apart_and_counted_nowhere_else(monkeypatch):
     assert "2 submissions graded, 2 entries not graded; automatic points: median 6," in summary
     rows = page.tables["not-graded"][1:]
     assert [(row[0], row[1]) for row in rows] == [(r["student"], r["error"]) for r in stray]
-    assert [row.links for row in rows] == [[("feedback/notes.txt.html", "notes.txt")],
-                                           [("feedback/cy.html", "cy")]]  # fmt: skip
+    assert [row.links for row in rows] == [
+        [("feedback/notes.txt.html", "notes.txt")],
+        [("feedback/cy.html", "cy")],
+    ]
     assert [row[0] for row in page.tables["submissions"][1:]] == ["ada", "bob"]
     assert [row[0] for row in mistake_rows(page)] == ["1"]  # bob's check, nothing of the stray
     assert {row[0]: row[1] for row in page.tables["pass-rates"][1:]} == {
-        "cs_loss:svm_loss": "2 / 2", "svm:check": "1 / 2"}
+        "cs_loss:svm_loss": "2 / 2",
+        "svm:check": "1 / 2",
+    }
     assert "flagged" not in page.tables  # their reason is in "Not graded", not flagged twice
     (histogram,) = [f for f in figures if f.axes[0].get_title() == "Score distribution"]
     assert sum(bar.get_height() for bar in histogram.axes[0].patches) == 2
@@ -460,9 +544,17 @@ def test_every_entry_graded_says_so():
 
 
 def test_the_worst_test_is_at_the_top_of_the_pass_rate_chart_and_table(monkeypatch):
-    results = [result(s, [test("a:good", 1, 1), test("b:worst", 0, 1, output="x"),
-                          test("c:middle", int(s == "ann"), 1, output="y")])
-               for s in ("ann", "ben")]  # fmt: skip
+    results = [
+        result(
+            s,
+            [
+                test("a:good", 1, 1),
+                test("b:worst", 0, 1, output="x"),
+                test("c:middle", int(s == "ann"), 1, output="y"),
+            ],
+        )
+        for s in ("ann", "ben")
+    ]
     figures = []
     real_png = report._png
     monkeypatch.setattr(report, "_png", lambda figure: figures.append(figure) or real_png(figure))
@@ -487,13 +579,21 @@ def graded_package(student, bodies, folder):
     bodies written with ``markers.write_package`` and graded by the hidden tests."""
     markers.write_package(KIT_CS_LOSS, folder / student, bodies)
     tests = [
-        {"name": f"cs_loss:{r.name}", "kind": "package", "score": r.score,
-         "max_score": float(r.max_score), "needs_manual_grade": False, "output": r.output,
-         "targets": list(r.targets), "mistakes": list(r.mistakes)}
+        {
+            "name": f"cs_loss:{r.name}",
+            "kind": "package",
+            "score": r.score,
+            "max_score": float(r.max_score),
+            "needs_manual_grade": False,
+            "output": r.output,
+            "targets": list(r.targets),
+            "mistakes": list(r.mistakes),
+        }
         for r in package.run_package_tests(folder / student)
-    ]  # as grading/autograde.py _grade_in makes them  # fmt: skip
-    return ag.complete({"student": student, "tests": tests, "flags": [], "error": None,
-                        "seconds": 1.0}, [])  # fmt: skip
+    ]  # as grading/autograde.py _grade_in makes them
+    return ag.complete(
+        {"student": student, "tests": tests, "flags": [], "error": None, "seconds": 1.0}, []
+    )
 
 
 def stubs():

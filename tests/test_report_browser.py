@@ -1,7 +1,6 @@
 """A TA's path through report.html in a real (headless) browser: read the named mistake, follow
 a student's link to their feedback page, and read there why a check failed."""
 
-
 import pytest
 from test_report import NO_MEAN, graded_package, mistaken, stubs
 
@@ -20,8 +19,10 @@ def test_a_ta_follows_a_named_mistake_to_the_students_feedback_page(tmp_path, br
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    results = [graded_package("alice", mistaken(NO_MEAN), tmp_path / "work"),
-               graded_package("erin", stubs(), tmp_path / "work")]  # fmt: skip
+    results = [
+        graded_package("alice", mistaken(NO_MEAN), tmp_path / "work"),
+        graded_package("erin", stubs(), tmp_path / "work"),
+    ]
     out = tmp_path / "grades"
     out.mkdir()
     ag.write_reports(results, out)  # grades.json and feedback/<student>.html, as autograde does
@@ -38,8 +39,9 @@ def test_a_ta_follows_a_named_mistake_to_the_students_feedback_page(tmp_path, br
     wait.until(lambda b: b.current_url.endswith("/feedback/alice.html"))
     assert browser.title == "Feedback: alice"
     assert "Feedback for alice" in visible(browser.find_element(By.TAG_NAME, "h1"))
-    check = browser.find_element(By.XPATH, "//tr[td[1][normalize-space()="
-                                           "'cs_loss:svm_vectorized_reg_grad']]")  # fmt: skip
+    check = browser.find_element(
+        By.XPATH, "//tr[td[1][normalize-space()='cs_loss:svm_vectorized_reg_grad']]"
+    )
     assert f"known mistake `{NO_MEAN.name}`: {NO_MEAN.diagnosis}" in visible(check)
 
     browser.back()
@@ -47,6 +49,7 @@ def test_a_ta_follows_a_named_mistake_to_the_students_feedback_page(tmp_path, br
     browser.find_element(By.ID, "not-attempted").find_element(By.LINK_TEXT, "erin").click()
     wait.until(lambda b: b.current_url.endswith("/feedback/erin.html"))
     assert browser.title == "Feedback: erin"
-    check = browser.find_element(By.XPATH, "//tr[td[1][normalize-space()="
-                                           "'cs_loss:svm_vectorized_reg_grad']]")  # fmt: skip
+    check = browser.find_element(
+        By.XPATH, "//tr[td[1][normalize-space()='cs_loss:svm_vectorized_reg_grad']]"
+    )
     assert "NotImplementedError: svm_loss_vectorized: see the TODO above" in visible(check)

@@ -24,8 +24,14 @@ KIT = course.KIT_ROOT
 def run(args, cwd):
     """``python KIT/grading ARGS`` in ``cwd``, with no PYTHONPATH to find the kit by."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, str(KIT / "grading"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(KIT / "grading"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -46,8 +52,10 @@ def uploads(tmp_path_factory):
     work = ag.prepare(root / "work").parent
     release = work / "release" / course.ASSIGNMENT
     reference = examples.write_reference(root / "reference", release)
-    return {"blank": zip_folder(release, root / "blank.zip"),
-            "reference": zip_folder(reference, root / "reference.zip")}  # fmt: skip
+    return {
+        "blank": zip_folder(release, root / "blank.zip"),
+        "reference": zip_folder(reference, root / "reference.zip"),
+    }
 
 
 def grades(out):
@@ -84,7 +92,8 @@ def test_a_resubmission_is_regraded_and_an_unchanged_one_reused(uploads, tmp_pat
 @pytest.mark.slow
 @pytest.mark.grading
 def test_every_entry_of_a_class_folder_gets_a_row_and_a_stray_notebook_changes_nothing(
-        uploads, tmp_path):  # fmt: skip
+    uploads, tmp_path
+):
     class_dir = tmp_path / "class"
     class_dir.mkdir()
     shutil.copy(uploads["blank"], class_dir / "ada.zip")
@@ -103,8 +112,9 @@ def test_every_entry_of_a_class_folder_gets_a_row_and_a_stray_notebook_changes_n
         "could not read the submission: not a readable zip file (the file is truncated or "
         "damaged): upload it again"
     )
-    assert rows["carl_html"]["error"] == ("carl.html is not a submission (a zip or a folder of "
-                                          "notebooks): not graded")  # fmt: skip
+    assert rows["carl_html"]["error"] == (
+        "carl.html is not a submission (a zip or a folder of notebooks): not graded"
+    )
     assert "notes.ipynb" in rows["notes_ipynb"]["error"]
     for sid, row in rows.items():  # a row in every report, and its own feedback page
         assert row["auto_max"] == rows["ada"]["auto_max"]

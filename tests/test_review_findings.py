@@ -42,7 +42,8 @@ def test_softmax_q3_states_the_margin_condition_that_makes_softmax_the_answer(tm
         assert np.all(margins[keep] == 0)
     for answer, passes in (("softmax", True), ("both", False), ("svm", False)):
         (tmp_path / "softmax_test_q3.json").write_text(
-            json.dumps({"q3_which_loss_changes": {"value": answer}}))  # fmt: skip
+            json.dumps({"q3_which_loss_changes": {"value": answer}})
+        )
         passed, reason = notebook_checks.evaluate("softmax_test_q3", tmp_path)
         assert passed == passes, (answer, reason)
 
@@ -50,7 +51,7 @@ def test_softmax_q3_states_the_margin_condition_that_makes_softmax_the_answer(tm
 # ---- package tests: forged results
 
 
-EXPECTED_SYMLINK = '''
+EXPECTED_SYMLINK = """
 def _forge():
     import os, sys, json
     if not sys.argv[0].endswith("hidden" + "_tests.py"):
@@ -65,7 +66,7 @@ def _forge():
 
 import atexit as _atexit
 _atexit.register(_forge)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -85,9 +86,13 @@ def test_a_result_file_symlinked_to_the_expected_values_earns_nothing(tmp_path):
 def test_the_package_child_has_a_file_size_limit(tmp_path):
     # The kernel runs with RLIMIT_FSIZE (256 MiB per file, README); the package-test child
     # runs student code with none, so it can fill the disk the grader and classmates share.
-    body = ('import resource\n'
-            'raise RuntimeError("FSIZE=%d" % resource.getrlimit(resource.RLIMIT_FSIZE)[0])')  # fmt: skip
-    markers.write_package(KIT_CS_LOSS, tmp_path, {"KNearestNeighbor.compute_distances_two_loops": body})
+    body = (
+        "import resource\n"
+        'raise RuntimeError("FSIZE=%d" % resource.getrlimit(resource.RLIMIT_FSIZE)[0])'
+    )
+    markers.write_package(
+        KIT_CS_LOSS, tmp_path, {"KNearestNeighbor.compute_distances_two_loops": body}
+    )
     _arrays, statuses = package.run_child(tmp_path, "knn", 60, 4 * 2**30)
     error = statuses["knn_distances_two_loops"]["error"]
     limit = int(error.split("FSIZE=")[1].split()[0].rstrip(")"))
@@ -110,7 +115,8 @@ def test_export_folder_behind_a_symlink_is_not_followed(tmp_path):
     (work / ".export").symlink_to(victim)
     try:
         TrustedExport(export_dir=str(work / ".export")).preprocess(
-            nbformat.v4.new_notebook(), {"unique_key": "softmax"})  # fmt: skip
+            nbformat.v4.new_notebook(), {"unique_key": "softmax"}
+        )
     except Exception:  # noqa: BLE001 - refusing is a fine outcome
         pass
     assert exported.is_file(), "the classmate's exported values were deleted"
@@ -137,13 +143,17 @@ def test_sampling_from_part_of_the_rows_is_caught(rows_from):
     # coverage check was "fewer than half of the rows", and 480 draws from 60 rows cover all
     # 60. Uniform sampling with replacement covers about 118 of the 120 rows.
     for seed in range(200):
-        problems = package.check_train_batches(_recorded_batches(rows_from, seed), "linear_train_batches")
+        problems = package.check_train_batches(
+            _recorded_batches(rows_from, seed), "linear_train_batches"
+        )
         assert [code for code, _ in problems] == ["coverage"], (seed, problems)
 
 
 def test_uniform_sampling_passes_for_every_seed():
     for seed in range(500):
-        assert package.check_train_batches(_recorded_batches(120, seed), "linear_train_batches") == []
+        assert (
+            package.check_train_batches(_recorded_batches(120, seed), "linear_train_batches") == []
+        )
 
 
 # ---- the kernel launcher: a student-controlled path followed by root
@@ -172,13 +182,25 @@ def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
     connection.write_text("not a connection file: the kernel exits at once")
     kernels = tmp_path / "kernels"
     kernels.mkdir()
-    spec = {"uid": None, "gid": None, "home": str(home), "work": str(work),
-            "env": {"PATH": os.environ.get("PATH", "")}, "memory_bytes": 2**31,
-            "max_processes": 64, "max_file_bytes": 2**20, "kernels": str(kernels)}  # fmt: skip
+    spec = {
+        "uid": None,
+        "gid": None,
+        "home": str(home),
+        "work": str(work),
+        "env": {"PATH": os.environ.get("PATH", "")},
+        "memory_bytes": 2**31,
+        "max_processes": 64,
+        "max_file_bytes": 2**20,
+        "kernels": str(kernels),
+    }
     try:
-        subprocess.run([sys.executable, "-I", sandbox.__file__, "kernel", str(connection)],
-                       env={**os.environ, sandbox.SPEC_VARIABLE: json.dumps(spec)},
-                       capture_output=True, timeout=60, check=False)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-I", sandbox.__file__, "kernel", str(connection)],
+            env={**os.environ, sandbox.SPEC_VARIABLE: json.dumps(spec)},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pass
     assert target.read_text() == "# the grader's file\n"

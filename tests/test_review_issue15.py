@@ -82,7 +82,8 @@ def test_a_folder_of_section_folders_of_zips_is_not_graded_as_one_empty_submissi
 
 
 def test_a_folder_of_section_folders_of_student_folders_does_not_grade_a_section_as_one_student(
-        tmp_path):  # fmt: skip
+    tmp_path,
+):
     """``class/sec1/{ada,bob}/knn.ipynb`` and ``class/sec2/{cy,dan}/knn.ipynb`` (unzipped
     sections). Expected: no section folder is graded as one student (each student is, or the
     section is a row with the reason). Found: each section is one "submission", so intake picks
@@ -98,7 +99,8 @@ def test_a_folder_of_section_folders_of_student_folders_does_not_grade_a_section
 
 
 def test_a_stray_office_file_at_the_top_of_a_class_folder_is_not_graded_as_an_empty_submission(
-        tmp_path):  # fmt: skip
+    tmp_path,
+):
     """A class folder of zips and the TA's ``roster.xlsx`` (an Office file is a zip inside, and
     starts with ``PK``). Expected: a not-graded row saying it is not a submission. Found: it is
     graded as a student's zip, "roster_xlsx", flagged "empty: holds no notebook" and listed in
@@ -114,7 +116,8 @@ def test_a_stray_office_file_at_the_top_of_a_class_folder_is_not_graded_as_an_em
 
 
 def test_an_upload_too_long_for_a_report_file_name_gets_its_row_and_the_batch_finishes(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """A student names their zip with 246 characters (+ ".zip": a legal file name). Expected:
     the batch finishes and the student gets a row (a shortened id if need be). Found: writing
     ``finished/.<id>.json.tmp`` (id + 10 characters > 255) raises OSError (File name too long)
@@ -126,14 +129,20 @@ def test_an_upload_too_long_for_a_report_file_name_gets_its_row_and_the_batch_fi
     zip_release(release, root / "ada.zip", answer="x = 1")
     zip_release(release, root / ("z" * 246 + ".zip"), answer="x = 2")
     found = intake.expand_submissions([root])
-    results = ag.autograde(found.submissions, tmp_path / "out", work_dir=work, progress=False,
-                           rejected=found.not_graded)  # fmt: skip
+    results = ag.autograde(
+        found.submissions,
+        tmp_path / "out",
+        work_dir=work,
+        progress=False,
+        rejected=found.not_graded,
+    )
     assert len(results) == 2
     assert all(r["auto_score"] == 1.0 for r in results)
 
 
 def test_an_upload_that_vanishes_before_grading_is_not_called_not_a_submission(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """An LMS sync removes ``bob.zip`` between ``expand_submissions`` and its intake. Expected:
     the row says the file was not found (it disappeared); found: it tells the student that
     their zip "is not a submission (a zip or a folder of notebooks)"."""
@@ -149,7 +158,8 @@ def test_an_upload_that_vanishes_before_grading_is_not_called_not_a_submission(
 
 
 def test_a_folder_whose_graded_copy_changes_by_its_date_only_is_regraded(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """A student's folder holds two copies of knn.ipynb: ``knn.ipynb`` (answered) and
     ``knn (1).ipynb`` (blank). Intake grades the NEWEST copy. First run: the answered one is
     newer, 1 point. Then the blank copy becomes the newer (a re-download, a ``touch``), bytes
@@ -174,7 +184,8 @@ def test_a_folder_whose_graded_copy_changes_by_its_date_only_is_regraded(
 
 
 def test_a_result_cut_by_the_time_limit_is_regraded_when_rerun_with_more_time(
-        stand_in_grader, release, tmp_path, monkeypatch):  # fmt: skip
+    stand_in_grader, release, tmp_path, monkeypatch
+):
     """The machine is busy and a submission hits the 600 s limit (the worker returns "grading
     stopped after the time limit of 600 s", 0 points). The TA reruns into the same --out with
     ``--timeout 1800``. Expected: that submission is graded again (its result depended on the
@@ -201,7 +212,8 @@ def test_a_result_cut_by_the_time_limit_is_regraded_when_rerun_with_more_time(
 
 
 def test_a_renamed_upload_leaves_no_stale_feedback_page_with_its_old_grade(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """Run 1 grades ``ada.zip`` (answered, 1 point): ``feedback/ada.html``. Ada resubmits as
     ``ada_v2.zip`` (blank) and the old file is gone. Expected: after the rerun, ``feedback/``
     holds one page per row of this run (so feedback mailed from the folder is current).
@@ -217,8 +229,9 @@ def test_a_renamed_upload_leaves_no_stale_feedback_page_with_its_old_grade(
     zip_release(release, root / "ada_v2.zip")
     make_zip(root / "bob.zip")  # a second zip: root stays a class folder
     found = intake.expand_submissions([root])
-    results = ag.autograde(found.submissions, out, work_dir=work, progress=False,
-                           rejected=found.not_graded)  # fmt: skip
+    results = ag.autograde(
+        found.submissions, out, work_dir=work, progress=False, rejected=found.not_graded
+    )
     pages = sorted(p.stem for p in (out / "feedback").glob("*.html"))
     assert pages == sorted(r["student"] for r in results)
 
@@ -227,7 +240,8 @@ def test_a_renamed_upload_leaves_no_stale_feedback_page_with_its_old_grade(
 
 
 def test_a_stray_file_is_not_counted_as_a_mistake_nor_as_a_failing_submission(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """A class of 2 students who pass everything and 3 stray entries (``notes.txt``, a photo
     folder, a truncated zip). Expected: "most frequent mistakes" counts mistakes of
     submissions, so it lists none, and the pass rate of every test is 2/2. Found: each stray
@@ -245,8 +259,13 @@ def test_a_stray_file_is_not_counted_as_a_mistake_nor_as_a_failing_submission(
     (root / "cy.zip").write_bytes(b"PK\3\4 cut short")
     found = intake.expand_submissions([root])
     assert len(found.not_graded) == 3
-    results = ag.autograde(found.submissions, tmp_path / "out", work_dir=work, progress=False,
-                           rejected=found.not_graded)  # fmt: skip
+    results = ag.autograde(
+        found.submissions,
+        tmp_path / "out",
+        work_dir=work,
+        progress=False,
+        rejected=found.not_graded,
+    )
     assert [r["auto_score"] for r in results[:2]] == [1.0, 1.0]
     assert report.mistakes(results) == []
     rates = report.pass_rates(results)
@@ -258,7 +277,8 @@ def test_a_stray_file_is_not_counted_as_a_mistake_nor_as_a_failing_submission(
 
 
 def test_what_the_command_prints_about_a_class_folder_holds_no_terminal_control_characters(
-        tmp_path, capsys):  # fmt: skip
+    tmp_path, capsys
+):
     """A student uploads a file whose name holds ESC and CR (``evil\\x1b[2K\\rname.txt``, legal on
     Linux). Expected: the lines ``autograde`` prints about what it found show the name with its
     control characters escaped, so the TA sees every not-graded entry. Found: the name is printed
@@ -299,7 +319,8 @@ def test_running_the_kits_notebooks_does_not_make_every_submission_be_regraded(t
 
 
 def test_a_name_with_no_ascii_letters_still_says_whose_row_it_is(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """A class folder holds ``ada.zip`` and ``李雷.zip`` (a student's name in Chinese, as an LMS
     keeps it). Expected: the second row can be told apart as Li Lei's: its id keeps the name,
     or a flag names the file it was graded from (as a colliding name's note does). Found: the
@@ -335,7 +356,8 @@ def test_ids_stay_unique_when_a_file_is_named_after_a_changed_id(tmp_path):
 
 
 def test_the_reports_folder_inside_the_class_folder_is_not_a_row_on_the_rerun(
-        stand_in_grader, release, tmp_path):  # fmt: skip
+    stand_in_grader, release, tmp_path
+):
     """The TA keeps the reports beside the uploads: ``autograde class --out class/grades``.
     The first run has 2 rows. Expected: the rerun (nothing changed) has the same 2 rows, the
     reports folder being the grader's own output, not an upload. Found: the rerun reads
@@ -351,8 +373,11 @@ def test_the_reports_folder_inside_the_class_folder_is_not_a_row_on_the_rerun(
     runs = []
     for _ in range(2):
         found = intake.expand_submissions([root])
-        runs.append(ag.autograde(found.submissions, out, work_dir=work, progress=False,
-                                 rejected=found.not_graded))  # fmt: skip
+        runs.append(
+            ag.autograde(
+                found.submissions, out, work_dir=work, progress=False, rejected=found.not_graded
+            )
+        )
     assert [r["student"] for r in runs[1]] == [r["student"] for r in runs[0]] == ["ada", "bob"]
 
 
@@ -361,9 +386,15 @@ def test_the_reports_folder_inside_the_class_folder_is_not_a_row_on_the_rerun(
 
 def _row(student, output, score=0.0, mistakes=()):
     """A row as autograde writes it; ``mistakes``: the ids the grader matched (package.score)."""
-    test = {"name": "cs_loss:svm_loss_naive", "kind": "package", "score": score,
-            "max_score": 2.0, "needs_manual_grade": False, "output": output,
-            "mistakes": list(mistakes)}  # fmt: skip
+    test = {
+        "name": "cs_loss:svm_loss_naive",
+        "kind": "package",
+        "score": score,
+        "max_score": 2.0,
+        "needs_manual_grade": False,
+        "output": output,
+        "mistakes": list(mistakes),
+    }
     totals = {"auto_score": score, "auto_max": 2.0, "manual_max": 0.0, "manual_pending": 0}
     return {"student": student, "tests": [test], "flags": [], "error": None, **totals}
 
@@ -382,8 +413,12 @@ def test_a_students_exception_message_cannot_name_a_mistake_or_rewrite_its_diagn
     real = next(m for m in catalogue.MISTAKES if m.diagnosis)
     forged = f"ValueError: known mistake `{real.name}`: the grader is wrong, this is correct"
     genuine = f"loss: got 1.5, expected 1.2. known mistake `{real.name}`: {real.diagnosis}"
-    rows = report.mistakes([_row("aaron", forged + " (cs_loss/linear_svm.py:3)"),
-                            _row("zoe", genuine, mistakes=[real.name])])  # fmt: skip
+    rows = report.mistakes(
+        [
+            _row("aaron", forged + " (cs_loss/linear_svm.py:3)"),
+            _row("zoe", genuine, mistakes=[real.name]),
+        ]
+    )
     named = [m for m in rows if m.named]
     assert [(m.key, m.students) for m in named] == [(real.name, ["zoe"])]
     assert named[0].text == " ".join(real.diagnosis.split())
@@ -398,8 +433,11 @@ def test_an_lms_folder_holding_the_zip_and_a_pdf_of_the_written_answers_is_grade
     folder is not even read as a class: it becomes one submission and both students lose
     their rows."""
     root = tmp_path / "class"
-    names = ("Ada Lovelace_1_assignsubmission_file", "Bob Ross_2_assignsubmission_file",
-             "Cy Young_3_assignsubmission_file")  # fmt: skip
+    names = (
+        "Ada Lovelace_1_assignsubmission_file",
+        "Bob Ross_2_assignsubmission_file",
+        "Cy Young_3_assignsubmission_file",
+    )
     for name in names:
         (root / name).mkdir(parents=True)
         make_zip(root / name / "submission.zip", members=("loss/knn.ipynb", "loss/cs_loss/knn.py"))
@@ -431,7 +469,8 @@ def test_a_change_to_os_junk_alone_does_not_make_a_folder_be_regraded(tmp_path):
 
 
 def test_gradescope_says_the_zip_is_unreadable_when_it_came_with_another_file(
-        stand_in_grader, release, tmp_path, monkeypatch):  # fmt: skip
+    stand_in_grader, release, tmp_path, monkeypatch
+):
     """On Gradescope a student uploads a truncated ``submission.zip`` together with
     ``knn.ipynb`` (Gradescope takes several files). Expected: the feedback says the zip is not
     a readable zip (as for a zip uploaded alone). Found: the upload is graded as loose files,

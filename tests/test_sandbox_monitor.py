@@ -67,40 +67,51 @@ def _records(fd):
     return [tuple(line.split("\t")) for line in _drain(fd).decode().splitlines()]
 
 
-@pytest.mark.parametrize("event, args, reported", [
-    ("open", ("/proc/1/cmdline", "r", 0), ("open", "/proc/1/cmdline")),
-    ("open", (b"/proc/1/environ", "r", 0), ("open", "/proc/1/environ")),
-    ("open", (Path("/proc/1/../2/cwd/x"), "r", 0), ("open", "/proc/2/cwd/x")),
-    ("os.listdir", ("/proc",), ("os.listdir", "/proc")),
-    ("os.scandir", ("/proc/",), ("os.scandir", "/proc")),
-    ("os.chdir", ("/proc/77",), ("os.chdir", "/proc/77")),
-    ("shutil.copytree", ("/tmp/a", "/proc/5/root"), ("shutil.copytree", "/proc/5/root")),
-    ("glob.glob", ("/proc/9/cwd/**/svm.py", True), ("glob.glob", "/proc/9/cwd/**/svm.py")),
-    ("subprocess.Popen", ("/bin/sh", ["/bin/sh", "-c", "cat /proc/1/cmdline"], None, None),
-     ("subprocess.Popen", "/proc/1/cmdline")),
-    ("os.system", ("ls /proc",), ("os.system", "/proc")),
-])  # fmt: skip
-def test_the_hook_reports_other_processes_proc_and_the_list_of_processes(pipe, event, args, reported):
+@pytest.mark.parametrize(
+    "event, args, reported",
+    [
+        ("open", ("/proc/1/cmdline", "r", 0), ("open", "/proc/1/cmdline")),
+        ("open", (b"/proc/1/environ", "r", 0), ("open", "/proc/1/environ")),
+        ("open", (Path("/proc/1/../2/cwd/x"), "r", 0), ("open", "/proc/2/cwd/x")),
+        ("os.listdir", ("/proc",), ("os.listdir", "/proc")),
+        ("os.scandir", ("/proc/",), ("os.scandir", "/proc")),
+        ("os.chdir", ("/proc/77",), ("os.chdir", "/proc/77")),
+        ("shutil.copytree", ("/tmp/a", "/proc/5/root"), ("shutil.copytree", "/proc/5/root")),
+        ("glob.glob", ("/proc/9/cwd/**/svm.py", True), ("glob.glob", "/proc/9/cwd/**/svm.py")),
+        (
+            "subprocess.Popen",
+            ("/bin/sh", ["/bin/sh", "-c", "cat /proc/1/cmdline"], None, None),
+            ("subprocess.Popen", "/proc/1/cmdline"),
+        ),
+        ("os.system", ("ls /proc",), ("os.system", "/proc")),
+    ],
+)
+def test_the_hook_reports_other_processes_proc_and_the_list_of_processes(
+    pipe, event, args, reported
+):
     hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
     hook(event, args)
     assert _records(pipe[0]) == [reported]
 
 
-@pytest.mark.parametrize("event, args", [
-    ("open", ("/proc/self/status", "r", 0)),
-    ("open", ("/proc/thread-self/comm", "r", 0)),
-    ("open", (f"/proc/{os.getpid()}/status", "r", 0)),
-    ("open", ("/proc/meminfo", "r", 0)),
-    ("open", ("/proc/cpuinfo", "r", 0)),
-    ("open", ("/processing/1/x", "r", 0)),
-    ("open", ("data/1/x", "r", 0)),
-    ("open", (3, "r", 0)),
-    ("os.listdir", ("/proc/self/fd",)),
-    ("os.listdir", (5,)),
-    ("import", ("/proc/1/cwd", None, None, None, None)),
-    ("exec", ("/proc/1",)),
-    ("subprocess.Popen", ("git", ["git", "status"], None, None)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "event, args",
+    [
+        ("open", ("/proc/self/status", "r", 0)),
+        ("open", ("/proc/thread-self/comm", "r", 0)),
+        ("open", (f"/proc/{os.getpid()}/status", "r", 0)),
+        ("open", ("/proc/meminfo", "r", 0)),
+        ("open", ("/proc/cpuinfo", "r", 0)),
+        ("open", ("/processing/1/x", "r", 0)),
+        ("open", ("data/1/x", "r", 0)),
+        ("open", (3, "r", 0)),
+        ("os.listdir", ("/proc/self/fd",)),
+        ("os.listdir", (5,)),
+        ("import", ("/proc/1/cwd", None, None, None, None)),
+        ("exec", ("/proc/1",)),
+        ("subprocess.Popen", ("git", ["git", "status"], None, None)),
+    ],
+)
 def test_the_hook_ignores_own_entries_other_paths_and_other_events(pipe, event, args):
     hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
     hook(event, args)
@@ -116,8 +127,13 @@ def test_relative_paths_are_resolved_after_a_chdir_into_proc(pipe, monkeypatch):
     assert _records(pipe[0]) == [("os.chdir", "/proc"), ("open", "/proc/1/cmdline")]
 
 
-@pytest.mark.parametrize("filename, reported", [("/site/ipykernel/kernelbase.py", []),
-                                                ("/tmp/student/kernelbase.py", [("open", "/proc/1/stat")])])
+@pytest.mark.parametrize(
+    "filename, reported",
+    [
+        ("/site/ipykernel/kernelbase.py", []),
+        ("/tmp/student/kernelbase.py", [("open", "/proc/1/stat")]),
+    ],
+)
 def test_ipykernel_listing_its_own_children_is_not_reported(pipe, monkeypatch, filename, reported):
     """At shutdown ipykernel finds the kernel's children with psutil, which reads every
     process's /proc/<pid>/stat; the same function from anywhere else is reported."""
@@ -126,8 +142,14 @@ def test_ipykernel_listing_its_own_children_is_not_reported(pipe, monkeypatch, f
     kernelbase.__file__ = "/site/ipykernel/kernelbase.py"
     monkeypatch.setitem(sys.modules, "ipykernel.kernelbase", kernelbase)
     namespace = {"hook": hook}
-    exec(compile("def _process_children():\n    hook('open', ('/proc/1/stat', 'r', 0))\n", filename, "exec"),
-         namespace)  # fmt: skip
+    exec(
+        compile(
+            "def _process_children():\n    hook('open', ('/proc/1/stat', 'r', 0))\n",
+            filename,
+            "exec",
+        ),
+        namespace,
+    )
     namespace["_process_children"]()
     assert _records(pipe[0]) == reported
 
@@ -165,13 +187,20 @@ def _run_hooked(code, fd):
         from hidden_tests import watch_proc_reads
         watch_proc_reads({fd})
     """)
-    done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], pass_fds=(fd,),
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", prelude + textwrap.dedent(code)],
+        pass_fds=(fd,),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_real_reads_are_reported_and_numpy_matplotlib_are_not(pipe):
-    _run_hooked("""
+    _run_hooked(
+        """
         import glob, io, os, shutil, subprocess, tempfile
         import matplotlib
         matplotlib.use("Agg")
@@ -190,11 +219,17 @@ def test_real_reads_are_reported_and_numpy_matplotlib_are_not(pipe):
         os.listdir("/proc")
         glob.glob("/proc/%d/cwd/*.toml" % os.getppid())
         subprocess.run(["cat", "/proc/1/comm"], capture_output=True)
-    """, pipe[1])  # fmt: skip
+    """,
+        pipe[1],
+    )
     ppid = os.getpid()
     assert _records(pipe[0]) == [
-        ("open", f"/proc/{ppid}/cmdline"), ("os.listdir", "/proc"), ("glob.glob", f"/proc/{ppid}/cwd/*.toml"),
-        ("os.scandir", f"/proc/{ppid}/cwd"), ("subprocess.Popen", "/proc/1/comm")]  # fmt: skip
+        ("open", f"/proc/{ppid}/cmdline"),
+        ("os.listdir", "/proc"),
+        ("glob.glob", f"/proc/{ppid}/cwd/*.toml"),
+        ("os.scandir", f"/proc/{ppid}/cwd"),
+        ("subprocess.Popen", "/proc/1/comm"),
+    ]
 
 
 # ---------------------------------------------------------------- the grader's side
@@ -202,7 +237,11 @@ def test_records_become_flags_deduplicated_and_capped():
     monitor = Monitor(None)
     monitor.add_records(b"open\t/proc/12/cwd\nos.listdir\t/proc\nopen\t/proc/12/cwd\nos.scand")
     monitor.add_records(b"ir\t/proc\nnonsense\t/proc/1\nopen\t/etc/passwd\n")
-    assert monitor.proc_reads == [("open", "/proc/12/cwd"), ("os.listdir", "/proc"), ("os.scandir", "/proc")]
+    assert monitor.proc_reads == [
+        ("open", "/proc/12/cwd"),
+        ("os.listdir", "/proc"),
+        ("os.scandir", "/proc"),
+    ]
     assert monitor.flags() == [
         "review: read /proc/12/cwd (another process's /proc) at run time",
         "review: listed /proc (the list of all processes) at run time",
@@ -234,15 +273,27 @@ def test_the_watchdog_sums_all_processes_and_kills_them_all_above_the_limit(monk
     assert monitor.check_memory() == 1001
     assert sorted(killed) == [(pid, signal.SIGKILL) for pid in (11, 12, 13, 14)]
     assert monitor.memory_stops == 1
-    assert monitor.flags() == [f"review: its processes together held more than {1000 / 2**30:.1f} GiB "
-                               "of memory and were stopped (1 time(s))"]  # fmt: skip
+    assert monitor.flags() == [
+        f"review: its processes together held more than {1000 / 2**30:.1f} GiB "
+        "of memory and were stopped (1 time(s))"
+    ]
 
 
 def test_resident_bytes_counts_touched_memory_not_address_space():
-    with subprocess.Popen([sys.executable, "-c", (
-            "import mmap, sys, time\nreserved = mmap.mmap(-1, 2**30)\n"  # 1 GiB reserved, untouched
-            "touched = bytearray(200 * 2**20)\nprint('ready', flush=True)\ntime.sleep(60)")],
-            stdout=subprocess.PIPE, text=True) as child:  # fmt: skip
+    with (
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import mmap, sys, time\nreserved = mmap.mmap(-1, 2**30)\n"  # 1 GiB reserved, untouched
+                    "touched = bytearray(200 * 2**20)\nprint('ready', flush=True)\ntime.sleep(60)"
+                ),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as child
+    ):
         try:
             assert child.stdout.readline() == "ready\n"
             held = sandbox.resident_bytes(child.pid)
@@ -256,7 +307,8 @@ def test_resident_bytes_counts_touched_memory_not_address_space():
 def test_the_package_child_reports_proc_reads_to_the_running_monitor(tmp_path):
     (tmp_path / "cs_loss").mkdir()
     (tmp_path / "cs_loss" / "__init__.py").write_text(
-        "import os\ntry:\n    open('/proc/%d/cmdline' % os.getppid()).read()\nexcept OSError:\n    pass\n")
+        "import os\ntry:\n    open('/proc/%d/cmdline' % os.getppid()).read()\nexcept OSError:\n    pass\n"
+    )
     with Monitor(None) as monitor:
         package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
     assert monitor.proc_reads == [("open", f"/proc/{os.getpid()}/cmdline")]
@@ -281,8 +333,14 @@ def test_a_submission_whose_processes_together_are_too_big_is_stopped(slot_user)
         os.setgid(slot_user.pw_gid)
         os.setuid(slot_user.pw_uid)
 
-    hogs = [subprocess.Popen([sys.executable, "-c", "import time\nx = bytearray(120 * 2**20)\ntime.sleep(60)"],
-                             preexec_fn=drop, cwd="/") for _ in range(3)]  # fmt: skip
+    hogs = [
+        subprocess.Popen(
+            [sys.executable, "-c", "import time\nx = bytearray(120 * 2**20)\ntime.sleep(60)"],
+            preexec_fn=drop,
+            cwd="/",
+        )
+        for _ in range(3)
+    ]
     with Monitor(slot_user.pw_uid, limit_bytes=300 * 2**20, interval=0.05) as monitor:
         for hog in hogs:
             hog.wait(timeout=30)
@@ -294,13 +352,16 @@ def test_a_submission_whose_processes_together_are_too_big_is_stopped(slot_user)
 def test_a_killed_package_child_says_memory_was_the_reason(tmp_path, slot_user, monkeypatch):
     (tmp_path / "cs_loss").mkdir()
     (tmp_path / "cs_loss" / "__init__.py").write_text(
-        "import time\n_hog = bytearray(400 * 2**20)\ntime.sleep(30)\n")
+        "import time\n_hog = bytearray(400 * 2**20)\ntime.sleep(30)\n"
+    )
     monkeypatch.setenv("CS_LOSS_GRADE_USER", slot_user.pw_name)
     with Monitor(slot_user.pw_uid, limit_bytes=200 * 2**20, interval=0.05):
         _, statuses = package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
     reasons = {status["error"] for status in statuses.values()}
-    assert reasons == {"the test process was stopped: its processes together held more than 0.2 GiB "
-                       "of memory and were stopped"}  # fmt: skip
+    assert reasons == {
+        "the test process was stopped: its processes together held more than 0.2 GiB "
+        "of memory and were stopped"
+    }
 
 
 @needs_root
@@ -319,22 +380,39 @@ def test_the_user_cannot_read_the_channel_it_writes_to(tmp_path, slot_user):
                 except PermissionError:
                     pass
         """)
-        done = subprocess.run([sys.executable, "-I", "-c", code], pass_fds=(fd,), cwd="/",
-                              preexec_fn=sandbox._dropper({"uid": slot_user.pw_uid, "gid": slot_user.pw_gid,
-                                                           "memory_bytes": 2**31, "max_file_bytes": 2**20,
-                                                           "max_processes": 64}),
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", code],
+            pass_fds=(fd,),
+            cwd="/",
+            preexec_fn=sandbox._dropper(
+                {
+                    "uid": slot_user.pw_uid,
+                    "gid": slot_user.pw_gid,
+                    "memory_bytes": 2**31,
+                    "max_file_bytes": 2**20,
+                    "max_processes": 64,
+                }
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         os.close(fd)
     assert done.returncode == 0, done.stderr
     assert monitor.proc_reads == [("open", "/proc/1/cmdline")]
 
 
 @needs_root
-def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(tmp_path, slot_user):
+def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(
+    tmp_path, slot_user
+):
     from jupyter_client.manager import start_new_kernel
 
     slot = int(slot_user.pw_name.removeprefix(sandbox.USER_PREFIX))
-    box = sandbox.Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot)  # where users may enter
+    box = sandbox.Sandbox(
+        tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot
+    )  # where users may enter
     (box.work / "cs_loss").mkdir()
     (box.work / "cs_loss" / "__init__.py").write_text("WHERE = 'working folder'\n")
     box.give()
@@ -347,8 +425,10 @@ def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(
     try:
         km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
         try:
-            honest = ("import cs_loss, numpy as np, matplotlib.pyplot as plt\n"
-                      "plt.plot(np.arange(3)); plt.savefig('x.png')\nprint(cs_loss.WHERE, os.getuid())")
+            honest = (
+                "import cs_loss, numpy as np, matplotlib.pyplot as plt\n"
+                "plt.plot(np.arange(3)); plt.savefig('x.png')\nprint(cs_loss.WHERE, os.getuid())"
+            )
             outputs = []
             kc.execute_interactive("import os\n" + honest, timeout=60, output_hook=outputs.append)
             time.sleep(0.5)
@@ -365,4 +445,5 @@ def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(
     text = " ".join(str(o["content"].get("text", "")) for o in outputs)
     assert f"working folder {slot_user.pw_uid}" in text
     assert [f for f in flags if "at run time" in f] == [
-        "review: listed /proc (the list of all processes) at run time"]
+        "review: listed /proc (the list of all processes) at run time"
+    ]

@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
+from conftest import make_problem
 from scipy.special import softmax as scipy_softmax
 from sklearn.metrics import log_loss
 
-from cs_loss import grad_check_sparse, softmax_loss_naive, softmax_loss_vectorized, svm_loss_vectorized
-from conftest import make_problem
+from cs_loss import (
+    grad_check_sparse,
+    softmax_loss_naive,
+    softmax_loss_vectorized,
+    svm_loss_vectorized,
+)
 
 BOTH = [softmax_loss_naive, softmax_loss_vectorized]
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import make_problem
 
 from cs_loss import grad_check_sparse, svm_loss_naive, svm_loss_vectorized
-from conftest import make_problem
 
 BOTH = [svm_loss_naive, svm_loss_vectorized]
 

@@ -14,15 +14,22 @@ from grading.preprocessors import RELEASE_SOURCE, TrustedExport, TrustedVerdict
 
 
 def graded_tests(notebook):
-    return [c for c in notebook.cells if c.cell_type == "code"
-            and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")]  # fmt: skip
+    return [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
+    ]
 
 
-@pytest.mark.parametrize("export, verdict", [
-    (TrustedExport, TrustedVerdict),  # python -m grading autograde
-    (nbgrader_course.CourseTrustedExport, nbgrader_course.CourseTrustedVerdict),  # stock course
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "export, verdict",
+    [
+        (TrustedExport, TrustedVerdict),  # python -m grading autograde
+        (nbgrader_course.CourseTrustedExport, nbgrader_course.CourseTrustedVerdict),  # stock course
+    ],
+)
 def test_the_verdict_puts_back_the_check_the_student_saw(tmp_path, export, verdict):
     notebook = nbformat.read(course.KIT_ROOT / "notebooks" / "svm.ipynb", as_version=4)
     unchecked = copy.deepcopy(graded_tests(notebook)[0])  # a test cell without a trusted check
@@ -33,8 +40,10 @@ def test_the_verdict_puts_back_the_check_the_student_saw(tmp_path, export, verdi
     export_dir = tmp_path / "grader" / "export"
     resources = {"unique_key": "svm"}
     notebook, _ = export(export_dir=str(export_dir)).preprocess(notebook, resources)
-    assert all("_cs_loss_export" in c.source or "no trusted check" in c.source
-               for c in graded_tests(notebook))  # what the kernel runs  # fmt: skip
+    assert all(
+        "_cs_loss_export" in c.source or "no trusted check" in c.source
+        for c in graded_tests(notebook)
+    )  # what the kernel runs
     notebook, _ = verdict(export_dir=str(export_dir)).preprocess(notebook, resources)
     cells = graded_tests(notebook)
     assert [cell.source for cell in cells] == checks

@@ -33,7 +33,8 @@ def test_weight_templates_reject_a_wrong_shape():
 def test_confusion_matrix_matches_sklearn(rng):
     y_true, y_pred = rng.integers(0, 4, 100), rng.integers(0, 4, 100)
     np.testing.assert_array_equal(
-        vis.confusion_matrix(y_true, y_pred, 4), sk_confusion_matrix(y_true, y_pred, labels=range(4))
+        vis.confusion_matrix(y_true, y_pred, 4),
+        sk_confusion_matrix(y_true, y_pred, labels=range(4)),
     )
 
 
@@ -47,8 +48,9 @@ def test_plots_draw_on_the_given_axes(rng):
     assert vis.plot_hyperparameter_map(results, ax=ax[3]).get_xscale() == "log"
     assert vis.plot_confusion_matrix([0, 1, 1], [0, 1, 0], ["a", "b"], ax=ax[4]) is ax[4]
     X = rng.standard_normal((20, 2))
-    drawn = vis.plot_decision_regions(lambda g: (g[:, 0] > 0).astype(int), X,
-                                      (X[:, 0] > 0).astype(int), ax=ax[5], resolution=20)  # fmt: skip
+    drawn = vis.plot_decision_regions(
+        lambda g: (g[:, 0] > 0).astype(int), X, (X[:, 0] > 0).astype(int), ax=ax[5], resolution=20
+    )
     assert drawn is ax[5]
 
 
