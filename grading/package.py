@@ -135,6 +135,7 @@ def run_child(package_dir, group, timeout, memory_bytes):
         if source.is_dir():
             shutil.copytree(source, tmp / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(HERE / "hidden_tests.py", tmp / "hidden_tests.py")
+        shutil.copy(HERE / "proc_audit.py", tmp / "proc_audit.py")
         out = tmp / "out.npz"
         user = grader_user()
         if user is not None:

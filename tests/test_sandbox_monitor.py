@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grading import autograde as ag
-from grading import hidden_tests, package, sandbox
+from grading import package, proc_audit, sandbox
 from grading.sandbox import Monitor
 
 ROOT_MODE = sandbox.can_switch_users() and sandbox.python_usable(sandbox.ensure_user(0))
@@ -89,7 +89,7 @@ def _records(fd):
 def test_the_hook_reports_other_processes_proc_and_the_list_of_processes(
     pipe, event, args, reported
 ):
-    hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], install=False)
     hook(event, args)
     assert _records(pipe[0]) == [reported]
 
@@ -113,13 +113,13 @@ def test_the_hook_reports_other_processes_proc_and_the_list_of_processes(
     ],
 )
 def test_the_hook_ignores_own_entries_other_paths_and_other_events(pipe, event, args):
-    hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], install=False)
     hook(event, args)
     assert _records(pipe[0]) == []
 
 
 def test_relative_paths_are_resolved_after_a_chdir_into_proc(pipe, monkeypatch):
-    hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], install=False)
     hook("open", ("1/cmdline", "r", 0))  # cwd outside /proc: not even looked at
     monkeypatch.setattr(os, "getcwd", lambda: "/proc")
     hook("os.chdir", ("/proc",))
@@ -137,7 +137,7 @@ def test_relative_paths_are_resolved_after_a_chdir_into_proc(pipe, monkeypatch):
 def test_ipykernel_listing_its_own_children_is_not_reported(pipe, monkeypatch, filename, reported):
     """At shutdown ipykernel finds the kernel's children with psutil, which reads every
     process's /proc/<pid>/stat; the same function from anywhere else is reported."""
-    hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], install=False)
     kernelbase = types.ModuleType("ipykernel.kernelbase")
     kernelbase.__file__ = "/site/ipykernel/kernelbase.py"
     monkeypatch.setitem(sys.modules, "ipykernel.kernelbase", kernelbase)
@@ -155,7 +155,7 @@ def test_ipykernel_listing_its_own_children_is_not_reported(pipe, monkeypatch, f
 
 
 def test_the_hook_sends_each_record_once_and_at_most_limit(pipe):
-    hook = hidden_tests.watch_proc_reads(pipe[1], limit=20, install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], limit=20, install=False)
     for _ in range(3):
         hook("open", ("/proc/1/cmdline", "r", 0))
     assert len(_records(pipe[0])) == 1
@@ -165,7 +165,7 @@ def test_the_hook_sends_each_record_once_and_at_most_limit(pipe):
 
 
 def test_the_hook_never_raises_into_student_code(pipe):
-    hook = hidden_tests.watch_proc_reads(pipe[1], install=False)
+    hook = proc_audit.watch_proc_reads(pipe[1], install=False)
 
     class Weird:
         def __fspath__(self):
@@ -183,8 +183,8 @@ def _run_hooked(code, fd):
     """``code`` in a fresh Python with the hook installed on ``fd`` (a hook cannot be removed)."""
     prelude = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(Path(hidden_tests.__file__).parent)!r})
-        from hidden_tests import watch_proc_reads
+        sys.path.insert(0, {str(Path(proc_audit.__file__).parent)!r})
+        from proc_audit import watch_proc_reads
         watch_proc_reads({fd})
     """)
     done = subprocess.run(
