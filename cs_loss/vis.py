@@ -123,7 +123,7 @@ def plot_hyperparameter_map(results, ax=None, which="val"):
         accs = np.array([acc[column] for acc in ok.values()])
         points = ax.scatter(lr, reg, c=accs, s=120, cmap="viridis", marker="s")
         ax.figure.colorbar(points, ax=ax, label=f"{which} accuracy")
-        for x, y, acc in zip(lr, reg, accs):
+        for x, y, acc in zip(lr, reg, accs, strict=True):
             ax.annotate(
                 f"{acc:.3f}",
                 (x, y),

@@ -20,7 +20,7 @@ def test_loader_restores_images_and_labels(fixture_dir):
     folder, (X_train, y_train, X_test, y_test) = fixture_dir
     loaded = load_CIFAR10(folder)
     assert loaded[0].shape == (30, 32, 32, 3) and loaded[0].dtype == np.uint8
-    for got, expected in zip(loaded, (X_train, y_train, X_test, y_test)):
+    for got, expected in zip(loaded, (X_train, y_train, X_test, y_test), strict=True):
         np.testing.assert_array_equal(got, expected)
 
 

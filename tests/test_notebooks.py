@@ -93,7 +93,7 @@ def test_there_are_seven_written_answers():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_model_answers_are_stripped_by_nbgrader(path):
-    """nbgrader's own ClearSolutions turns each model answer into the placeholder, leaving no trace."""
+    """nbgrader's own ClearSolutions turns each model answer into the placeholder, no trace left."""
     from nbgrader.preprocessors import ClearSolutions
 
     notebook = nbformat.read(path, as_version=4)
@@ -183,7 +183,8 @@ DEV_SUBSET_CELLS = {"svm.ipynb": "svm_check_vectorized", "softmax.ipynb": "softm
 @pytest.mark.cifar
 @pytest.mark.parametrize("name", sorted(DEV_SUBSET_CELLS))
 def test_checks_pass_on_other_dev_subsets_of_cifar(name, cifar_sample_dir):
-    """Do the gradient-check and naive-vs-vectorized cells pass for other dev draws, not one lucky one?
+    """Do the gradient-check and naive-vs-vectorized cells pass for other dev draws, not one
+    lucky one?
 
     Seed 0 is the full run above; the searches train on X_train, which the dev seed does not touch.
     """

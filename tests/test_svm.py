@@ -16,7 +16,9 @@ LECTURE_LABELS = np.array([0, 1, 2])
 @pytest.mark.parametrize("loss_fn", BOTH)
 def test_lecture_example_per_image_losses(loss_fn):
     """With X = scores and W = I, the per-image losses are 2.9, 0 and 12.9."""
-    for scores, label, expected in zip(LECTURE_SCORES, LECTURE_LABELS, [2.9, 0.0, 12.9]):
+    for scores, label, expected in zip(
+        LECTURE_SCORES, LECTURE_LABELS, [2.9, 0.0, 12.9], strict=True
+    ):
         loss, _ = loss_fn(np.eye(3), scores[None, :], np.array([label]), 0.0)
         assert loss == pytest.approx(expected)
 
