@@ -678,7 +678,8 @@ def run_package_tests(
 
     Each group runs in its own child, limited to ``timeout`` seconds (default: the
     group's own limit, :func:`hidden_tests.group_timeout`, at most 85 s), so all the
-    package tests of one submission take at most about four minutes.
+    package tests of one submission take at most about four minutes. ``user`` and
+    ``monitor`` are the sandbox's (default: :func:`grader_user` and the active monitor).
     """
     if not Path(expected_path).is_file():
         raise FileNotFoundError(
