@@ -19,15 +19,16 @@ autograde (around nbgrader's ``Execute``):
     ``Sandbox`` (before): the kernel runs in a folder holding only the student's
     ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
     with its hidden tests restored.
-    ``ResilientExecute`` replaces nbgrader's ``Execute``: a cell that kills the
-    kernel (``os._exit``) costs that cell, not the whole notebook.
+    ``ResilientExecute`` (:mod:`grading.execute`) replaces nbgrader's ``Execute``: a
+    cell that kills the kernel (``os._exit``) costs that cell, not the whole notebook.
     ``StderrToStdout`` (after): nbgrader scores a test cell with any stderr
     output as 0; a warning from correct code must not cost points, so stderr
     text is kept but moved to stdout. Errors still score 0.
     ``TrustedVerdict`` (last before ``SaveAutoGrades``, after the kernel is
     gone): runs the trusted checks on the exported files in this process and
     sets each test cell's output to a clean line or an error with the reason,
-    so nbgrader's own scoring (error = 0 points) stores the trusted verdict.
+    so nbgrader's own scoring (error = 0 points) stores the trusted verdict; the
+    verdict itself goes to the grader in a file (:mod:`grading.nbrecords`).
     It also puts back each test cell's release source: the executed notebook,
     which the formgrader and ``nbgrader generate_feedback`` show, holds the
     check the student saw (matching nbgrader's checksum) and its verdict, never
