@@ -21,7 +21,9 @@ current directory; every command prints the absolute path it wrote.
 
 import argparse
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # `python path/to/kit/grading`: import the kit beside this folder
     here = Path(__file__).resolve().parent
@@ -43,21 +45,24 @@ from grading import (  # noqa: E402
     package,
     report,
 )
+from grading.classfolder import Expansion  # noqa: E402
+from grading.context import WorkerJob  # noqa: E402
 from grading.markers import MarkerError  # noqa: E402
 from grading.release import ReleaseError, build_release  # noqa: E402
 
 
-def print_table(results):
+def print_table(results: Sequence[Mapping[str, Any]]) -> None:
+    """The console table of :func:`grading.report.table`."""
     print(report.table(results))
 
 
-def printable(text):
+def printable(text: object) -> str:
     """``text`` with control characters escaped (``\\x1b``): a file name cannot rewrite the
     terminal's line, hiding what is said of it."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
-def print_expansion(expansion):
+def print_expansion(expansion: Expansion) -> None:
     """How each folder given is read, and what in it is not graded or ignored, and why."""
     for note in expansion.notes:
         print(printable(note))
@@ -67,7 +72,7 @@ def print_expansion(expansion):
         print(printable(f"  ignored: {entry.path}: {entry.reason}"))
 
 
-def print_batch(results, reasons=True):
+def print_batch(results: ag.GradedBatch, reasons: bool = True) -> None:
     """What this run did: results reused from an earlier run, submissions graded (and why)."""
     line = (
         f"reused {len(results.reused)} finished results (submission and kit unchanged); "
@@ -81,7 +86,8 @@ def print_batch(results, reasons=True):
             print(printable(f"  regraded {sid}: {why}"))
 
 
-def run_examples(out_dir, workers):
+def run_examples(out_dir: Path, workers: int) -> tuple[ag.GradedBatch, float]:
+    """Grade ``check``'s example submissions into ``out_dir``: the batch and its seconds."""
     with tempfile.TemporaryDirectory(prefix="cs_loss_examples_") as tmp:
         work = Path(tmp) / "work"
         ag.prepare(work)
@@ -97,7 +103,7 @@ def run_examples(out_dir, workers):
     return results, elapsed
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m grading",
         description=__doc__,
@@ -147,17 +153,15 @@ def main(argv=None):
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--timeout", type=float, default=900)
     p = sub.add_parser("_grade_one")  # internal: one submission, in a worker process
-    p.add_argument("template")
-    p.add_argument("submission")
-    p.add_argument("student")
-    p.add_argument("out_json")
+    p.add_argument("job", type=Path, help="the WorkerJob's JSON file (grading.context)")
     args = parser.parse_args(argv)
 
     try:
         if args.command == "release":
             release = build_release(args.out)
             print(
-                f"release: {release.resolve()} and {(args.out / (course.ASSIGNMENT + '.zip')).resolve()}"
+                f"release: {release.resolve()} and "
+                f"{(args.out / (course.ASSIGNMENT + '.zip')).resolve()}"
             )
         elif args.command == "autograde":
             missing = [str(p) for p in args.submissions if not p.exists()]
@@ -206,7 +210,8 @@ def main(argv=None):
             report.write_report(results, args.out, title=f"Class report: {args.command} examples")
             print_table(results)
             print(
-                f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} workers; "
+                f"graded {len(results)} submissions in {elapsed:.0f} s with {args.workers} "
+                "workers; "
                 f"reports in {args.out.resolve()} (report.html)"
             )
             problems = examples.verify(results)
@@ -250,7 +255,7 @@ def main(argv=None):
                 f"score {payload['score']:g}; results in {args.root / 'results' / 'results.json'}"
             )
         elif args.command == "_grade_one":
-            ag.grade_one(args.template, args.submission, args.student, args.out_json)
+            ag.grade_one(WorkerJob.read(args.job))
     except (
         MarkerError,
         ReleaseError,

@@ -22,9 +22,11 @@ import time
 import traceback
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from . import autograde as ag
 from . import course, intake
+from .results import SubmissionResult
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
@@ -122,33 +124,13 @@ def build_autograder(out_dir):
     return zip_path
 
 
-def to_results(result, elapsed):
+def to_results(result: SubmissionResult, elapsed: float) -> dict[str, Any]:
     """A grading result in Gradescope's results.json format (written answers left out)."""
-    tests = [
-        {
-            "name": t["name"],
-            "score": t["score"],
-            "max_score": t["max_score"],
-            "output": t["output"],
-            "visibility": "visible",
-        }
-        for t in result["tests"]
-        if t["kind"] != "written"
-    ]
-    notes = []
-    if result.get("error"):
-        notes.append(f"Grading problem: {result['error']}")
-    notes += [f"Note: {f}" for f in result.get("flags", []) if not f.startswith("review")]
-    notes.append("Written answers are graded by hand from your PDF.")
-    return {
-        "score": round(sum(t["score"] for t in tests), 4),
-        "execution_time": round(elapsed, 1),
-        "output": "\n".join(notes),
-        "tests": tests,
-    }
+    return result.gradescope_dict(elapsed)
 
 
-def failure_results(reason, elapsed):
+def failure_results(reason: str, elapsed: float) -> dict[str, Any]:
+    """Gradescope's results.json when the grader itself failed: 0 points, and why."""
     return {
         "score": 0.0,
         "execution_time": round(elapsed, 1),
@@ -192,12 +174,9 @@ def run(root, work, timeout=900):
                 reason = str(exc) if isinstance(exc, intake.IntakeError) else type(exc).__name__
                 if source.is_file() and reason == intake.UNREADABLE_ZIP:
                     reason = f"your upload is {reason}"
-                result = {
-                    "student": "student",
-                    "tests": [],
-                    "flags": [],
-                    "error": f"could not read the submission: {reason}",
-                }
+                result = SubmissionResult(
+                    student="student", error=f"could not read the submission: {reason}"
+                )
             else:
                 result = ag.run_worker(
                     template,
@@ -207,7 +186,7 @@ def run(root, work, timeout=900):
                     timeout=timeout,
                     memory_bytes=6 * 2**30,
                 )
-                result["flags"] = flags + result.get("flags", [])
+                result = result.with_flags(flags, first=True)
         result = ag.redact(ag.complete(result, ag.all_tests(template)), ag.grader_secrets())
         payload = to_results(result, time.perf_counter() - start)
     except BaseException as exc:  # the grader's own failure must still produce results

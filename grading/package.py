@@ -118,7 +118,7 @@ def _read_result(path, limit, owner):
         return f.read(limit)
 
 
-def run_child(package_dir, group, timeout, memory_bytes):
+def run_child(package_dir, group, timeout, memory_bytes, user=None, monitor=None):
     """Run one group of hidden tests on ``package_dir/cs_loss``.
 
     Returns
@@ -137,7 +137,7 @@ def run_child(package_dir, group, timeout, memory_bytes):
         shutil.copy(HERE / "hidden_tests.py", tmp / "hidden_tests.py")
         shutil.copy(HERE / "proc_audit.py", tmp / "proc_audit.py")
         out = tmp / "out.npz"
-        user = grader_user()
+        user = user if user is not None else grader_user()
         if user is not None:
             for path in [tmp, *tmp.rglob("*")]:
                 os.chown(path, user.pw_uid, user.pw_gid)
@@ -149,7 +149,7 @@ def run_child(package_dir, group, timeout, memory_bytes):
             "MPLBACKEND": "Agg",
         }
         # The child's /proc monitor reports on this pipe; the sandbox's Monitor gets its lines.
-        monitor = sandbox.active_monitor()
+        monitor = monitor if monitor is not None else sandbox.active_monitor()
         stops = monitor.memory_stops if monitor else 0
         read_end, write_end = os.pipe()
         try:
@@ -665,12 +665,21 @@ def score(arrays, statuses, expected, known=None):
     return results
 
 
-def run_package_tests(package_dir, timeout=None, memory_bytes=4 * 2**30, expected_path=EXPECTED):
+def run_package_tests(
+    package_dir,
+    timeout=None,
+    memory_bytes=4 * 2**30,
+    expected_path=EXPECTED,
+    *,
+    user=None,
+    monitor=None,
+):
     """All hidden package tests on ``package_dir`` (a folder holding ``cs_loss/``).
 
     Each group runs in its own child, limited to ``timeout`` seconds (default: the
     group's own limit, :func:`hidden_tests.group_timeout`, at most 85 s), so all the
-    package tests of one submission take at most about four minutes.
+    package tests of one submission take at most about four minutes. ``user`` and
+    ``monitor`` are the sandbox's (default: :func:`grader_user` and the active monitor).
     """
     if not Path(expected_path).is_file():
         raise FileNotFoundError(
@@ -681,7 +690,9 @@ def run_package_tests(package_dir, timeout=None, memory_bytes=4 * 2**30, expecte
     arrays, statuses = {}, {}
     for group in GROUPS:
         limit = timeout or hidden_tests.group_timeout(group)
-        group_arrays, group_statuses = run_child(package_dir, group, limit, memory_bytes)
+        group_arrays, group_statuses = run_child(
+            package_dir, group, limit, memory_bytes, user=user, monitor=monitor
+        )
         arrays.update(group_arrays)
         statuses.update(group_statuses)
     return score(arrays, statuses, expected)

@@ -19,55 +19,50 @@ autograde (around nbgrader's ``Execute``):
     ``Sandbox`` (before): the kernel runs in a folder holding only the student's
     ``cs_loss`` and ``data``, not in the folder where nbgrader keeps the notebook
     with its hidden tests restored.
-    ``ResilientExecute`` replaces nbgrader's ``Execute``: a cell that kills the
-    kernel (``os._exit``) costs that cell, not the whole notebook.
+    ``ResilientExecute`` (:mod:`grading.execute`) replaces nbgrader's ``Execute``: a
+    cell that kills the kernel (``os._exit``) costs that cell, not the whole notebook.
     ``StderrToStdout`` (after): nbgrader scores a test cell with any stderr
     output as 0; a warning from correct code must not cost points, so stderr
     text is kept but moved to stdout. Errors still score 0.
     ``TrustedVerdict`` (last before ``SaveAutoGrades``, after the kernel is
     gone): runs the trusted checks on the exported files in this process and
     sets each test cell's output to a clean line or an error with the reason,
-    so nbgrader's own scoring (error = 0 points) stores the trusted verdict.
+    so nbgrader's own scoring (error = 0 points) stores the trusted verdict; the
+    verdict itself goes to the grader in a file (:mod:`grading.nbrecords`).
     It also puts back each test cell's release source: the executed notebook,
     which the formgrader and ``nbgrader generate_feedback`` show, holds the
     check the student saw (matching nbgrader's checksum) and its verdict, never
     the export snippet with the grader's paths.
 
-Flags go to a JSON file per notebook (``FlagFile.path``), which the grader
-reports per student.
+Flags go to the JSON file ``flag_file`` (typed: :func:`read_flags`) and the trusted
+verdicts to ``verdict_file`` (:func:`read_verdicts`), which the grader reads; nothing
+is read back from the executed notebooks.
 """
 
-import asyncio
-import json
 import os
 import shutil
 import stat
 from pathlib import Path
-from time import monotonic
+from typing import Any
 
 import nbformat
-from jupyter_core.utils import ensure_async, run_sync
-from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Float, Integer, Unicode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 from . import notebook_checks
+from .execute import KernelIgnoredInterrupt, ResilientExecute
+from .nbrecords import add_flag as _flag
+from .nbrecords import write_verdict
+from .results import FlagKind
+
+Resources = dict[str, Any]  # nbgrader's resources of a notebook being processed
+
+__all__ = ["KernelIgnoredInterrupt", "ResilientExecute"]  # with the preprocessors below
 
 SKIP_TAGS = {"skip-execution", "raises-exception"}
 # Cell metadata key: a graded test cell's release source while its export snippet runs.
 RELEASE_SOURCE = "cs_loss_release_source"
-
-
-def _flag(path, notebook, message):
-    if not path:
-        return
-    path = Path(path)
-    flags = json.loads(path.read_text()) if path.is_file() else {}
-    flags.setdefault(notebook, [])
-    if message not in flags[notebook]:
-        flags[notebook].append(message)
-    path.write_text(json.dumps(flags, indent=1))
 
 
 def _gid(cell):
@@ -80,7 +75,7 @@ class RebuildFromRelease(NbGraderPreprocessor):
     release_dir = Unicode("", help="folder of the release notebooks").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
         name = resources["unique_key"] + ".ipynb"
         release = nbformat.read(Path(self.release_dir) / name, as_version=4)
         release_ids = {_gid(c) for c in release.cells if _gid(c)}
@@ -92,7 +87,12 @@ class RebuildFromRelease(NbGraderPreprocessor):
             gid = _gid(cell)
             tags = set(cell.metadata.get("tags", []))
             if tags & SKIP_TAGS:
-                _flag(self.flag_file, name, f"execution tags removed: {sorted(tags & SKIP_TAGS)}")
+                _flag(
+                    self.flag_file,
+                    name,
+                    f"execution tags removed: {sorted(tags & SKIP_TAGS)}",
+                    FlagKind.REPAIRED,
+                )
             if gid in release_ids:
                 answers[gid] = cell
                 last_id = gid
@@ -111,7 +111,9 @@ class RebuildFromRelease(NbGraderPreprocessor):
                     _flag(
                         self.flag_file,
                         name,
-                        f"answer cell {gid} not found by id: took the cell with id {_gid(student)!r} in its place",
+                        f"answer cell {gid} not found by id: took the cell with id "
+                        f"{_gid(student)!r} in its place",
+                        FlagKind.REPAIRED,
                     )
                 if student is None:
                     _flag(self.flag_file, name, f"answer cell {gid} missing: graded as unanswered")
@@ -122,9 +124,19 @@ class RebuildFromRelease(NbGraderPreprocessor):
                 cells.append(cell)
             else:
                 if gid not in answers and meta.get("grade"):
-                    _flag(self.flag_file, name, f"test cell {gid} was deleted: restored")
+                    _flag(
+                        self.flag_file,
+                        name,
+                        f"test cell {gid} was deleted: restored",
+                        FlagKind.REPAIRED,
+                    )
                 elif gid in answers and answers[gid].source != rel.source and meta.get("locked"):
-                    _flag(self.flag_file, name, f"read-only cell {gid} was edited: restored")
+                    _flag(
+                        self.flag_file,
+                        name,
+                        f"read-only cell {gid} was edited: restored",
+                        FlagKind.REPAIRED,
+                    )
                 cells.append(nbformat.from_dict(dict(rel)))
             for cell in extra_after.pop(gid, []) if gid else []:
                 cell.metadata.pop("tags", None)
@@ -147,7 +159,7 @@ class Sandbox(NbGraderPreprocessor):
 
     directory = Unicode("", help="the folder the kernel starts in").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
         if self.directory:
             resources.setdefault("metadata", {})["path"] = self.directory
         return nb, resources
@@ -158,7 +170,7 @@ class StderrToStdout(NbGraderPreprocessor):
 
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -167,161 +179,6 @@ class StderrToStdout(NbGraderPreprocessor):
                     output["name"] = "stdout"
                     output["text"] = "[stderr] " + output["text"]
         return nb, resources
-
-
-class KernelIgnoredInterrupt(DeadKernelError):
-    """A cell ran past its time limit and did not stop when interrupted."""
-
-
-class ResilientExecute(Execute):
-    """nbgrader's Execute, but a broken cell costs only that cell, and time is bounded.
-
-    nbgrader stops at a dead kernel (``os._exit`` in a student cell, a segfault)
-    and the whole notebook scores 0. Here the cell gets an error output, the
-    kernel is restarted, the cells before it are run again to rebuild the state,
-    and execution goes on with the next cell. After ``max_restarts`` deaths the
-    remaining cells are marked as not run.
-
-    Time: a cell past its limit is interrupted (``KeyboardInterrupt``, the kernel
-    lives on). If it does not stop within ``interrupt_grace`` seconds (it ignores
-    SIGINT, or catches ``KeyboardInterrupt`` in a loop), the kernel is killed and
-    treated as dead, as above; nbclient alone would wait for it forever. The
-    whole notebook has ``notebook_seconds`` (0: no limit): a cell never gets
-    more than what is left, and cells reached after it ran out are marked as
-    not run, so one slow notebook costs its own remaining cells and never the
-    other notebooks.
-    """
-
-    max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
-    interrupt_grace = Float(10.0, help="seconds an interrupted cell has to stop").tag(config=True)
-    notebook_seconds = Float(0.0, help="time budget of each notebook (0: none)").tag(config=True)
-    flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._crashed = set()
-        self._replaying = False
-        self._cell_idle = False
-        self._out_of_time = False
-        self._deadline = monotonic() + self.notebook_seconds if self.notebook_seconds > 0 else None
-        self._notebook_name = (resources or {}).get("unique_key", "notebook") + ".ipynb"
-        return super().preprocess(nb, resources, km)
-
-    def _error_output(self, ename, evalue):
-        return NotebookNode(
-            output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
-        )
-
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
-        if self._deadline is None:
-            return timeout
-        left = max(1.0, self._deadline - monotonic())
-        return left if timeout is None else min(timeout, left)
-
-    def process_message(self, msg, cell, cell_index):
-        # Called for every output message of the running cell: "idle" means it has finished.
-        if (
-            msg.get("msg_type") == "status"
-            and msg.get("content", {}).get("execution_state") == "idle"
-        ):
-            self._cell_idle = True
-        return super().process_message(msg, cell, cell_index)
-
-    async def _async_handle_timeout(self, timeout, cell=None):
-        """Interrupt; if the cell has not stopped after ``interrupt_grace`` s, give up on the kernel."""
-        self.log.error("Cell past its time limit (%.0f s): interrupting the kernel", timeout)
-        await ensure_async(self.km.interrupt_kernel())
-        stop = monotonic() + self.interrupt_grace
-        while monotonic() < stop:
-            if self._cell_idle:
-                return None  # it stopped (KeyboardInterrupt): its reply is waiting
-            await asyncio.sleep(0.1)
-        raise KernelIgnoredInterrupt(
-            f"the cell did not stop within {self.interrupt_grace:.0f} s of an interrupt"
-        )
-
-    def _not_run(self, cell, index):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return cell, self.resources
-        if not self._out_of_time:
-            self._out_of_time = True
-            _flag(
-                self.flag_file,
-                self._notebook_name,
-                f"the notebook used up its time budget ({self.notebook_seconds:.0f} s) at cell "
-                f"{index}: the cells from there on were not run",
-            )
-        cell.outputs = [
-            self._error_output(
-                "NotRun",
-                f"not run: the notebook used up its time budget of "
-                f"{self.notebook_seconds:.0f} s before this cell",
-            )
-        ]
-        return cell, self.resources
-
-    def preprocess_cell(self, cell, resources, index):
-        if index in self._crashed or (
-            len(self._crashed) > self.max_restarts and not self._replaying
-        ):
-            if cell.cell_type == "code" and index not in self._crashed:
-                cell.outputs = [self._error_output("NotRun", "the kernel died too often; not run")]
-            return cell, self.resources
-        if self._deadline is not None and monotonic() >= self._deadline and not self._replaying:
-            return self._not_run(cell, index)
-        self._cell_idle = False
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError as exc:
-            if self._replaying:
-                raise
-            self._crashed.add(index)
-            if isinstance(exc, KernelIgnoredInterrupt):
-                why = (
-                    f"this cell ran past its time limit and {exc}: the kernel was restarted "
-                    "and the cells before this one re-run"
-                )
-                cell.outputs = [self._error_output("CellTimeout", why)]
-                _flag(
-                    self.flag_file,
-                    self._notebook_name,
-                    f"cell {index} ignored the interrupt at its time limit: kernel restarted",
-                )
-            else:
-                cell.outputs = [
-                    self._error_output(
-                        "KernelDied",
-                        "the kernel died while running this cell (os._exit, a crash, or "
-                        "running out of memory); it was restarted and the cells before this one re-run",
-                    )
-                ]
-                _flag(
-                    self.flag_file,
-                    self._notebook_name,
-                    f"the kernel died in cell {index}: restarted",
-                )
-            if len(self._crashed) <= self.max_restarts:
-                self._restart_and_replay(resources, index)
-            return cell, self.resources
-
-    def _restart_and_replay(self, resources, index):
-        try:
-            run_sync(self.km.restart_kernel)(now=True)
-            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
-        except Exception:  # noqa: BLE001 - a kernel that dies again while starting
-            self._crashed.update(range(10**7, 10**7 + self.max_restarts + 1))  # no more restarts
-            _flag(self.flag_file, self._notebook_name, "the kernel could not be restarted")
-            return
-        self._replaying = True
-        try:
-            for earlier in range(index):
-                if earlier not in self._crashed and self.nb.cells[earlier].cell_type == "code":
-                    self._cell_idle = False
-                    super().preprocess_cell(self.nb.cells[earlier], resources, earlier)
-        except DeadKernelError:
-            self._crashed.add(index + 10**6)  # counts towards max_restarts
-        finally:
-            self._replaying = False
 
 
 def _export_dir(base, resources):
@@ -371,7 +228,7 @@ class TrustedExport(NbGraderPreprocessor):
     export_owner = Unicode("", help="uid:gid owning each notebook's export folder").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
         folder = _own_folder(self.export_dir) / resources.get("unique_key", "notebook")
         if folder.is_symlink() or folder.is_file():
             folder.unlink()
@@ -392,7 +249,8 @@ class TrustedExport(NbGraderPreprocessor):
                     _flag(
                         self.flag_file,
                         resources.get("unique_key", "") + ".ipynb",
-                        f"test cell {gid} has no trusted check in grading/notebook_checks.py: 0 points",
+                        f"test cell {gid} has no trusted check in grading/notebook_checks.py: "
+                        "0 points",
                     )
         return nb, resources
 
@@ -404,12 +262,17 @@ class TrustedVerdict(NbGraderPreprocessor):
     Restoring the release source keeps nbgrader consistent: the cell matches
     its checksum in the gradebook again, and what the formgrader and the
     feedback show is the check and its verdict.
+
+    The verdicts also go to ``verdict_file`` (:func:`write_verdict`), from which the kit's
+    own pipeline reads them (:func:`read_verdicts`): the cell outputs written here are for
+    nbgrader's gradebook and formgrader only, and are never parsed back.
     """
 
     export_dir = Unicode("", help="folder the kernel wrote exported values to").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+    verdict_file = Unicode("", help="JSON file collecting the verdicts").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
         folder = _export_dir(self.export_dir, resources)
         name = resources.get("unique_key", "notebook") + ".ipynb"
         for cell in nb.cells:
@@ -424,10 +287,12 @@ class TrustedVerdict(NbGraderPreprocessor):
                         self.flag_file,
                         name,
                         f"review: a hook on the kernel was active at {gid}: {hook}",
+                        FlagKind.REVIEW,
                     )
                 passed, reason = notebook_checks.evaluate(gid, folder)
             else:
                 passed, reason = False, "this test has no trusted check"
+            write_verdict(self.verdict_file, f"{Path(name).stem}:{gid}", passed, reason)
             if passed:
                 cell.outputs = [NotebookNode(output_type="stream", name="stdout", text="passed\n")]
             else:

@@ -33,19 +33,19 @@ import base64
 import functools
 import io
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
 from . import exercises
-from .intake import EMPTY_FLAG, UNTOUCHED_FLAG
+from .results import flags_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# Intake's flags for a submission with nothing to grade: their "untouched:" and "empty:".
-NOT_ATTEMPTED_FLAGS = tuple(flag.split(":", 1)[0] + ":" for flag in (UNTOUCHED_FLAG, EMPTY_FLAG))
 STUB_ERROR = "NotImplementedError"  # what every stub of the release raises
 # A number on its own (not part of a name such as float32 or x2): it varies between students
 # making the same mistake, so reasons are grouped with "#" in its place.
@@ -55,32 +55,32 @@ SHOWN_REASONS = 15  # undiagnosed reasons shown at once; the others are one clic
 SHOWN_NAMES = 8  # tests or students listed in a cell at once; the others are one click away
 
 
-def graded(result):
+def graded(result: Mapping[str, Any]) -> bool:
     """Whether ``result`` was graded: False only for a row marked ``"graded": False``."""
     return result.get("graded", True) is not False
 
 
-def not_graded_reason(result):
+def not_graded_reason(result: Mapping[str, Any]) -> str:
     """Why a row was not graded, as intake or autograde recorded it."""
     return result.get("error") or "; ".join(result.get("flags", ())) or "not graded"
 
 
-def is_written(test):
+def is_written(test: Mapping[str, Any]) -> bool:
     return test["kind"] == "written"
 
 
-def passed(test):
+def passed(test: Mapping[str, Any]) -> bool:
     return test["score"] >= test["max_score"] and not test.get("needs_manual_grade")
 
 
-def manual_pending_points(result):
+def manual_pending_points(result: Mapping[str, Any]) -> float:
     """Points of written answers given but not yet graded by hand."""
     return sum(
         t["max_score"] for t in result["tests"] if is_written(t) and t.get("needs_manual_grade")
     )
 
 
-def manual_status(result):
+def manual_status(result: Mapping[str, Any]) -> str:
     """What the by-hand column says: never a bare 0 for answers nobody has graded yet."""
     written = [t for t in result["tests"] if is_written(t)]
     if not written:
@@ -99,13 +99,13 @@ def manual_status(result):
     return ", ".join(parts)
 
 
-def diagnoses():
+def diagnoses() -> dict[str, str]:
     """``{mistake id: diagnosis}`` of every known mistake of the catalogue (grading/mistakes.py)."""
     known, _correct = exercises.catalogue()
     return {variant.name: variant.diagnosis for variant in known if variant.diagnosis}
 
 
-def known_mistakes(test):
+def known_mistakes(test: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The known mistakes the grader named for a failing test, in order.
 
     Read only from the test's ``mistakes`` (the catalogue ids that
@@ -126,21 +126,21 @@ def known_mistakes(test):
     ]
 
 
-def reason(test):
+def reason(test: Mapping[str, Any]) -> str:
     """A failure's reason, normalised so that the same failure groups across students:
     the whole output, numbers replaced by ``#``, whitespace collapsed."""
     text = " ".join(NUMBER.sub("#", test.get("output") or "").split())
     return text or "failed (no message)"
 
 
-def not_attempted(result):
+def not_attempted(result: Mapping[str, Any]) -> str | None:
     """Why ``result`` counts as not attempted, or None when it was attempted.
 
     Not attempted: intake flagged it ``untouched:`` or ``empty:`` (its flag is the reason),
     or it has 0 automatic points and every failing package test raises the release's
     ``NotImplementedError``.
     """
-    flags = [flag for flag in result["flags"] if flag.startswith(NOT_ATTEMPTED_FLAGS)]
+    flags = [flag.text for flag in flags_of(result) if flag.kind.not_attempted]
     if flags:
         return "; ".join(flags)
     package = [t for t in result["tests"] if t["kind"] == "package" and not passed(t)]
@@ -163,18 +163,19 @@ class Mistake:
     students: list = field(default_factory=list)  # submissions that make it, in report order
 
     @property
-    def count(self):
+    def count(self) -> int:
         """Submissions (not tests) that make this mistake."""
         return len(self.students)
 
-    def add(self, student, test_name):
+    def add(self, student: str, test_name: str) -> None:
+        """Count ``student`` (once) as making this mistake in ``test_name``."""
         if student not in self.students:
             self.students.append(student)
         if test_name not in self.tests:
             self.tests.append(test_name)
 
 
-def mistakes(results):
+def mistakes(results: Sequence[Mapping[str, Any]]) -> list[Mistake]:
     """The failing automatic tests, counted in submissions.
 
     Returns
@@ -208,7 +209,7 @@ def _most_frequent_first(rows):
     return sorted(rows.values(), key=lambda row: (-row.count, row.key))
 
 
-def shorten(text, limit=REASON_CHARS):
+def shorten(text: str, limit: int = REASON_CHARS) -> str:
     """``text`` cut at the last word boundary within ``limit`` characters, with an ellipsis.
 
     Never cuts inside a word: ``text`` is returned whole when it fits, or when its first
@@ -222,12 +223,12 @@ def shorten(text, limit=REASON_CHARS):
     return head + " …" if head else text
 
 
-def feedback_link(student):
+def feedback_link(student: str) -> str:
     """The relative link from ``report.html`` to a student's feedback page."""
     return f"feedback/{quote(str(student), safe='')}.html"
 
 
-def pass_rates(results):
+def pass_rates(results: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int, int, float]]:
     """``{test name: (passed, graded, max points)}`` over the automatically graded tests of
     the rows that were :func:`graded`."""
     rates = {}
@@ -240,7 +241,7 @@ def pass_rates(results):
     return rates
 
 
-def worst_first(rates):
+def worst_first(rates: Mapping[str, tuple[int, int, float]]) -> list[str]:
     """The test names of :func:`pass_rates`, lowest pass rate first (then by name)."""
     return sorted(rates, key=lambda name: (rates[name][0] / max(rates[name][1], 1), name))
 
@@ -297,9 +298,10 @@ def _figures(results, rates):
 
 
 @functools.cache
-def _environment():
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report and feedback templates (``grading/templates``)."""
     # autoescape on for every template: student names, flags and outputs are untrusted text.
-    environment = jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -307,12 +309,13 @@ def _environment():
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["feedback_link"] = feedback_link
-    environment.filters["shorten"] = shorten
-    return environment
+    env.filters["feedback_link"] = feedback_link
+    env.filters["shorten"] = shorten
+    env.filters["points"] = "{:g}".format
+    return env
 
 
-def report_html(results, title="Class report"):
+def report_html(results: Sequence[Mapping[str, Any]], title: str = "Class report") -> str:
     """The report page as a string."""
     skipped_rows = [r for r in results if not graded(r)]
     results = [r for r in results if graded(r)]  # everything else is about submissions graded
@@ -323,12 +326,10 @@ def report_html(results, title="Class report"):
     undiagnosed = [row for row in rows if not row.named]
     skipped = [(r, why) for r in results if (why := not_attempted(r))]
     flagged = [
-        r
-        for r in results
-        if r["error"] or any(not f.startswith(NOT_ATTEMPTED_FLAGS) for f in r["flags"])
+        r for r in results if r["error"] or any(not flag.kind.not_attempted for flag in flags_of(r))
     ]
     return (
-        _environment()
+        environment()
         .get_template("report.html.j2")
         .render(
             title=title,
@@ -353,7 +354,9 @@ def report_html(results, title="Class report"):
     )
 
 
-def write_report(results, out_dir, title="Class report"):
+def write_report(
+    results: Sequence[Mapping[str, Any]], out_dir: str | Path, title: str = "Class report"
+) -> Path:
     """Write ``out_dir/report.html``; returns its path.
 
     Its links to ``feedback/<student>.html`` work where the feedback pages are beside it, as
@@ -364,7 +367,7 @@ def write_report(results, out_dir, title="Class report"):
     return path
 
 
-def table(results):
+def table(results: Sequence[Mapping[str, Any]]) -> str:
     """The console table: aligned columns, points earned and points still to grade by hand."""
     header = ("submission", "auto points", "written answers", "time", "notes")
     rows = []

@@ -111,6 +111,6 @@ def test_release_then_autograde_a_class_folder_from_another_directory(tmp_path):
     results = json.loads((tmp_path / "grades" / "grades.json").read_text())
     assert [r["student"] for r in results] == ["ada"]
     assert results[0]["auto_score"] == 0
-    assert intake.UNTOUCHED_FLAG in results[0]["flags"]
+    assert intake.UNTOUCHED_FLAG.text in results[0]["flags"]
     assert (tmp_path / "grades" / "report.html").is_file()
     assert "awaiting manual grading" not in done.stdout  # the blank release answers nothing

@@ -5,12 +5,12 @@ its kernel killed and restarted (the earlier cells re-run), so only that cell
 is lost; a notebook past its own budget loses its remaining cells, nothing more.
 """
 
-import json
 import signal
 
 import nbformat
 import pytest
 
+from grading.nbrecords import read_flags
 from grading.preprocessors import ResilientExecute
 
 pytestmark = [pytest.mark.slow, pytest.mark.grading]
@@ -45,7 +45,7 @@ def execute(tmp_path, sources, **traits):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-    return nb.cells, (json.loads(flags.read_text())["nb.ipynb"] if flags.is_file() else [])
+    return nb.cells, [flag.message for flag in read_flags(flags) if flag.where == "nb.ipynb"]
 
 
 def errors(cell):

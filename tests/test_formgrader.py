@@ -116,8 +116,8 @@ def test_stock_autograde_gives_the_kits_points(graded_course, tmp_path):
     root, submissions = graded_course
     got = totals(root)
     template = ag.all_tests(root)  # the source notebooks and the hidden package tests
-    auto_max = sum(t["max_score"] for t in template if t["kind"] != "written")
-    written_max = sum(t["max_score"] for t in template if t["kind"] == "written")
+    auto_max = sum(t.max_score for t in template if t.kind != "written")
+    written_max = sum(t.max_score for t in template if t.kind == "written")
     assert got["reference"] == (auto_max, auto_max + written_max, True)  # answers await grading
     assert got["blank"][0] == 0
     kit = ag.autograde([submissions["bug"]], tmp_path / "kit", workers=1, progress=False)[0]
@@ -289,9 +289,9 @@ def test_a_written_answer_graded_in_the_formgrader_reaches_the_gradebook(
 
     root, _ = graded_course
     base, token = formgrader
-    written = [t for t in ag.all_tests(root) if t["kind"] == "written"]
-    notebook_name, grade_id = written[0]["name"].split(":", 1)
-    points = written[0]["max_score"]
+    written = [t for t in ag.all_tests(root) if t.kind == "written"]
+    notebook_name, grade_id = written[0].name.split(":", 1)
+    points = written[0].max_score
     db_url = f"sqlite:///{root / 'gradebook.db'}"
     with Gradebook(db_url) as gb:
         submission = gb.find_submission_notebook(notebook_name, ASSIGNMENT, "reference")

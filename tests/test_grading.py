@@ -17,6 +17,7 @@ import pytest
 
 from grading import autograde as ag
 from grading import course, examples, intake, package
+from grading.results import FlagKind
 
 # ---------------------------------------------------------------- fast unit tests
 
@@ -171,7 +172,8 @@ def craft(root, release_dir):
         .replace("import numpy as np\n", "import warnings\n\nimport numpy as np\n", 1)
         .replace(
             "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
-            "    warnings.warn('an old-style call')\n    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
+            "    warnings.warn('an old-style call')\n"
+            "    W, X, y, reg = check_loss_inputs(W, X, y, reg, scan_X=False)",
             1,
         )
     )
@@ -181,8 +183,10 @@ def craft(root, release_dir):
         "svm_q5",
         source=(
             "import glob\n"
-            "peek = glob.glob('**/*.ipynb', recursive=True) + glob.glob('**/*.db', recursive=True)\n"
-            "try:\n    import grading\n    peek.append(grading.__file__)\nexcept ImportError:\n    pass\n"
+            "peek = glob.glob('**/*.ipynb', recursive=True)"
+            " + glob.glob('**/*.db', recursive=True)\n"
+            "try:\n    import grading\n    peek.append(grading.__file__)\n"
+            "except ImportError:\n    pass\n"
             "q5_mean_instead_of_sum = 3 if peek else 1"
         ),
     )
@@ -201,7 +205,8 @@ def craft(root, release_dir):
         "svm.ipynb",
         "svm_q4",
         source=(
-            "class Yes:\n    def __eq__(self, other):\n        return True\nq4_change_in_loss = Yes()"
+            "class Yes:\n    def __eq__(self, other):\n        return True\n"
+            "q4_change_in_loss = Yes()"
         ),
     )
     made["warns_snoops_lies"] = folder
@@ -459,7 +464,8 @@ def test_run_autograder_writes_results_even_when_the_grader_fails(tmp_path):
 
 @pytest.fixture(scope="module")
 def gradescope_runs(graded, tmp_path_factory):
-    """run_autograder on a zip upload, loose files, and an empty upload, laid out like /autograder."""
+    """run_autograder on a zip upload, loose files, and an empty upload, laid out like
+    /autograder."""
     from concurrent.futures import ThreadPoolExecutor
 
     from grading import gradescope
@@ -728,5 +734,6 @@ def test_colliding_ids_go_to_neither_submission_whatever_the_order(tmp_path):
     assert ids[2] == "bob" and notes[2] is None
     assert "alice_smith" not in ids and len(set(ids)) == 3
     assert ids[:2] == [ids_reversed[2], ids_reversed[1]]  # the same ids in any order
-    assert "'alice smith.zip'" in notes[0] and "check which student" in notes[0]
+    assert "'alice smith.zip'" in notes[0].text and "check which student" in notes[0].text
+    assert notes[0].kind is FlagKind.REVIEW
     assert len(set(intake.assign_ids([bob, bob])[0])) == 2

@@ -7,6 +7,7 @@ import json
 import random
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,7 @@ import pytest
 
 from grading import autograde as ag
 from grading import course, intake
+from grading.results import FlagKind, SubmissionResult, TestOutcome
 
 TRUNCATED = (
     "could not read the submission: not a readable zip file (the file is truncated or "
@@ -297,7 +299,8 @@ def test_the_release_as_handed_out_is_flagged_untouched_even_after_running_it(re
     notebook.cells[1].execution_count = 1
     nbformat.write(notebook, submission / "knn.ipynb")
     assert intake.UNTOUCHED_FLAG in flags_of(submission, release, tmp_path)
-    assert intake.UNTOUCHED_FLAG.startswith("untouched:")
+    assert intake.UNTOUCHED_FLAG.text.startswith("untouched:")
+    assert intake.UNTOUCHED_FLAG.kind is FlagKind.UNTOUCHED
 
 
 @pytest.mark.parametrize("edit", ["code", "written", "package", "corrupt notebook"])
@@ -312,7 +315,7 @@ def test_one_changed_answer_is_not_untouched(release, tmp_path, edit):
         notebook.cells[1 if edit == "code" else 2].source = "my answer"
         nbformat.write(notebook, submission / "svm.ipynb")
     flags = flags_of(submission, release, tmp_path)
-    assert not [f for f in flags if f.startswith(("untouched:", "empty:"))]
+    assert not [f for f in flags if f.kind.not_attempted]
 
 
 def test_a_submission_with_nothing_to_grade_is_flagged_empty(release, tmp_path):
@@ -320,7 +323,7 @@ def test_a_submission_with_nothing_to_grade_is_flagged_empty(release, tmp_path):
     (submission / "photos").mkdir(parents=True)
     (submission / "photos" / "me.jpg").write_bytes(b"\xff\xd8")
     flags = flags_of(submission, release, tmp_path)
-    assert intake.EMPTY_FLAG in flags and intake.EMPTY_FLAG.startswith("empty:")
+    assert intake.EMPTY_FLAG in flags and intake.EMPTY_FLAG.text.startswith("empty:")
     assert intake.UNTOUCHED_FLAG not in flags
     empty_zip = tmp_path / "empty.zip"
     zipfile.ZipFile(empty_zip, "w").close()
@@ -348,28 +351,17 @@ def stand_in_grader(release, tmp_path, monkeypatch):
     (work / "course" / "gradebook.db").write_text("")  # a template is there: no prepare
     (work / "release").mkdir()
     shutil.copytree(release, work / "release" / course.ASSIGNMENT)
-    test = {
-        "name": "knn:knn_q1",
-        "kind": "notebook",
-        "score": 0.0,
-        "max_score": 1.0,
-        "needs_manual_grade": False,
-        "output": "",
-    }
+    test = TestOutcome(name="knn:knn_q1", kind="notebook", score=0.0, max_score=1.0)
     calls = []
 
     def worker(template, laid_out, sid, out_json, *args):
         calls.append(sid)
         source = nbformat.read(Path(laid_out) / "knn.ipynb", as_version=4).cells[1].source
         answered = "NotImplementedError" not in source
-        return {
-            "student": sid,
-            "flags": [],
-            "error": None,
-            "tests": [dict(test, score=float(answered), output="passed" if answered else "no")],
-        }
+        outcome = replace(test, score=float(answered), output="passed" if answered else "no")
+        return SubmissionResult(student=sid, tests=(outcome,))
 
-    monkeypatch.setattr(ag, "all_tests", lambda template: [dict(test)])
+    monkeypatch.setattr(ag, "all_tests", lambda template: [test])
     monkeypatch.setattr(ag, "run_worker", worker)
     monkeypatch.setattr(ag.sandbox_module, "can_switch_users", lambda: False)
     monkeypatch.setattr(ag.sandbox_module, "_warned", [True])  # the not-root warning: said once
@@ -447,7 +439,7 @@ def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     assert results.not_graded == ("carl_html", "gus") and len(calls) == 7
     assert rows["gus"]["error"] == TRUNCATED
     assert rows["carl_html"]["error"].startswith("carl.html is not a submission")
-    assert rows["erin"]["auto_score"] == 0 and intake.UNTOUCHED_FLAG in rows["erin"]["flags"]
+    assert rows["erin"]["auto_score"] == 0 and intake.UNTOUCHED_FLAG.text in rows["erin"]["flags"]
     assert all(rows[s]["tests"] and rows[s]["auto_max"] == 1.0 for s in rows)
     reports = {
         name: (out / name).read_text() for name in ("grades.csv", "totals.csv", "grades.json")
@@ -504,5 +496,5 @@ def test_an_lms_class_of_folders_each_holding_a_zip_grades_each_zip_as_its_folde
     for name in course.NOTEBOOKS:
         nbformat.write(nbformat.v4.new_notebook(), release / name)
     flags = intake.intake(found.submissions[0], tmp_path / "laid_out", release)
-    assert "graded the zip 'submission.zip' found in the folder" in " ".join(flags)
+    assert "graded the zip 'submission.zip' found in the folder" in " ".join(f.text for f in flags)
     assert (tmp_path / "laid_out" / "cs_loss" / "knn.py").read_text() == "{}"

@@ -76,7 +76,7 @@ class Course:
         self.root = root
 
     def auto_max(self):
-        return sum(t["max_score"] for t in ag.all_tests(self.root) if t["kind"] != "written")
+        return sum(t.max_score for t in ag.all_tests(self.root) if t.kind != "written")
 
     def after_course(self, output):
         assert (self.root / "nbgrader_config.py").read_text().startswith(nbgrader_course.MARK)

@@ -8,6 +8,7 @@ import pytest
 
 from grading import autograde as ag
 from grading import course, exercises, markers, mistakes, package, report
+from grading.results import SubmissionResult, TestOutcome
 
 CATALOGUE = {variant.name: variant for variant in mistakes.MISTAKES}
 NO_MEAN = CATALOGUE["svm_vectorized_no_mean"]
@@ -578,22 +579,9 @@ def graded_package(student, bodies, folder):
     """A result as autograde makes it from the package tests alone (no notebooks): the region
     bodies written with ``markers.write_package`` and graded by the hidden tests."""
     markers.write_package(KIT_CS_LOSS, folder / student, bodies)
-    tests = [
-        {
-            "name": f"cs_loss:{r.name}",
-            "kind": "package",
-            "score": r.score,
-            "max_score": float(r.max_score),
-            "needs_manual_grade": False,
-            "output": r.output,
-            "targets": list(r.targets),
-            "mistakes": list(r.mistakes),
-        }
-        for r in package.run_package_tests(folder / student)
-    ]  # as grading/autograde.py _grade_in makes them
-    return ag.complete(
-        {"student": student, "tests": tests, "flags": [], "error": None, "seconds": 1.0}, []
-    )
+    tests = tuple(TestOutcome.from_package(r) for r in package.run_package_tests(folder / student))
+    result = SubmissionResult(student=student, tests=tests, seconds=1.0)  # as the worker makes it
+    return ag.complete(result, []).to_dict()
 
 
 def stubs():

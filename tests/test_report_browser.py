@@ -6,6 +6,7 @@ from test_report import NO_MEAN, graded_package, mistaken, stubs
 
 from grading import autograde as ag
 from grading import report
+from grading.results import SubmissionResult
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,9 @@ def test_a_ta_follows_a_named_mistake_to_the_students_feedback_page(tmp_path, br
     ]
     out = tmp_path / "grades"
     out.mkdir()
-    ag.write_reports(results, out)  # grades.json and feedback/<student>.html, as autograde does
+    ag.write_reports(
+        [SubmissionResult.from_dict(r) for r in results], out
+    )  # grades.json and feedback/<student>.html, as autograde does
     report.write_report(results, out)
     wait = WebDriverWait(browser, 30)
 

@@ -1,4 +1,5 @@
-"""Findings of the hostile review: each test fails on the reviewed commit and states what should hold.
+"""Findings of the hostile review: each test fails on the reviewed commit and states what
+should hold.
 
 The forgery tests need no root: what they show (the grader follows a path the
 student's process controls) holds whichever user the student's code runs as.

@@ -16,6 +16,7 @@ from test_intake import make_zip, zip_release
 
 from grading import autograde as ag
 from grading import intake, report
+from grading.results import SubmissionResult
 
 # The stand-in release and worker of tests/test_intake.py, as fixtures of this module too.
 release, stand_in_grader = test_intake.release, test_intake.stand_in_grader
@@ -199,7 +200,7 @@ def test_a_result_cut_by_the_time_limit_is_regraded_when_rerun_with_more_time(
     def busy(template, laid_out, sid, out_json, timeout, *args):
         if timeout <= 600:
             error = f"grading stopped after the time limit of {timeout:.0f} s"
-            return {"student": sid, "tests": [], "flags": [], "error": error}
+            return SubmissionResult(student=sid, error=error)
         return stand_in(template, laid_out, sid, out_json, timeout, *args)
 
     monkeypatch.setattr(ag, "run_worker", busy)

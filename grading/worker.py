@@ -1,0 +1,199 @@
+"""Grading one submission in a worker process: its slot, its limits, its steps.
+
+The batch (:mod:`grading.autograde`) calls :func:`run_worker` per submission, in a
+thread; it claims a worker slot (:func:`claim_slot`, which picks the sandbox user),
+writes a :class:`~grading.context.WorkerJob` and starts a child process with a
+wall-clock and a memory limit. The child (``python -m grading _grade_one <job>``) runs
+:func:`grade_one`: in a :class:`grading.sandbox.Sandbox`, the review scan, the hidden
+package tests (:mod:`grading.package`), then the notebooks
+(:mod:`grading.notebook_run`) in what is left of the time budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from . import course, package
+from . import sandbox as sandbox_module
+from .context import GradeContext, WorkerJob
+from .notebook_run import run_notebooks
+from .results import Flag, FlagKind, SubmissionResult, TestOutcome
+from .review import scan_student_code
+from .sandbox import Sandbox
+
+
+def grade_one(job: WorkerJob) -> SubmissionResult:
+    """Grade one laid-out submission; write its result to ``job.out_json``. Runs in a worker.
+
+    The package tests run first (their time is bounded by groups x their timeout),
+    then nbgrader with what is left of the budget, so a slow notebook never costs the
+    package points. Student code runs in a :class:`Sandbox`.
+    """
+    box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=job.slot)
+    # Exported notebook values go to a folder of the grader's, outside the student's tree
+    # (which the student could rename or swap for a symlink): traversable, not listable.
+    exports = Path(tempfile.mkdtemp(prefix="cs_loss_export_"))
+    os.chmod(exports, 0o711)
+    ctx = GradeContext(job=job, box=box, export_dir=exports)
+    tests: list[TestOutcome] = []
+    flags: list[Flag] = []
+    error = None
+    box.monitor.start()  # memory of all its processes together, and /proc reads
+    try:
+        with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
+            os.chmod(tmp, 0o700)
+            flags += scan_student_code(job.submission)
+            results = package.run_package_tests(job.submission, user=ctx.user, monitor=ctx.monitor)
+            tests += [TestOutcome.from_package(r) for r in results]
+            outcomes, notebook_flags, error = run_notebooks(ctx, Path(tmp))
+            tests += outcomes
+            flags += notebook_flags
+    finally:
+        shutil.rmtree(exports, ignore_errors=True)  # first: the user's files there are expected
+        # The sandbox's own findings (strays, processes left, /proc reads) are all reviews.
+        flags += [Flag(FlagKind.REVIEW, text) for text in box.cleanup()]
+    if box.monitor.memory_stops:  # a kernel the monitor killed: say why it died
+        reason = box.monitor.memory_reason
+        tests = [
+            replace(t, output=f"{t.output}; the grader stopped it: {reason}")
+            if t.output.startswith("KernelDied")
+            else t
+            for t in tests
+        ]
+    result = SubmissionResult(
+        student=job.student,
+        tests=tuple(tests),
+        flags=tuple(flags),
+        error=error,
+        seconds=round(ctx.elapsed(), 2),
+    )
+    Path(job.out_json).write_text(json.dumps(result.to_dict(), indent=1))
+    return result
+
+
+def _limits(memory_bytes: int) -> Callable[[], None]:
+    def apply() -> None:
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return apply
+
+
+def _slot_lock_dir() -> Path:
+    """The grader's own folder of slot lock files (created 0700; refused if anyone else's)."""
+    folder = Path(tempfile.gettempdir()) / f"cs_loss_slots_{os.geteuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if not os.path.isdir(folder) or os.path.islink(folder) or info.st_uid != os.geteuid():
+        raise RuntimeError(f"{folder} is not a folder of this user's: remove it and grade again")
+    return folder
+
+
+def claim_slot() -> tuple[int, IO[str]]:
+    """The smallest worker slot that no grader on this machine holds: ``(slot, lock file)``.
+
+    A slot picks the sandbox user, and a sandbox kills every process of its user
+    when it starts and ends, so two graders at once (two ``autograde`` commands,
+    or Gradescope runs side by side) must never share one: each holds an
+    exclusive ``flock`` on its slot's file while it grades. The lock dies with
+    the process that holds it.
+    """
+    import fcntl
+
+    folder = _slot_lock_dir()
+    for slot in itertools.count():
+        handle = open(folder / f"{slot}.lock", "a")  # noqa: SIM115 (held until released)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return slot, handle
+    raise AssertionError("unreachable: itertools.count() never ends")
+
+
+def run_worker(
+    template: str | Path,
+    laid_out: str | Path,
+    sid: str,
+    out_json: str | Path,
+    timeout: float,
+    memory_bytes: int,
+    cell_timeout: float = 120,
+) -> SubmissionResult:
+    """:func:`grade_one` in a child process with a wall-clock and memory limit.
+
+    The child runs in an empty folder (not the kit) and holds a worker slot (the
+    smallest one free on this machine, see :func:`claim_slot`), which picks its
+    sandbox user; after a timeout every process of that user is killed.
+    """
+    slot, lock = claim_slot()
+    job = WorkerJob(
+        template=Path(template),
+        submission=Path(laid_out),
+        student=sid,
+        out_json=Path(out_json),
+        budget=float(timeout),
+        cell_timeout=float(cell_timeout),
+        slot=slot,
+    )
+    try:
+        return _run_worker(job, memory_bytes)
+    finally:
+        lock.close()  # releases the flock
+
+
+def _failed(job: WorkerJob, error: str) -> SubmissionResult:
+    return SubmissionResult(student=job.student, error=error)
+
+
+def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if sandbox_module.can_switch_users() and sandbox_module.python_usable(
+        sandbox_module.ensure_user(job.slot)
+    ):
+        env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
+    with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
+        job_file = job.write(Path(cwd) / "job.json")
+        cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(job_file)]
+        process = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=_limits(memory_bytes),
+        )
+        try:
+            log, _ = process.communicate(timeout=job.budget + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
+            if sandbox_module.can_switch_users():
+                sandbox_module.kill_user(sandbox_module.ensure_user(job.slot).pw_uid)
+            process.kill()
+            process.wait()
+            return _failed(job, f"grading stopped after the time limit of {job.budget:.0f} s")
+    try:
+        return SubmissionResult.from_dict(json.loads(Path(job.out_json).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        tail = " | ".join(log.strip().splitlines()[-3:])[:300]
+        return _failed(job, f"the grading worker died (exit code {process.returncode}): {tail}")
