@@ -11,7 +11,7 @@ Pipeline, per run:
    and a submission that cannot be read at all is recorded with the reason
    while the batch goes on.
 3. ``grade_one`` (in a worker process with a wall-clock and a memory limit),
-   inside a :class:`grading.sandbox.Sandbox` (its own user when the grader is
+   inside a :class:`grading.isolation.Sandbox` (its own user when the grader is
    root): the hidden package tests (:mod:`grading.package`) first, then
    nbgrader's autograde with the kit's preprocessors
    (:mod:`grading.preprocessors`) in what is left of the time budget. Test
@@ -48,10 +48,10 @@ from pathlib import Path
 import nbformat
 
 from . import course, package
-from . import sandbox as sandbox_module
+from . import isolation as sandbox_module
 from .intake import IntakeError, assign_ids, intake, kit_version, regrade_reason, submission_digest
 from .release import build_release, find_leaks, secret_lines
-from .sandbox import Sandbox
+from .isolation import Sandbox
 
 # What in a student's own code deserves a human look (it costs no points). Read from the
 # syntax tree, so a comment or a string that merely mentions these raises nothing.
@@ -348,7 +348,7 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
                 "targets": list(r.targets),
                 "mistakes": list(r.mistakes),
             }
-            for r in package.run_package_tests(submission_dir)
+            for r in package.run_package_tests(submission_dir, monitor=box.monitor)
         ]
         root = Path(tmp) / "course"
         shutil.copytree(
