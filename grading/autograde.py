@@ -368,8 +368,11 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
             10.0, (remaining - 10 * len(course.NOTEBOOKS)) / len(course.NOTEBOOKS)
         )
         owner = f"{box.user.pw_uid}:{box.user.pw_gid}" if box.user is not None else ""
-        extra = course.GRADING_CONFIG.format(
-            kit=str(course.KIT_ROOT),
+        course.write_config(
+            root,
+            cell_timeout=cell_timeout,
+            db_path=db_path,
+            flavour="autograde",
             release_dir=str(root / "release" / course.ASSIGNMENT),
             flag_file=str(flag_file),
             sandbox=str(work),
@@ -377,7 +380,6 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
             export_dir=str(exports),
             export_owner=owner,
         )
-        course.write_config(root, cell_timeout=cell_timeout, extra=extra, db_path=db_path)
         submitted = root / "submitted" / sid / course.ASSIGNMENT
         shutil.copytree(submission_dir, submitted)
         # The kernel's folder: the student's package and the data script, nothing else.
