@@ -8,6 +8,7 @@ a sandbox user of a worker slot that no other grader on the machine holds.
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -319,6 +320,24 @@ def test_the_package_child_reports_proc_reads_to_the_monitor_it_is_given(tmp_pat
     with Monitor(None) as bystander:  # a monitor that is not handed over hears nothing
         package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
     assert bystander.proc_reads == []
+
+
+def test_the_kernel_bootstrap_is_a_file_copied_where_the_user_can_read_it(tmp_path):
+    from grading.isolation import kernel
+
+    kernels = tmp_path / "kernels"
+    kernels.mkdir(mode=0o711)
+    bootstrap = kernel.place_bootstrap(kernels)
+    assert bootstrap == kernel.bootstrap_path(kernels)
+    assert bootstrap.read_bytes() == kernel.BOOTSTRAP.read_bytes()
+    assert (bootstrap.parent / "proc_audit.py").read_bytes() == Path(
+        proc_audit.__file__
+    ).read_bytes()
+    # Listable (Python imports proc_audit from the folder only if it can list it), not writable.
+    assert stat.S_IMODE(bootstrap.parent.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in bootstrap.parent.iterdir()} == {0o644}
+    launcher = kernel.kernel_argv("conn.json")
+    assert launcher[1:] == ["-I", str(kernel.LAUNCHER), "conn.json"] and kernel.LAUNCHER.is_file()
 
 
 def test_without_root_the_sandbox_watches_no_memory(tmp_path, monkeypatch):
