@@ -11,7 +11,7 @@ Pipeline, per run:
    and a submission that cannot be read at all is recorded with the reason
    while the batch goes on.
 3. ``grade_one`` (:mod:`grading.worker`, in a worker process with a wall-clock and a memory limit),
-   inside a :class:`grading.sandbox.Sandbox` (its own user when the grader is
+   inside a :class:`grading.isolation.Sandbox` (its own user when the grader is
    root): the hidden package tests (:mod:`grading.package`) first, then
    nbgrader's autograde with the kit's preprocessors
    (:mod:`grading.notebook_run`) in what is left of the time budget. Test
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from . import course, package
-from . import sandbox as sandbox_module
+from . import isolation as sandbox_module
 from .classfolder import Entry
 from .intake import IntakeError, assign_ids, intake
 from .notebook_run import blank_notebook_outcomes

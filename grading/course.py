@@ -5,12 +5,16 @@ temporary folder from ``notebooks/``, ``cs_loss/`` and ``data/``, so the source
 of truth stays the kit.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from . import nbconfig
 from .exercises import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, STUDENT_FILES
 
 # NOTEBOOKS and STUDENT_FILES (what students edit besides the notebooks: their
@@ -29,56 +33,12 @@ __all__ = [
 PACKAGE_GLOB = "cs_loss/*.py"
 DATA_FILES = ("data/get_datasets.py",)
 
-CONFIG = """\
-c = get_config()  # noqa: F821
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = "cs_loss"
-c.CourseDirectory.db_url = {db_url!r}
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
-c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
-c.Execute.timeout = {cell_timeout}
-c.Execute.interrupt_on_timeout = True
-{extra}
-"""
-
-# Appended for autograding: the kit's preprocessors (see grading/preprocessors.py),
-# imported in nbgrader's process only; the student's kernel never sees the kit.
-GRADING_CONFIG = """
-import sys
-sys.path.insert(0, {kit!r})
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-    DeduplicateIds, Execute, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
-    SaveAutoGrades)
-from grading.preprocessors import (RebuildFromRelease, ResilientExecute, Sandbox, StderrToStdout,
-    TrustedExport, TrustedVerdict)
-# TrustedExport must follow OverwriteCells (which restores test cells from the gradebook);
-# TrustedVerdict must run after the kernel is gone and right before SaveAutoGrades scores outputs;
-# it also puts back each test cell's release source, so the executed notebook shows the check.
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
-    OverwriteKernelspec, OverwriteCells, TrustedExport, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [Sandbox, ResilientExecute, StderrToStdout, IgnorePattern,
-    ClearMetadataPreprocessor, LimitOutput, TrustedVerdict, SaveAutoGrades, AssignLatePenalties,
-    CheckCellMetadata]
-c.RebuildFromRelease.release_dir = {release_dir!r}
-c.RebuildFromRelease.flag_file = {flag_file!r}
-c.StderrToStdout.flag_file = {flag_file!r}
-c.Sandbox.directory = {sandbox!r}
-c.ResilientExecute.flag_file = {flag_file!r}
-c.ResilientExecute.notebook_seconds = {notebook_seconds}
-c.TrustedExport.export_dir = {export_dir!r}
-c.TrustedExport.export_owner = {export_owner!r}
-c.TrustedExport.flag_file = {flag_file!r}
-c.TrustedVerdict.export_dir = {export_dir!r}
-c.TrustedVerdict.flag_file = {flag_file!r}
-"""
-
 
 class NbgraderError(RuntimeError):
     """nbgrader failed; the message holds the end of its log."""
 
 
-def write_source(course_root, kit_root=None):
+def write_source(course_root: str | Path, kit_root: str | Path | None = None) -> Path:
     """Copy the kit's notebooks, package and data scripts into ``source/loss``.
 
     ``kit_root`` (default: this kit) is the folder holding ``notebooks/``,
@@ -99,22 +59,41 @@ def write_source(course_root, kit_root=None):
     return source
 
 
-def write_config(course_root, cell_timeout=120, extra="", db_path=None):
+def write_config(
+    course_root: str | Path,
+    cell_timeout: int = 120,
+    db_path: str | Path | None = None,
+    flavour: str = "release",
+    **fields: Any,
+) -> Path:
+    """Give ``course_root`` the kit's nbgrader configuration (:mod:`grading.nbconfig`).
+
+    ``flavour`` and ``fields`` are those of :class:`grading.nbconfig.Settings`
+    (``"release"``: generate_assignment only; ``"autograde"`` and ``"course"`` with
+    their folders and files); the course's root, gradebook (``db_path``, default
+    ``course_root/gradebook.db``), the kit, the assignment and the student files are
+    filled in here. Returns the path of the ``nbgrader_config.py`` written.
+    """
     course_root = Path(course_root)
-    db_url = f"sqlite:///{db_path or course_root / 'gradebook.db'}"
-    (course_root / "nbgrader_config.py").write_text(
-        CONFIG.format(
-            root=str(course_root),
-            db_url=db_url,
-            assignment=ASSIGNMENT,
-            student_files=list(STUDENT_FILES),
-            cell_timeout=cell_timeout,
-            extra=extra,
-        )
+    settings = nbconfig.Settings(
+        root=str(course_root),
+        db_path=str(db_path or course_root / "gradebook.db"),
+        kit=str(KIT_ROOT),
+        assignment=ASSIGNMENT,
+        student_files=tuple(STUDENT_FILES),
+        flavour=flavour,
+        cell_timeout=cell_timeout,
+        **fields,
     )
+    return nbconfig.write_config(course_root, settings)
 
 
-def nbgrader(course_root, *args, timeout=None, env_extra=None):
+def nbgrader(
+    course_root: str | Path,
+    *args: str,
+    timeout: float | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> str:
     """Run ``nbgrader ARGS`` in the course directory; raise NbgraderError on failure.
 
     nbgrader 0.9 shells out to ``alembic`` to create its database, so the

@@ -15,6 +15,8 @@ Written answers are graded by hand on Gradescope from the PDF, so they are not
 in the autograder's results.
 """
 
+from __future__ import annotations
+
 import json
 import shutil
 import tempfile
@@ -28,79 +30,16 @@ from . import autograde as ag
 from . import course, intake
 from .results import SubmissionResult
 
-SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope runs this once, as root, when the autograder image is built.
-# Everything goes into a virtual environment: the image's system Python may be
-# "externally managed" (PEP 668) and refuse pip installs.
-# AUTOGRADER_ROOT stands in for /autograder in the kit's own tests;
-# CS_LOSS_VENV_ARGS and CS_LOSS_PIP_ARGS pass options to venv and pip (tests use them
-# to stay offline); CS_LOSS_GRADE_USER names the unprivileged user (default: student).
-set -euo pipefail
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-VENV="$ROOT/venv"
-GRADE_USER="${CS_LOSS_GRADE_USER:-student}"
-cd "$ROOT/source"
-# shellcheck disable=SC2086  # the option variables are word lists on purpose
-if ! python3 -m venv ${CS_LOSS_VENV_ARGS:-} "$VENV"; then
-  # Debian and Ubuntu ship venv's pip bootstrap separately.
-  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-    minor="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-    apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "python$minor-venv" > /dev/null \
-      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv > /dev/null || true
-  fi
-  rm -rf "$VENV"
-  python3 -m venv ${CS_LOSS_VENV_ARGS:-} "$VENV"
-fi
-# shellcheck disable=SC2086
-"$VENV/bin/python" -m pip install --quiet ${CS_LOSS_PIP_ARGS:-} -r requirements.txt
-if [ "$(id -u)" = 0 ]; then
-  id -u "$GRADE_USER" > /dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin "$GRADE_USER"
-fi
-"$VENV/bin/python" -m grading gradescope-prepare --work "$ROOT/source/build/work"
-chmod -R go-rwx "$ROOT/source"
-echo "setup.sh: ready ($VENV/bin/python)"
-"""
-
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this for every submission, as root. It always writes results.json:
-# when the grader cannot even start (a broken install, an import error), the shell writes a
-# minimal one with score 0 and the reason. AUTOGRADER_ROOT stands in for /autograder in tests.
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-RESULTS="$ROOT/results/results.json"
-PY="$ROOT/venv/bin/python"
-[ -x "$PY" ] || PY=python3
-mkdir -p "$ROOT/results"
-rm -f "$RESULTS"
-LOG="$(mktemp)"
-export CS_LOSS_GRADE_USER="${CS_LOSS_GRADE_USER:-student}"
-status=0
-if cd "$ROOT/source"; then
-  "$PY" -m grading gradescope-run --root "$ROOT" --work "$ROOT/source/build/work" > "$LOG" 2>&1 \
-    || status=$?
-else
-  status=$?
-  echo "no folder $ROOT/source" > "$LOG"
-fi
-cat "$LOG"
-if [ ! -s "$RESULTS" ]; then
-  # JSON by hand: no Python can be trusted here. Control characters dropped, quotes escaped.
-  tail_text="$(tail -n 6 "$LOG" | tr -d '\000-\011\013-\037' | cut -c 1-200 \
-    | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk '{printf "%s\\n", $0}')"
-  printf '{"score": 0, "execution_time": 0, "tests": [], "output": "%s%s"}\n' \
-    "The autograder could not start (exit $status), so this submission was not graded. Nothing was lost: your instructor will rerun it. Last lines of the grader log:\\n" \
-    "$tail_text" > "$RESULTS"
-fi
-rm -f "$LOG"
-exit 0
-"""
-
+# setup.sh and run_autograder are real shell scripts, read by tests and linters as they are;
+# they take what varies from the environment (AUTOGRADER_ROOT, CS_LOSS_*), nothing is spliced in.
+SCRIPTS_DIR = Path(__file__).resolve().with_name("gradescope_files")
+SCRIPTS = ("setup.sh", "run_autograder")
 KIT_PARTS = ("cs_loss", "notebooks", "data/get_datasets.py", "grading", "requirements.txt")
 # A regular file with rwxr-xr-x: Gradescope's unzip keeps this, so the scripts run as they are.
 EXECUTABLE_MODE = 0o100755 << 16
 
 
-def build_autograder(out_dir):
+def build_autograder(out_dir: str | Path) -> Path:
     """Write ``out_dir/autograder.zip``; returns its path.
 
     Only that one file is written: a folder that already holds other files keeps them.
@@ -109,11 +48,11 @@ def build_autograder(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     zip_path = out_dir / "autograder.zip"
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        for name in SCRIPTS:
             info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
             info.external_attr = EXECUTABLE_MODE
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text)
+            archive.writestr(info, (SCRIPTS_DIR / name).read_bytes())
         for part in KIT_PARTS:
             path = course.KIT_ROOT / part
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -140,14 +79,14 @@ def failure_results(reason: str, elapsed: float) -> dict[str, Any]:
     }
 
 
-def _write_results(path, payload):
+def _write_results(path: Path, payload: dict) -> None:
     """Replace ``results.json`` atomically (root-owned; the student's user cannot write it)."""
     tmp = path.with_name(".results.json.tmp")
     tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8", errors="replace")
     tmp.replace(path)
 
 
-def run(root, work, timeout=900):
+def run(root: str | Path, work: str | Path, timeout: float = 900) -> dict:
     """Grade ``root/submission`` into ``root/results/results.json``; never raises.
 
     A provisional zero result is written first, so a grader killed half-way still
@@ -203,7 +142,7 @@ EXPECTED_UPLOAD = (
 )
 
 
-def upload_source(submission):
+def upload_source(submission: str | Path) -> tuple[Path, str | None]:
     """What to grade in Gradescope's ``submission`` folder: ``(path, problem)``.
 
     A single upload that is a zip (by name or by its ``PK`` start) is unpacked, even one
@@ -230,7 +169,7 @@ def upload_source(submission):
     return submission, None
 
 
-def prepare(work):
+def prepare(work: str | Path) -> Path:
     """Build the template once (setup.sh); later runs reuse it."""
     work = Path(work)
     if work.exists():

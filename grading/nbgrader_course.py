@@ -12,12 +12,13 @@ course directory:
   tests (:func:`grading.package.run_package_tests`) on the student's own
   ``cs_loss`` and records each as that cell's grade, so the package points are
   in the gradebook, the formgrader and ``nbgrader export``;
-- ``nbgrader_config.py``: feedback without the hidden tests' code; the kit's preprocessors (the release notebook
-  rebuilt around the student's answers, a kernel that survives crashes, stderr
-  that costs no points), the student's ``.py`` files kept
-  (``exclude_overwriting``), and every kernel started in a folder holding only
-  that student's ``cs_loss`` and ``data`` (:class:`StudentSandbox`), not beside
-  the notebook with its hidden tests restored.
+- ``nbgrader_config.py`` (the kit's file, with ``nbgrader_settings.json`` beside
+  it: :mod:`grading.nbconfig`): the kit's one preprocessor list (the release
+  notebook rebuilt around the student's answers, a kernel that survives crashes,
+  stderr that costs no points, trusted checks), the student's ``.py`` files kept
+  (``exclude_overwriting``), feedback without the hidden tests' code, and every
+  kernel started in a folder holding only that student's ``cs_loss`` and ``data``
+  (:class:`StudentSandbox`), not beside the notebook with its hidden tests restored.
 
 Then the usual nbgrader workflow works in ``DIR``: ``nbgrader
 generate_assignment loss``, collect submissions into ``submitted/<student>/loss/``
@@ -31,82 +32,37 @@ in by hand) stops every nbgrader command with a message naming the command to
 run instead.
 """
 
+from __future__ import annotations
+
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from . import course, package
+from . import course, nbconfig, package
 from .markers import strip_file
 from .preprocessors import TrustedExport, TrustedVerdict
 
-MARK = "# Written by `python -m grading course`; rerun that command to update it."
+# A course made by `python -m grading course`: its nbgrader_config.py is the kit's file, whose
+# first line is this mark (courses made before the configuration became a file had the second).
+MARK = nbconfig.CONFIG_FILE.read_text().splitlines()[0]
+MARKS = (MARK, "# Written by `python -m grading course`; rerun that command to update it.")
 PACKAGE_NOTEBOOK = "package_tests.ipynb"
 SANDBOX = "sandbox"  # DIR/sandbox/<student>: the kernel's folder
-
-COURSE_CONFIG = """\
-{mark}
-c = get_config()  # noqa: F821
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = "cs_loss"
-c.CourseDirectory.db_url = {db_url!r}
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", {sandbox!r}]
-c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
-c.Execute.timeout = {cell_timeout}
-c.Execute.interrupt_on_timeout = True
-
-# The kit's preprocessors, imported in nbgrader's process only (never in a student's kernel).
-import sys
-sys.path.insert(0, {kit!r})
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
-    ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
-    OverwriteKernelspec, SaveAutoGrades)
-from grading.preprocessors import RebuildFromRelease, ResilientExecute, StderrToStdout
-from grading.nbgrader_course import (CourseTrustedExport, CourseTrustedVerdict,
-    HideTestTracebacks, PackageTests, StudentSandbox, UnsafeCourseError, refuse_unsafe_source)
-try:
-    refuse_unsafe_source({root!r})
-except UnsafeCourseError as exc:  # traitlets turns an exception here into a mere warning
-    sys.exit(f"[ERROR] {{exc}}")
-# Trusted evaluation as in `python -m grading autograde`: CourseTrustedExport (after
-# OverwriteCells) turns each graded test cell into an export of plain values;
-# CourseTrustedVerdict (after the kernel is gone, before SaveAutoGrades) checks them in
-# nbgrader's own process with the kit's code, and puts back each test cell's release source:
-# the formgrader and the feedback show the check the student saw and its verdict.
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RebuildFromRelease,
-    OverwriteKernelspec, OverwriteCells, CourseTrustedExport, CheckCellMetadata]
-# StudentSandbox before execution (the kernel's folder); PackageTests after it and before
-# SaveAutoGrades, which reads the grades from the outputs it writes.
-c.Autograde.autograde_preprocessors = [StudentSandbox, ResilientExecute, StderrToStdout,
-    PackageTests, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CourseTrustedVerdict,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-c.CourseTrustedExport.export_dir = {root!r} + "/{sandbox}/.export"
-c.CourseTrustedExport.flag_file = {flag_file!r}
-c.CourseTrustedVerdict.export_dir = {root!r} + "/{sandbox}/.export"
-c.CourseTrustedVerdict.flag_file = {flag_file!r}
-# Feedback shows the student's notebook without the hidden tests' code, in cells or tracebacks.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks,
-    CSSHTMLHeaderPreprocessor]
-c.RebuildFromRelease.release_dir = {release_dir!r}
-c.RebuildFromRelease.flag_file = {flag_file!r}
-c.StderrToStdout.flag_file = {flag_file!r}
-c.ResilientExecute.flag_file = {flag_file!r}
-c.StudentSandbox.course_root = {root!r}
-"""
 
 
 class UnsafeCourseError(RuntimeError):
     """The course directory would leak solutions or grade the instructor's code."""
 
 
-def refuse_unsafe_source(root):
-    """Raise if ``root/source/loss/cs_loss`` holds solution markers (loaded by nbgrader_config.py)."""
+def refuse_unsafe_source(root: str | Path) -> None:
+    """Raise if ``root/source/loss/cs_loss`` holds solution markers (nbgrader_config.py asks)."""
     package_dir = Path(root) / "source" / course.ASSIGNMENT / "cs_loss"
     leaking = sorted(
         p.name for p in package_dir.glob("*.py") if "### BEGIN SOLUTION" in p.read_text()
@@ -115,15 +71,16 @@ def refuse_unsafe_source(root):
         raise UnsafeCourseError(
             f"source/{course.ASSIGNMENT}/cs_loss holds solutions ({', '.join(leaking)}): nbgrader "
             "would copy them into release/ and grade your code instead of the students'. Run "
-            f"`python -m grading course {root}` to rebuild source/ with stubs, then run nbgrader again."
+            f"`python -m grading course {root}` to rebuild source/ with stubs, then run nbgrader "
+            "again."
         )
 
 
-def _grade_id(test_name):
+def _grade_id(test_name: str) -> str:
     return "package_" + re.sub(r"[^A-Za-z0-9_]+", "_", test_name).strip("_")
 
 
-def package_notebook():
+def package_notebook() -> nbformat.NotebookNode:
     """``package_tests.ipynb``: one read-only, auto-graded cell per hidden package test."""
     notebook = nbformat.v4.new_notebook()
     intro = nbformat.v4.new_markdown_cell(
@@ -160,7 +117,7 @@ def package_notebook():
     return notebook
 
 
-def student_package(course_root, student, dest):
+def student_package(course_root: str | Path, student: str, dest: str | Path) -> Path:
     """Fill ``dest`` with the student's ``cs_loss`` (stubs for missing files) and ``data``."""
     course_root, dest = Path(course_root), Path(dest)
     source = course_root / "source" / course.ASSIGNMENT
@@ -182,7 +139,9 @@ class StudentSandbox(NbGraderPreprocessor):
 
     course_root = Unicode("", help="the course directory").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any]
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         student = resources["nbgrader"]["student"]
         folder = student_package(
             self.course_root, student, Path(self.course_root) / SANDBOX / student
@@ -194,7 +153,9 @@ class StudentSandbox(NbGraderPreprocessor):
 class CourseTrustedExport(TrustedExport):
     """The kit's TrustedExport, except in ``package_tests.ipynb`` (PackageTests grades it)."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any]
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         if resources.get("unique_key") == Path(PACKAGE_NOTEBOOK).stem:
             return nb, resources
         return super().preprocess(nb, resources)
@@ -203,7 +164,9 @@ class CourseTrustedExport(TrustedExport):
 class CourseTrustedVerdict(TrustedVerdict):
     """The kit's TrustedVerdict, except in ``package_tests.ipynb`` (PackageTests grades it)."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any]
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         if resources.get("unique_key") == Path(PACKAGE_NOTEBOOK).stem:
             return nb, resources
         return super().preprocess(nb, resources)
@@ -212,7 +175,9 @@ class CourseTrustedVerdict(TrustedVerdict):
 class PackageTests(NbGraderPreprocessor):
     """In ``package_tests.ipynb``: each cell's outputs become its hidden test's result."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any]
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         if resources.get("unique_key") != Path(PACKAGE_NOTEBOOK).stem:
             return nb, resources
         folder = resources.get("metadata", {}).get("path")
@@ -240,7 +205,9 @@ class PackageTests(NbGraderPreprocessor):
 class HideTestTracebacks(NbGraderPreprocessor):
     """In feedback, a failing test cell shows its error message, not the traceback's code lines."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(
+        self, cell: nbformat.NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             for output in cell.get("outputs", []):
@@ -251,7 +218,7 @@ class HideTestTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
-def write_course(root, cell_timeout=120):
+def write_course(root: str | Path, cell_timeout: int = 120) -> Path:
     """Create or update the course directory ``root``; return its path.
 
     Refuses a non-empty folder that is not a course made by this command, so
@@ -261,7 +228,7 @@ def write_course(root, cell_timeout=120):
     root = Path(root).resolve()
     config = root / "nbgrader_config.py"
     if root.exists() and any(root.iterdir()):
-        if not (config.is_file() and config.read_text().startswith(MARK)):
+        if not (config.is_file() and config.read_text().startswith(MARKS)):
             raise UnsafeCourseError(
                 f"{root} is not empty and not a course made by `python -m grading course`: "
                 "give a new or empty folder (nothing was changed)."
@@ -280,28 +247,24 @@ def write_course(root, cell_timeout=120):
             shutil.rmtree(source)
         source.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(staged, source)
-    config.write_text(
-        COURSE_CONFIG.format(
-            mark=MARK,
-            root=str(root),
-            db_url=f"sqlite:///{root / 'gradebook.db'}",
-            sandbox=SANDBOX,
-            assignment=course.ASSIGNMENT,
-            student_files=list(course.STUDENT_FILES),
-            cell_timeout=cell_timeout,
-            kit=str(course.KIT_ROOT),
-            release_dir=str(root / "release" / course.ASSIGNMENT),
-            flag_file=str(root / "autograde_flags.json"),
-        )
+    course.write_config(
+        root,
+        cell_timeout=cell_timeout,
+        flavour="course",
+        ignore=(*nbconfig.IGNORE, SANDBOX),
+        release_dir=str(root / "release" / course.ASSIGNMENT),
+        flag_file=str(root / "autograde_flags.json"),
+        sandbox=str(root / SANDBOX),
+        export_dir=str(root / SANDBOX / ".export"),
     )
     return root
 
 
-def require_course(root):
+def require_course(root: str | Path) -> Path:
     """``root`` resolved, if it is a course made by :func:`write_course`; else UnsafeCourseError."""
     root = Path(root).resolve()
     config = root / "nbgrader_config.py"
-    if not (config.is_file() and config.read_text().startswith(MARK)):
+    if not (config.is_file() and config.read_text().startswith(MARKS)):
         raise UnsafeCourseError(
             f"{root} is not a course made by `python -m grading course`: "
             f"run `python -m grading course {root}` first."
@@ -309,7 +272,9 @@ def require_course(root):
     return root
 
 
-def autograde_into(root, submissions, timeout=600):
+def autograde_into(
+    root: str | Path, submissions: Iterable[tuple[str, str | Path]], timeout: float = 600
+) -> dict[str, list[str]]:
     """Lay each ``(student, submission)`` into the course and autograde it there with nbgrader.
 
     ``submission`` is a folder or zip as :func:`grading.intake.intake` reads it; an

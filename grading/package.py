@@ -149,7 +149,6 @@ def run_child(package_dir, group, timeout, memory_bytes, user=None, monitor=None
             "MPLBACKEND": "Agg",
         }
         # The child's /proc monitor reports on this pipe; the sandbox's Monitor gets its lines.
-        monitor = monitor if monitor is not None else sandbox.active_monitor()
         stops = monitor.memory_stops if monitor else 0
         read_end, write_end = os.pipe()
         try:

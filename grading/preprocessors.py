@@ -1,7 +1,7 @@
 """nbgrader preprocessors that close the known holes of a naive nbgrader setup.
 
 They are put into nbgrader's pipelines by the course configuration
-(:mod:`grading.course`), in this order:
+(:mod:`grading.nbconfig`), in this order:
 
 sanitize (before nbgrader's ``OverwriteCells``):
     ``RebuildFromRelease``: the graded notebook is the release notebook with the

@@ -1,12 +1,20 @@
 """The /proc audit hook that every process running a student's code installs first.
 
 Stdlib only and self-contained: the hidden-test child (``grading/hidden_tests.py``)
-imports it from a copy beside itself, and the sandboxed kernel's bootstrap
-(``grading/sandbox.py``) runs this file's source before ipykernel starts.
+and the sandboxed kernel's bootstrap (``grading/isolation/kernel_bootstrap.py``)
+each import it from a copy beside themselves.
 """
 
+from __future__ import annotations  # annotations stay text: nothing below is imported to run
 
-def watch_proc_reads(fd, limit=20, install=True):
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def watch_proc_reads(
+    fd: int, limit: int = 20, install: bool = True
+) -> Callable[[str, tuple], None]:
     """Report, on file descriptor ``fd``, reads of other processes' ``/proc`` entries.
 
     Installs an audit hook (PEP 578) in this process, inherited by its forks.
@@ -18,10 +26,10 @@ def watch_proc_reads(fd, limit=20, install=True):
     student's code. The grader turns the lines into review flags.
 
     The function is self-contained (it imports inside), and this file imports
-    nothing: the hidden-test child imports it from a copy beside itself, and
-    the kernel's bootstrap (``grading/sandbox.py``) runs this file's source
-    before ipykernel starts. Returns the hook (``install=False``: made, not
-    installed, for tests; an audit hook cannot be removed).
+    nothing: the hidden-test child and the kernel's bootstrap each import it
+    from a copy beside themselves, before the student's code runs. Returns the
+    hook (``install=False``: made, not installed, for tests; an audit hook
+    cannot be removed).
     """
     import os
     import sys

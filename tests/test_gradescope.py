@@ -16,7 +16,12 @@ import pytest
 
 from grading import gradescope
 
-SCRIPTS = ("setup.sh", "run_autograder")
+SCRIPTS = gradescope.SCRIPTS
+
+
+def script_text(name):
+    """The script as the repo holds it (grading/gradescope_files/<name>)."""
+    return (gradescope.SCRIPTS_DIR / name).read_text()
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +47,7 @@ def test_scripts_are_executable_regular_files_in_the_zip(autograder_zip):
             assert stat.S_ISREG(mode), f"{name}: mode {oct(mode)} lacks the regular-file bit"
             assert stat.S_IMODE(mode) == 0o755, f"{name}: mode {oct(mode)}"
             assert archive.read(name).startswith(b"#!/usr/bin/env bash\n")
+            assert archive.read(name) == (gradescope.SCRIPTS_DIR / name).read_bytes()
         names = set(archive.namelist())
     assert {"requirements.txt", "grading/__main__.py", "cs_loss/svm.py"} <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -54,7 +60,7 @@ def test_build_autograder_keeps_other_files_in_the_folder(tmp_path):
 
 
 def test_setup_installs_into_a_virtual_environment_not_the_system_python():
-    script = gradescope.SETUP_SH
+    script = script_text("setup.sh")
     assert "python3 -m venv" in script
     assert '"$VENV/bin/python" -m pip install' in script
     assert "python3 -m pip install" not in script  # PEP 668 images refuse this
@@ -62,7 +68,7 @@ def test_setup_installs_into_a_virtual_environment_not_the_system_python():
 
 
 def test_setup_installs_python3_venv_and_retries_when_venv_cannot_bootstrap_pip(tmp_path):
-    """Debian/Ubuntu without python3-venv: the first venv fails, apt installs it, the retry works."""
+    """Debian/Ubuntu without python3-venv: first venv fails, apt installs it, the retry works."""
     root, bin_dir = tmp_path / "autograder", tmp_path / "bin"
     (root / "source").mkdir(parents=True)
     bin_dir.mkdir()
@@ -79,7 +85,7 @@ exec {sys.executable} "$@"
     for name in ("python3", "apt-get"):
         (bin_dir / name).chmod(0o755)
     # setup.sh up to the venv (the rest needs the kit's requirements installed).
-    script = gradescope.SETUP_SH.split('# shellcheck disable=SC2086\n"$VENV/bin/python"')[0]
+    script = script_text("setup.sh").split('# shellcheck disable=SC2086\n"$VENV/bin/python"')[0]
     (root / "setup_venv.sh").write_text(script + 'echo "venv: $VENV"\n')
     env = dict(
         os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
@@ -101,7 +107,7 @@ def run_autograder(root, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(AUTOGRADER_ROOT=str(root), **(env_extra or {}))
     script = root / "run_autograder"
-    script.write_text(gradescope.RUN_AUTOGRADER)
+    script.write_text(script_text("run_autograder"))
     script.chmod(0o755)
     done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -626,7 +626,7 @@ def test_collect_refuses_with_a_reason_for_each_problem(small_release, tmp_path)
 
 
 def test_the_grader_warns_loudly_once_when_it_cannot_switch_users(capsys, monkeypatch):
-    from grading import sandbox
+    from grading.isolation import users as sandbox
 
     monkeypatch.setattr(sandbox, "_warned", [])
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)

@@ -21,7 +21,8 @@ import nbformat
 import pytest
 
 from grading import autograde as ag
-from grading import course, examples, intake, markers, sandbox
+from grading import course, examples, intake, markers
+from grading import isolation as sandbox
 
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
 EXPECTED = course.KIT_ROOT / "grading" / "expected.npz"

@@ -169,9 +169,8 @@ def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
     # by student code.
     import os
     import subprocess
-    import sys
 
-    from grading import sandbox
+    from grading import isolation
 
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
@@ -196,8 +195,8 @@ def test_kernel_launcher_does_not_write_through_a_symlink_in_home(tmp_path):
     }
     try:
         subprocess.run(
-            [sys.executable, "-I", sandbox.__file__, "kernel", str(connection)],
-            env={**os.environ, sandbox.SPEC_VARIABLE: json.dumps(spec)},
+            isolation.kernel_argv(str(connection)),
+            env={**os.environ, isolation.SPEC_VARIABLE: json.dumps(spec)},
             capture_output=True,
             timeout=60,
             check=False,

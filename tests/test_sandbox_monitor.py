@@ -8,6 +8,7 @@ a sandbox user of a worker slot that no other grader on the machine holds.
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from grading import autograde as ag
-from grading import package, proc_audit, sandbox
-from grading.sandbox import Monitor
+from grading import isolation, package, proc_audit
+from grading.isolation import Monitor
 
-ROOT_MODE = sandbox.can_switch_users() and sandbox.python_usable(sandbox.ensure_user(0))
+ROOT_MODE = isolation.can_switch_users() and isolation.python_usable(isolation.ensure_user(0))
 needs_root = pytest.mark.skipif(not ROOT_MODE, reason="needs root and a Python other users can run")
 
 
@@ -55,9 +56,9 @@ def slot_user():
     """The sandbox user of a worker slot held for the test (no grader shares it meanwhile)."""
     slot, lock = ag._claim_slot()
     try:
-        user = sandbox.ensure_user(slot)
+        user = isolation.ensure_user(slot)
         yield user
-        sandbox.kill_user(user.pw_uid)
+        isolation.kill_user(user.pw_uid)
     finally:
         lock.close()
 
@@ -249,8 +250,10 @@ def test_records_become_flags_deduplicated_and_capped():
     ]
     monitor.add_records(b"".join(b"open\t/proc/%d/environ\n" % pid for pid in range(100, 200)))
     flags = monitor.flags()
-    assert len(flags) == sandbox.MAX_PROC_FLAGS + 1
-    assert flags[-1] == f"review: {103 - sandbox.MAX_PROC_FLAGS} more read(s) of /proc at run time"
+    assert len(flags) == isolation.MAX_PROC_FLAGS + 1
+    assert (
+        flags[-1] == f"review: {103 - isolation.MAX_PROC_FLAGS} more read(s) of /proc at run time"
+    )
 
 
 def test_a_flood_of_records_is_not_read_past_a_megabyte():
@@ -264,9 +267,11 @@ def test_a_flood_of_records_is_not_read_past_a_megabyte():
 def test_the_watchdog_sums_all_processes_and_kills_them_all_above_the_limit(monkeypatch):
     table = {11: 300, 12: 300, 13: 300, 15: 0}  # 15: a zombie, nothing to kill
     killed = []
-    monkeypatch.setattr(sandbox, "processes_of", lambda uid: list(table) if uid == 7 else [])
-    monkeypatch.setattr(sandbox, "resident_bytes", lambda pid: table.get(pid, 0))
-    monkeypatch.setattr(sandbox.os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    monkeypatch.setattr(
+        isolation.monitor, "processes_of", lambda uid: list(table) if uid == 7 else []
+    )
+    monkeypatch.setattr(isolation.monitor, "resident_bytes", lambda pid: table.get(pid, 0))
+    monkeypatch.setattr(isolation.monitor.os, "kill", lambda pid, sig: killed.append((pid, sig)))
     monitor = Monitor(7, limit_bytes=1000)
     assert monitor.check_memory() == 900 and killed == [] and monitor.memory_stops == 0
     table[14] = 101  # each process is small; together they are over
@@ -280,45 +285,65 @@ def test_the_watchdog_sums_all_processes_and_kills_them_all_above_the_limit(monk
 
 
 def test_resident_bytes_counts_touched_memory_not_address_space():
-    with (
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                (
-                    "import mmap, sys, time\nreserved = mmap.mmap(-1, 2**30)\n"  # 1 GiB reserved, untouched
-                    "touched = bytearray(200 * 2**20)\nprint('ready', flush=True)\ntime.sleep(60)"
-                ),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as child
-    ):
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                # 1 GiB reserved, untouched
+                "import mmap, sys, time\nreserved = mmap.mmap(-1, 2**30)\n"
+                "touched = bytearray(200 * 2**20)\nprint('ready', flush=True)\ntime.sleep(60)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
         try:
             assert child.stdout.readline() == "ready\n"
-            held = sandbox.resident_bytes(child.pid)
+            held = isolation.resident_bytes(child.pid)
             assert 200 * 2**20 <= held < 600 * 2**20
         finally:
             child.kill()
             child.wait()
-    assert sandbox.resident_bytes(child.pid) == 0
+    assert isolation.resident_bytes(child.pid) == 0
 
 
-def test_the_package_child_reports_proc_reads_to_the_running_monitor(tmp_path):
+def test_the_package_child_reports_proc_reads_to_the_monitor_it_is_given(tmp_path):
     (tmp_path / "cs_loss").mkdir()
     (tmp_path / "cs_loss" / "__init__.py").write_text(
-        "import os\ntry:\n    open('/proc/%d/cmdline' % os.getppid()).read()\nexcept OSError:\n    pass\n"
+        "import os\ntry:\n    open('/proc/%d/cmdline' % os.getppid()).read()\n"
+        "except OSError:\n    pass\n"
     )
     with Monitor(None) as monitor:
-        package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
+        package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31, monitor=monitor)
     assert monitor.proc_reads == [("open", f"/proc/{os.getpid()}/cmdline")]
-    assert sandbox.active_monitor() is None
+    with Monitor(None) as bystander:  # a monitor that is not handed over hears nothing
+        package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
+    assert bystander.proc_reads == []
+
+
+def test_the_kernel_bootstrap_is_a_file_copied_where_the_user_can_read_it(tmp_path):
+    from grading.isolation import kernel
+
+    kernels = tmp_path / "kernels"
+    kernels.mkdir(mode=0o711)
+    bootstrap = kernel.place_bootstrap(kernels)
+    assert bootstrap == kernel.bootstrap_path(kernels)
+    assert bootstrap.read_bytes() == kernel.BOOTSTRAP.read_bytes()
+    assert (bootstrap.parent / "proc_audit.py").read_bytes() == Path(
+        proc_audit.__file__
+    ).read_bytes()
+    # Listable (Python imports proc_audit from the folder only if it can list it), not writable.
+    assert stat.S_IMODE(bootstrap.parent.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in bootstrap.parent.iterdir()} == {0o644}
+    launcher = kernel.kernel_argv("conn.json")
+    assert launcher[1:] == ["-I", str(kernel.LAUNCHER), "conn.json"] and kernel.LAUNCHER.is_file()
 
 
 def test_without_root_the_sandbox_watches_no_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "can_switch_users", lambda: False)
-    monkeypatch.setattr(sandbox, "_warned", [True])  # the loud warning is tested elsewhere
-    box = sandbox.Sandbox(tmp_path / "box")
+    monkeypatch.setattr(isolation.sandbox, "can_switch_users", lambda: False)
+    monkeypatch.setattr(isolation.users, "_warned", [True])  # the loud warning is tested elsewhere
+    box = isolation.Sandbox(tmp_path / "box")
     assert box.monitor.uid is None and box.monitor.channel is None
     assert json.loads(box.spec())["channel"] is None  # a kernel launched anyway gets no channel
     box.monitor.start()
@@ -345,7 +370,7 @@ def test_a_submission_whose_processes_together_are_too_big_is_stopped(slot_user)
         for hog in hogs:
             hog.wait(timeout=30)
     assert [hog.returncode for hog in hogs] == [-9, -9, -9]
-    assert monitor.memory_stops >= 1 and sandbox.processes_of(slot_user.pw_uid) == []
+    assert monitor.memory_stops >= 1 and isolation.processes_of(slot_user.pw_uid) == []
 
 
 @needs_root
@@ -355,8 +380,10 @@ def test_a_killed_package_child_says_memory_was_the_reason(tmp_path, slot_user, 
         "import time\n_hog = bytearray(400 * 2**20)\ntime.sleep(30)\n"
     )
     monkeypatch.setenv("CS_LOSS_GRADE_USER", slot_user.pw_name)
-    with Monitor(slot_user.pw_uid, limit_bytes=200 * 2**20, interval=0.05):
-        _, statuses = package.run_child(tmp_path, "knn", timeout=60, memory_bytes=2**31)
+    with Monitor(slot_user.pw_uid, limit_bytes=200 * 2**20, interval=0.05) as monitor:
+        _, statuses = package.run_child(
+            tmp_path, "knn", timeout=60, memory_bytes=2**31, monitor=monitor
+        )
     reasons = {status["error"] for status in statuses.values()}
     assert reasons == {
         "the test process was stopped: its processes together held more than 0.2 GiB "
@@ -369,7 +396,7 @@ def test_the_user_cannot_read_the_channel_it_writes_to(tmp_path, slot_user):
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     with Monitor(slot_user.pw_uid, channel=private / "fifo") as monitor:
-        fd = sandbox._open_channel(str(monitor.channel))
+        fd = isolation.open_channel(str(monitor.channel))
         code = textwrap.dedent(f"""
             import os, sys
             os.write({fd}, b"open\\t/proc/1/cmdline\\n")
@@ -384,7 +411,7 @@ def test_the_user_cannot_read_the_channel_it_writes_to(tmp_path, slot_user):
             [sys.executable, "-I", "-c", code],
             pass_fds=(fd,),
             cwd="/",
-            preexec_fn=sandbox._dropper(
+            preexec_fn=isolation.dropper(
                 {
                     "uid": slot_user.pw_uid,
                     "gid": slot_user.pw_gid,
@@ -409,8 +436,8 @@ def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(
 ):
     from jupyter_client.manager import start_new_kernel
 
-    slot = int(slot_user.pw_name.removeprefix(sandbox.USER_PREFIX))
-    box = sandbox.Sandbox(
+    slot = int(slot_user.pw_name.removeprefix(isolation.USER_PREFIX))
+    box = isolation.Sandbox(
         tempfile.mkdtemp(prefix="cs_loss_box_"), slot=slot
     )  # where users may enter
     (box.work / "cs_loss").mkdir()
@@ -418,7 +445,7 @@ def test_the_sandboxed_kernel_imports_the_working_folder_and_reports_proc_reads(
     box.give()
     jupyter = tmp_path / "jupyter"
     box.install_kernelspec(jupyter)
-    env = {sandbox.SPEC_VARIABLE: box.spec(), "JUPYTER_PATH": str(jupyter)}
+    env = {isolation.SPEC_VARIABLE: box.spec(), "JUPYTER_PATH": str(jupyter)}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     box.monitor.start()
