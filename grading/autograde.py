@@ -335,8 +335,6 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
     with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
         os.chmod(tmp, 0o700)
         result["flags"] += _scan_student_code(submission_dir)
-        if box.user is not None:
-            os.environ["CS_LOSS_GRADE_USER"] = box.user.pw_name  # package.run_child drops to it
         result["tests"] += [
             {
                 "name": f"cs_loss:{r.name}",
@@ -348,7 +346,7 @@ def _grade_in(box, template, submission_dir, sid, result, cell_timeout, start, b
                 "targets": list(r.targets),
                 "mistakes": list(r.mistakes),
             }
-            for r in package.run_package_tests(submission_dir)
+            for r in package.run_package_tests(submission_dir, user=box.user, monitor=box.monitor)
         ]
         root = Path(tmp) / "course"
         shutil.copytree(

@@ -40,7 +40,8 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from . import course, package
+from . import course, package, sandbox
+from .child import user_from_environment
 from .markers import strip_file
 from .preprocessors import TrustedExport, TrustedVerdict
 
@@ -218,7 +219,12 @@ class PackageTests(NbGraderPreprocessor):
         folder = resources.get("metadata", {}).get("path")
         if not folder or not (Path(folder) / "cs_loss").is_dir():
             raise UnsafeCourseError("PackageTests needs StudentSandbox before it in the pipeline")
-        results = {_grade_id(r.name): r for r in package.run_package_tests(folder)}
+        results = {
+            _grade_id(r.name): r
+            for r in package.run_package_tests(
+                folder, user=user_from_environment(), monitor=sandbox.active_monitor()
+            )
+        }
         for cell in nb.cells:
             result = results.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
             if result is None or cell.cell_type != "code":
