@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import hidden_tests
+from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 256 * 2**20  # any file the child writes, as in the kernel's sandbox
@@ -76,8 +76,15 @@ def user_from_environment() -> pwd.struct_passwd | None:
 
 
 def tests_of(group: str) -> list[str]:
-    """The names of the hidden tests of ``group``, in the child's order."""
-    return [name for g, name, *_ in hidden_tests.TESTS if g == group]
+    """The names of the hidden tests of ``group``, in their declared order."""
+    return [case.name for case in CASES if case.group == group]
+
+
+def plan_of(group: str) -> list[dict[str, Any]]:
+    """What the child of ``group`` runs: each test's name and the modules it needs."""
+    return [
+        {"name": case.name, "modules": list(case.modules)} for case in CASES if case.group == group
+    ]
 
 
 def group_failed(group: str, reason: str) -> Statuses:
@@ -117,13 +124,15 @@ def _read_result(path: Path, limit: int, owner: int) -> bytes:
         return f.read(limit)
 
 
-def _prepare(package_dir: Path, tmp: Path, user: pwd.struct_passwd | None) -> None:
-    """Copy the submission's ``cs_loss``, the child and its audit hook into ``tmp``."""
+def _prepare(package_dir: Path, tmp: Path, group: str, user: pwd.struct_passwd | None) -> None:
+    """Copy the submission's ``cs_loss``, the child and its audit hook into ``tmp``, and
+    write the plan of ``group`` for the child."""
     source = Path(package_dir) / "cs_loss"
     if source.is_dir():
         shutil.copytree(source, tmp / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(HERE / "hidden_tests.py", tmp / "hidden_tests.py")
     shutil.copy(HERE / "proc_audit.py", tmp / "proc_audit.py")
+    (tmp / "plan.json").write_text(json.dumps(plan_of(group)))
     if user is not None:
         for path in [tmp, *tmp.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
@@ -160,7 +169,7 @@ def run_child(
     package_dir : path
         A folder holding the submission's ``cs_loss``.
     group : str
-        The group of hidden tests to run (``hidden_tests.TESTS``).
+        The group of hidden tests to run (``Case.group`` of ``grading/topics/``).
     timeout : float
         Seconds the whole child may take.
     memory_bytes : int
@@ -181,7 +190,7 @@ def run_child(
     """
     with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
         tmp = Path(tmp)
-        _prepare(Path(package_dir), tmp, user)
+        _prepare(Path(package_dir), tmp, group, user)
         out = tmp / "out.npz"
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -195,7 +204,7 @@ def run_child(
         read_end, write_end = os.pipe()
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "hidden_tests.py", group, str(out), str(write_end)],
+                [sys.executable, "-I", "hidden_tests.py", "plan.json", str(out), str(write_end)],
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -134,7 +134,7 @@ def _kinds(values):
 def _relations(name, got, expected):
     """Hints from simple relations between the student's value and the expected one."""
     hints = []
-    cases = {case: N for case, _f, _g, _r, _s, _sc, N in hidden_tests.LOSS_CASES}
+    cases = {case: N for case, _f, _r, _s, _sc, N in hidden_tests.LOSS_CASES}
     N = cases.get(name.rsplit("_", 1)[0])
     for key in [k for k in expected if k.startswith(name + "/")]:
         if key not in got:

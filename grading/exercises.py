@@ -8,8 +8,8 @@ read from there rather than copied:
 
 - the regions, their files and ids: the markers in ``cs_loss/*.py``;
 - the task text and the names to set: the TODO block above each region;
-- the hidden tests that grade a region and their points:
-  ``grading/hidden_tests.py`` (each test names its targets);
+- the hidden tests that grade a region and their points: the topic modules of
+  ``grading/topics/`` (each case names its targets);
 - the answer cells, the test cells that grade them and their points: the
   nbgrader metadata of ``notebooks/*.ipynb``;
 - the known mistakes and the correct variants of a region:
@@ -141,10 +141,10 @@ def regions_of(target, region_ids):
 
 
 def hidden_tests():
-    """``[(name, points, targets)]`` of ``grading/hidden_tests.py``."""
-    from . import hidden_tests as module
+    """``[(name, points, targets)]`` of the hidden test cases declared in ``grading/topics/``."""
+    from .topics import CASES
 
-    return [(name, points, tuple(targets)) for _group, name, points, targets, _run in module.TESTS]
+    return [(case.name, case.points, case.targets) for case in CASES]
 
 
 def notebook_targets(region_ids=None):

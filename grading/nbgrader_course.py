@@ -140,7 +140,7 @@ def package_notebook():
         "schema_version": 3,
     }
     notebook.cells.append(intro)
-    for _group, name, points, targets, _run in package.hidden_tests.TESTS:
+    for _group, name, points, targets, _modules in package.TESTS:
         cell = nbformat.v4.new_code_cell(
             f"# Hidden test {name} ({points} points) of {', '.join(targets)}: run by the grader.\n"
         )

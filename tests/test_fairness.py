@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from grading import build, diagnosis, mistakes
+from grading import build, diagnosis, mistakes, package
 
 
 def test_catalogue_is_consistent():

@@ -43,9 +43,9 @@ def test_student_ids_are_safe_file_names():
 
 
 def test_hidden_tests_have_points_and_targets():
-    names = [name for _, name, _, _, _ in package.hidden_tests.TESTS]
+    names = [name for _, name, _, _, _ in package.TESTS]
     assert len(names) == len(set(names)) >= 12
-    assert all(points > 0 and targets for _, _, points, targets, _ in package.hidden_tests.TESTS)
+    assert all(points > 0 and targets for _, _, points, targets, _ in package.TESTS)
 
 
 def test_expected_values_match_the_reference_solution(tmp_path):

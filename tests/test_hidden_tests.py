@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import cs_loss
-from grading import hidden_tests as ht
 from grading import behaviour, compare, package
+from grading import hidden_tests as ht
 
 
 def _fake_package(**functions):
@@ -22,15 +22,25 @@ def _fake_package(**functions):
 
 def _run(name, package_like):
     ht._LOSS_CACHE.clear()
-    run = next(run for _g, n, _p, _t, run in ht.TESTS if n == name)
-    return run(package_like)
+    return ht.TESTS[name](package_like)
 
 
 def test_test_names_are_unique_and_every_loss_case_has_separate_loss_and_grad_points():
-    names = [name for _g, name, _p, _t, _r in ht.TESTS]
+    names = [case.name for case in package.TESTS]
     assert len(names) == len(set(names))
     for case, *_ in ht.LOSS_CASES:
         assert f"{case}_loss" in names and f"{case}_grad" in names
+
+
+def test_the_child_runs_exactly_the_declared_cases():
+    """Every declared case has its run in the child, and the child has no undeclared test."""
+    assert sorted(ht.TESTS) == sorted(case.name for case in package.TESTS)
+
+
+def test_each_case_needs_the_modules_of_its_targets():
+    for case in package.TESTS:
+        assert case.modules[0] == "_validation" and len(case.modules) == 2
+        assert case.points > 0 and case.targets
 
 
 @pytest.mark.parametrize(
@@ -178,20 +188,21 @@ def test_an_import_failure_costs_only_the_tests_whose_modules_need_it():
         "linear_classifier": "cs_loss/linear_classifier.py could not be imported, because "
         "cs_loss/svm.py could not",
     }
-    assert ht._import_problems(("softmax_loss_vectorized",), errors) == []
-    assert ht._import_problems(("KNearestNeighbor.predict_labels",), errors) == []
-    assert ht._import_problems(("svm_loss_naive",), errors) == [errors["svm"]]
-    assert ht._import_problems(("LinearClassifier.train#1",), errors) == [
+    needs = {case.name: case.modules for case in package.TESTS}
+    assert ht._import_problems(needs["softmax_vectorized_reg_loss"], errors) == []
+    assert ht._import_problems(needs["knn_predict_labels"], errors) == []
+    assert ht._import_problems(needs["svm_naive_reg_loss"], errors) == [errors["svm"]]
+    assert ht._import_problems(needs["linear_train_batches"], errors) == [
         errors["linear_classifier"]
     ]
     broken_validation = {"_validation": "cs_loss/_validation.py could not be imported"}
-    assert ht._import_problems(("softmax_loss_naive",), broken_validation) != []
+    assert ht._import_problems(needs["softmax_naive_reg_loss"], broken_validation) != []
 
 
 def test_group_limits_cover_two_import_rounds_and_every_test():
     for group in package.GROUPS:
-        tests = sum(1 for g, *_ in ht.TESTS if g == group)
-        assert ht.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
+        tests = sum(1 for case in package.TESTS if case.group == group)
+        assert package.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
 
 
 def test_whole_numbers_stored_as_floats_are_labels_and_other_floats_are_not():
