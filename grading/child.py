@@ -1,9 +1,10 @@
 """Run one group of hidden tests in a child process and read what it left.
 
-The student's code runs only in a child (``hidden_tests.py``, copied alone with
-``proc_audit.py`` next to a copy of the submission's ``cs_loss`` in a throw-away
-folder), with a time and a memory limit, as ``user`` when one is given. This
-process only reads the plain numbers and statuses the child saved.
+The student's code runs only in a child (``hidden_tests.py``, copied with
+``hidden_support.py`` and ``proc_audit.py`` next to a copy of the submission's
+``cs_loss`` in a throw-away folder), with a time and a memory limit, as ``user``
+when one is given. This process only reads the plain numbers and statuses the
+child saved.
 
 What the step needs is passed to it: the user to drop to and the sandbox's
 monitor (:class:`grading.sandbox.Monitor`), never read from the environment or
@@ -30,11 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from .exercises import GRADED_MODULES
 from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 256 * 2**20  # any file the child writes, as in the kernel's sandbox
 MAX_STATUS_BYTES = 2**20
+#: The child's files, copied beside the submission's cs_loss: they import no other kit code.
+CHILD_FILES = ("hidden_tests.py", "hidden_support.py", "proc_audit.py")
 
 Statuses = dict[str, dict[str, Any]]
 Arrays = dict[str, np.ndarray]
@@ -80,11 +84,11 @@ def tests_of(group: str) -> list[str]:
     return [case.name for case in CASES if case.group == group]
 
 
-def plan_of(group: str) -> list[dict[str, Any]]:
-    """What the child of ``group`` runs: each test's name and the modules it needs."""
-    return [
-        {"name": case.name, "modules": list(case.modules)} for case in CASES if case.group == group
-    ]
+def plan_of(group: str) -> dict[str, Any]:
+    """What the child of ``group`` runs: the package modules in import order (imported one
+    by one when ``import cs_loss`` fails), and each test's name and the modules it needs."""
+    tests = [{"name": c.name, "modules": list(c.modules)} for c in CASES if c.group == group]
+    return {"modules": list(GRADED_MODULES), "tests": tests}
 
 
 def group_failed(group: str, reason: str) -> Statuses:
@@ -130,8 +134,8 @@ def _prepare(package_dir: Path, tmp: Path, group: str, user: pwd.struct_passwd |
     source = Path(package_dir) / "cs_loss"
     if source.is_dir():
         shutil.copytree(source, tmp / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(HERE / "hidden_tests.py", tmp / "hidden_tests.py")
-    shutil.copy(HERE / "proc_audit.py", tmp / "proc_audit.py")
+    for name in CHILD_FILES:
+        shutil.copy(HERE / name, tmp / name)
     (tmp / "plan.json").write_text(json.dumps(plan_of(group)))
     if user is not None:
         for path in [tmp, *tmp.rglob("*")]:

@@ -86,7 +86,7 @@ def test_predict_labels_returning_none_says_so_without_kit_names():
         "predict_labels(dists, k=1) returned None; expected an array "
         "of integer labels of shape (25,)"
     )
-    assert "k1" not in ht._describe(info.value)
+    assert "k1" not in ht.describe(info.value)
 
 
 def test_knn_data_have_ten_classes_and_coincident_float_points():
@@ -189,14 +189,14 @@ def test_an_import_failure_costs_only_the_tests_whose_modules_need_it():
         "cs_loss/svm.py could not",
     }
     needs = {case.name: case.modules for case in package.TESTS}
-    assert ht._import_problems(needs["softmax_vectorized_reg_loss"], errors) == []
-    assert ht._import_problems(needs["knn_predict_labels"], errors) == []
-    assert ht._import_problems(needs["svm_naive_reg_loss"], errors) == [errors["svm"]]
-    assert ht._import_problems(needs["linear_train_batches"], errors) == [
+    assert ht.import_problems(needs["softmax_vectorized_reg_loss"], errors) == []
+    assert ht.import_problems(needs["knn_predict_labels"], errors) == []
+    assert ht.import_problems(needs["svm_naive_reg_loss"], errors) == [errors["svm"]]
+    assert ht.import_problems(needs["linear_train_batches"], errors) == [
         errors["linear_classifier"]
     ]
     broken_validation = {"_validation": "cs_loss/_validation.py could not be imported"}
-    assert ht._import_problems(needs["softmax_naive_reg_loss"], broken_validation) != []
+    assert ht.import_problems(needs["softmax_naive_reg_loss"], broken_validation) != []
 
 
 def test_group_limits_cover_two_import_rounds_and_every_test():
@@ -206,11 +206,11 @@ def test_group_limits_cover_two_import_rounds_and_every_test():
 
 
 def test_whole_numbers_stored_as_floats_are_labels_and_other_floats_are_not():
-    got = ht._labels(np.array([1.0, 0.0, 9.0]), "predict_labels(dists, k=1)", 3)
+    got = ht.as_labels(np.array([1.0, 0.0, 9.0]), "predict_labels(dists, k=1)", 3)
     assert got.dtype == np.int64 and got.tolist() == [1, 0, 9]
     for bad in (np.array([1.5, 0.0, 9.0]), np.array([np.nan, 0.0, 1.0])):
         with pytest.raises(ht.StudentValueError, match="integer labels"):
-            ht._labels(bad, "predict_labels(dists, k=1)", 3)
+            ht.as_labels(bad, "predict_labels(dists, k=1)", 3)
 
 
 def test_a_loss_that_writes_into_its_inputs_is_told_so():
