@@ -6,11 +6,16 @@ student's value that a test cannot use becomes a :class:`StudentValueError` whos
 message says what was returned and what was expected, in the student's terms.
 """
 
+from __future__ import annotations
+
 import contextlib
 import signal
 import sys
 import traceback
+import types
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +40,7 @@ class TimeLimit(BaseException):
 
 
 @contextlib.contextmanager
-def time_limit(seconds, what):
+def time_limit(seconds: float, what: str) -> Iterator[None]:
     """Raise :class:`TimeLimit` in the block after ``seconds``, and every second after that."""
     active = [True]
 
@@ -55,7 +60,7 @@ def time_limit(seconds, what):
         signal.signal(signal.SIGALRM, previous)
 
 
-def describe_value(value):
+def describe_value(value: Any) -> str:
     if value is None:
         return "None"
     array = np.asarray(value) if not isinstance(value, (str, bytes)) else None
@@ -65,7 +70,7 @@ def describe_value(value):
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, which is not numeric"
 
 
-def as_number(value, call, what="loss"):
+def as_number(value: Any, call: str, what: str = "loss") -> np.ndarray:
     """``value`` as a 0-d array, accepting what a reader would call a number.
 
     A Python number, a NumPy scalar or an array of size 1 (any float or int
@@ -83,7 +88,14 @@ def as_number(value, call, what="loss"):
     return array.reshape(())
 
 
-def as_array(value, call, what, shape, kinds="biuf", description="an array"):
+def as_array(
+    value: Any,
+    call: str,
+    what: str,
+    shape: tuple,
+    kinds: str = "biuf",
+    description: str = "an array",
+) -> np.ndarray:
     """``value`` as an array of ``shape``, or an error in the student's terms."""
     try:
         array = np.asarray(value)
@@ -97,7 +109,7 @@ def as_array(value, call, what, shape, kinds="biuf", description="an array"):
     return array
 
 
-def as_labels(value, call, num):
+def as_labels(value: Any, call: str, num: int) -> np.ndarray:
     """Labels as integers: whole numbers stored as floats (``np.zeros(N)`` filled with votes)
     are labels too; any other float is named in the student's terms."""
     try:
@@ -110,7 +122,7 @@ def as_labels(value, call, num):
     return as_array(value, call, "", (num,), "biu", "an array of integer labels")
 
 
-def import_problems(modules, import_errors):
+def import_problems(modules: Iterable[str], import_errors: dict[str, str]) -> list[str]:
     """The import errors of ``modules`` (empty if they all imported)."""
     problems = []
     for name in modules:
@@ -119,7 +131,7 @@ def import_problems(modules, import_errors):
     return problems
 
 
-def import_package(modules):
+def import_package(modules: Iterable[str]) -> tuple[types.ModuleType, dict[str, str]]:
     """``import cs_loss``; if that fails, ``modules`` one by one (in import order, each
     exporting its public names onto the package), so a broken file costs only the tests
     that need it. Returns (package, {module: error})."""
@@ -165,7 +177,7 @@ def import_package(modules):
     return package, errors
 
 
-def describe(exc):
+def describe(exc: BaseException) -> str:
     """``Type: message (file:line)``, the line being the last one in the student's package."""
     frames = traceback.extract_tb(exc.__traceback__)
     student = [f for f in frames if "/cs_loss/" in f.filename.replace("\\", "/")]

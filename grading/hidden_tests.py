@@ -21,9 +21,14 @@ regions it targets and the modules it needs are declared in the grader
 are made here from fixed seeds; none needs CIFAR-10.
 """
 
+from __future__ import annotations
+
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -32,35 +37,15 @@ if __name__ == "__main__":
     # this file was copied to, which holds hidden_support.py, proc_audit.py and the
     # submission's cs_loss, is added.
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from hidden_support import (
-        IMPORT_SECONDS,
-        TEST_SECONDS,
-        StudentValueError,
-        TimeLimit,
-        as_array,
-        as_labels,
-        as_number,
-        describe,
-        describe_value,
-        import_package,
-        import_problems,
-        time_limit,
-    )
+    import hidden_support as support
 else:  # the grader's own import, as grading.hidden_tests
-    from .hidden_support import (
-        IMPORT_SECONDS,
-        TEST_SECONDS,
-        StudentValueError,
-        TimeLimit,
-        as_array,
-        as_labels,
-        as_number,
-        describe,
-        describe_value,
-        import_package,
-        import_problems,
-        time_limit,
-    )
+    from . import hidden_support as support
+
+StudentValueError, TimeLimit = support.StudentValueError, support.TimeLimit
+IMPORT_SECONDS, TEST_SECONDS = support.IMPORT_SECONDS, support.TEST_SECONDS
+as_array, as_labels, as_number = support.as_array, support.as_labels, support.as_number
+describe, describe_value, time_limit = support.describe, support.describe_value, support.time_limit
+import_package, import_problems = support.import_package, support.import_problems
 
 __all__ = [
     "IMPORT_SECONDS",
@@ -76,10 +61,12 @@ __all__ = [
     "time_limit",
 ]
 
-TESTS = {}  # name -> run(cs_loss) -> dict of arrays
+Outputs = dict[str, np.ndarray]
+Run = Callable[[ModuleType], Outputs]
+TESTS: dict[str, Run] = {}  # name -> run(cs_loss) -> dict of arrays
 
 
-def hidden_test(run):
+def hidden_test(run: Run) -> Run:
     """Register ``run`` as the hidden test of its name (its points live in the grader)."""
     TESTS[run.__name__] = run
     return run
@@ -114,17 +101,17 @@ def _distances(cs_loss, method):
 
 
 @hidden_test
-def knn_distances_two_loops(cs_loss):
+def knn_distances_two_loops(cs_loss: ModuleType) -> Outputs:
     return _distances(cs_loss, "two_loops")
 
 
 @hidden_test
-def knn_distances_one_loop(cs_loss):
+def knn_distances_one_loop(cs_loss: ModuleType) -> Outputs:
     return _distances(cs_loss, "one_loop")
 
 
 @hidden_test
-def knn_distances_no_loops(cs_loss):
+def knn_distances_no_loops(cs_loss: ModuleType) -> Outputs:
     return _distances(cs_loss, "no_loops")
 
 
@@ -148,7 +135,7 @@ def _tie_dists(y_train, patterns, seed):
 
 
 @hidden_test
-def knn_predict_labels(cs_loss):
+def knn_predict_labels(cs_loss: ModuleType) -> Outputs:
     X_train, y_train, X_test = _knn_data()
     knn = cs_loss.KNearestNeighbor().train(X_train, y_train)
     rng = np.random.default_rng(5)
@@ -258,7 +245,9 @@ for _case in LOSS_CASES:
 
 
 # ---------------------------------------------------------------- SGD
-def reference_svm_loss(W, X, y, reg):
+def reference_svm_loss(
+    W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float
+) -> tuple[float, np.ndarray]:
     """The multiclass SVM loss, here so that the train tests do not depend on the
     student's loss functions (and so that the grader can recompute every step)."""
     N = X.shape[0]
@@ -274,13 +263,13 @@ def reference_svm_loss(W, X, y, reg):
 TRAIN = {"learning_rate": 1e-2, "reg": 1e-3, "num_iters": 30, "batch_size": 16}
 
 
-def train_data():
+def train_data() -> tuple[np.ndarray, np.ndarray]:
     """Continuous data (every row distinct, so a batch row names its row of X)."""
     W, X, y = _loss_data(seed=13, N=120)
     return X, y
 
 
-def toy_data():
+def toy_data() -> tuple[np.ndarray, np.ndarray]:
     """A linearly separable problem: 3 well separated blobs, with a bias column."""
     rng = np.random.default_rng(21)
     centres = np.array([[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]])
@@ -326,33 +315,33 @@ def _record_training(cs_loss, X, y, settings, seed):
 
 # The grader checks these outputs itself (package.BEHAVIOUR_CHECKS): no expected values.
 @hidden_test
-def linear_train_batches(cs_loss):
+def linear_train_batches(cs_loss: ModuleType) -> Outputs:
     X, y = train_data()
     return _record_training(cs_loss, X, y, TRAIN, seed=4)
 
 
 @hidden_test
-def linear_train_update(cs_loss):
+def linear_train_update(cs_loss: ModuleType) -> Outputs:
     X, y = train_data()
     return _record_training(cs_loss, X, y, TRAIN, seed=7)
 
 
 @hidden_test
-def linear_train_separable(cs_loss):
+def linear_train_separable(cs_loss: ModuleType) -> Outputs:
     X, y = toy_data()
     out = _record_training(cs_loss, X, y, TOY, seed=3)
     return {"W_final": out["W_final"]}
 
 
 @hidden_test
-def linear_predict(cs_loss):
+def linear_predict(cs_loss: ModuleType) -> Outputs:
     W, X, y = _loss_data(seed=14, N=50)
     clf = cs_loss.Softmax()
     clf.W = W
     return {"y_pred": as_labels(clf.predict(X), "predict(X)", 50)}
 
 
-def run_plan(plan, out_path):
+def run_plan(plan: dict[str, Any], out_path: str | Path) -> None:
     """Run the tests the grader planned on the importable cs_loss; save outputs and statuses.
 
     ``plan`` is ``{"modules": [cs_loss modules in import order], "tests": [{"name": test,

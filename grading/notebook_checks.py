@@ -18,6 +18,7 @@ is not plain data of the expected type fails with a reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -51,7 +52,7 @@ def check(grade_id: str) -> Callable:
 _CACHE = {}
 
 
-def reference_fold_accuracies():
+def reference_fold_accuracies() -> dict[int, list[float]]:
     """{k: [accuracy per fold]} as knn.ipynb computes it, with the kit's own kNN."""
     if "folds" not in _CACHE:
         from cs_loss import KNearestNeighbor, load_images
@@ -238,7 +239,7 @@ TRUSTED_HOOK_MODULES = (
 )
 
 
-def foreign_hooks(export_dir, grade_id):
+def foreign_hooks(export_dir: str | os.PathLike, grade_id: str) -> list[str]:
     """Kernel event callbacks and input transformers not installed by IPython or the libraries."""
     try:
         hooks = Exported(export_dir, grade_id).get("_hooks")
@@ -249,7 +250,7 @@ def foreign_hooks(export_dir, grade_id):
     return [h for h in hooks if type(h) is str and not h.startswith(TRUSTED_HOOK_MODULES)]
 
 
-def evaluate(grade_id, export_dir):
+def evaluate(grade_id: str, export_dir: str | os.PathLike) -> tuple[bool, str]:
     """``(passed, reason)`` for test cell ``grade_id`` from the files its snippet wrote."""
     values = Exported(export_dir, grade_id)
     if not values.ran:

@@ -111,7 +111,7 @@ def _decode(tagged):
 class Exported:
     """The values one test cell exported, read and validated by the grader."""
 
-    def __init__(self, export_dir, grade_id):
+    def __init__(self, export_dir: str | os.PathLike, grade_id: str) -> None:
         self.grade_id = grade_id
         path = Path(export_dir) / f"{grade_id}.json"
         self.raw, self.arrays = {}, {}
@@ -131,7 +131,8 @@ class Exported:
             except Exception:  # a corrupt or pickled file is no value
                 self.arrays = {}
 
-    def get(self, name):
+    def get(self, name: str) -> Any:
+        """The plain value exported as ``name``; Invalid if missing or not plain data."""
         entry = self.raw.get(name)
         if type(entry) is not dict:
             raise Invalid(f"{name} was not set (this cell did not run, or an earlier cell failed)")
@@ -144,19 +145,22 @@ class Exported:
         except Invalid as exc:
             raise Invalid(f"{name} is {exc}") from None
 
-    def number(self, name):
+    def number(self, name: str) -> float:
+        """The value ``name`` as a float; Invalid unless it is an int or a float."""
         value = self.get(name)
         if type(value) not in (int, float):
             raise Invalid(f"{name} must be a number, got {kind(value)}")
         return float(value)
 
-    def boolean(self, name):
+    def boolean(self, name: str) -> bool:
+        """The value ``name``; Invalid unless it is True or False."""
         value = self.get(name)
         if type(value) is not bool:
             raise Invalid(f"{name} must be True or False, got {kind(value)}")
         return value
 
-    def array(self, key, what):
+    def array(self, key: str, what: str) -> np.ndarray:
+        """The exported array ``key`` (``what`` names it in a reason); Invalid if unusable."""
         if key not in self.arrays:
             raise Invalid(f"{what} could not be read (is the classifier trained?)")
         value = self.arrays[key]
