@@ -39,8 +39,11 @@ def _run_variants(variants: tuple, prefix: str) -> list[tuple[Arrays, Statuses]]
             return list(pool.map(lambda v: run_variant(v, tmp), variants))
 
 
-def prove_catalogue(expected_path: str | Path = EXPECTED) -> list[str]:
-    """Run every known mistake and correct variant; return the problems (empty if none).
+def prove_catalogue(
+    expected_path: str | Path = EXPECTED, variants: tuple[mistakes.Variant, ...] | None = None
+) -> list[str]:
+    """Run every known mistake and correct variant (or only ``variants``); return the
+    problems (empty if none).
 
     A mistake must lose points and be named (with its diagnosis) in a failing test's
     output; a correct variant must get full marks. One child per variant and affected
@@ -49,7 +52,8 @@ def prove_catalogue(expected_path: str | Path = EXPECTED) -> list[str]:
     expected = load_expected(expected_path)
     folder = Path(expected_path).parent
     known = load_mistakes(folder / "mistakes.npz", folder / "mistakes.json")
-    variants = mistakes.MISTAKES + mistakes.CORRECT
+    if variants is None:
+        variants = mistakes.MISTAKES + mistakes.CORRECT
     runs = _run_variants(variants, "cs_loss_catalogue_")
     problems = []
     for variant, (arrays, statuses) in zip(variants, runs, strict=True):

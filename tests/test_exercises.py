@@ -234,3 +234,12 @@ def test_the_manifest_has_the_contract_fields():
         == 2
     )  # one line per region
     json.dumps(manifest)  # plain JSON
+
+
+def test_the_collect_steps_fallback_lists_are_the_derived_ones():
+    """collect_submission.py runs in the student's folder without the grader, so its lists
+    for a release that lost its manifest are literals: they must be the derived lists."""
+    from grading import collect_submission
+
+    assert set(collect_submission.DEFAULT_STUDENT_FILES) == set(exercises.STUDENT_FILES)
+    assert collect_submission.DEFAULT_NOTEBOOKS == exercises.NOTEBOOKS
