@@ -243,3 +243,20 @@ def test_the_collect_steps_fallback_lists_are_the_derived_ones():
 
     assert set(collect_submission.DEFAULT_STUDENT_FILES) == set(exercises.STUDENT_FILES)
     assert collect_submission.DEFAULT_NOTEBOOKS == exercises.NOTEBOOKS
+
+
+def test_the_notebooks_grading_search_target_is_the_trusted_checks():
+    """The search cells' self-check states the grading target to students; the trusted check
+    (notebook_checks.SEARCH_TARGET) decides. They must be the same number."""
+    from grading import notebook_checks
+
+    for name, grade_id in (
+        ("svm.ipynb", "svm_test_search"),
+        ("softmax.ipynb", "softmax_test_search"),
+    ):
+        cells = json.loads((course.KIT_ROOT / "notebooks" / name).read_text())["cells"]
+        (cell,) = [
+            c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+        ]
+        source = "".join(cell["source"])
+        assert f"    target = {notebook_checks.SEARCH_TARGET}\n" in source, name
