@@ -6,12 +6,11 @@ An exercise is either a *region* of ``cs_loss`` that the student completes
 once and read from there:
 
 - the regions, their files and ids, and their TODO blocks: ``cs_loss/*.py``;
-- each region's hidden test cases (with their points), known mistakes and
-  correct variants: its topic module in ``grading/topics/``;
+- each region's notebook, hidden test cases (with their points), known mistakes
+  and correct variants, and the regions each graded notebook test depends on:
+  its topic module in ``grading/topics/`` (:data:`COURSE` is gathered from them);
 - the answer cells, the test cells that grade them and their points: the
-  nbgrader metadata of ``notebooks/*.ipynb``;
-- :data:`COURSE` (here): the notebooks in order, the regions each introduces,
-  and the regions each graded notebook test depends on.
+  nbgrader metadata of ``notebooks/*.ipynb``.
 
 Everything else (release stubs, the manifest, ``check``'s example submissions,
 the lists of notebooks and student files, the module import order) is derived;
@@ -29,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import markers
+from . import markers, topics
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "loss"
@@ -58,31 +57,21 @@ class Notebook:
     targets: dict = field(default_factory=dict)
 
 
-_KNN = ("KNearestNeighbor.compute_distances_no_loops", "KNearestNeighbor.predict_labels")
-_TRAIN = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassifier.predict")
+def _course() -> tuple[Notebook, ...]:
+    """The notebooks, in the order students meet their topics (``topics.TEST_ORDER``), each
+    with the regions and notebook-test targets its topics declare."""
+    notebooks: dict[str, Notebook] = {}
+    for topic in topics.TEST_ORDER:
+        seen = notebooks.get(topic.NOTEBOOK, Notebook(topic.NOTEBOOK, ()))
+        notebooks[topic.NOTEBOOK] = Notebook(
+            topic.NOTEBOOK,
+            seen.regions + topic.REGIONS,
+            {**seen.targets, **topic.NOTEBOOK_TARGETS},
+        )
+    return tuple(notebooks.values())
 
-COURSE = (
-    Notebook(
-        "knn.ipynb",
-        regions=(
-            "KNearestNeighbor.compute_distances_two_loops",
-            "KNearestNeighbor.compute_distances_one_loop",
-            "KNearestNeighbor.compute_distances_no_loops",
-            "KNearestNeighbor.predict_labels",
-        ),
-        targets={"knn_test_cross_validation": _KNN, "knn_test_best_k": _KNN},
-    ),
-    Notebook(
-        "svm.ipynb",
-        regions=("svm_loss_naive", "svm_loss_vectorized") + _TRAIN,
-        targets={"svm_test_search": _TRAIN + ("svm_loss_vectorized",)},
-    ),
-    Notebook(
-        "softmax.ipynb",
-        regions=("softmax_loss_naive", "softmax_loss_vectorized"),
-        targets={"softmax_test_search": _TRAIN + ("softmax_loss_vectorized",)},
-    ),
-)
+
+COURSE = _course()
 
 NOTEBOOKS = tuple(notebook.name for notebook in COURSE)
 

@@ -20,7 +20,7 @@ def test_every_region_of_cs_loss_is_declared_once():
     assert len(declared) == len(set(declared)), "a region is declared twice in COURSE"
     assert set(declared) - in_source == set(), "COURSE declares regions that cs_loss lacks"
     assert in_source - set(declared) == set(), (
-        "add these regions to the notebook that asks for them in grading/exercises.py COURSE"
+        "add these regions to REGIONS of their topic module in grading/topics/"
     )
     assert [e.id for e in exercises.exercises()] == list(declared)
 

@@ -7,6 +7,17 @@ from __future__ import annotations
 
 from ..declare import Case, Variant, correct, mistake
 
+NOTEBOOK = "knn.ipynb"  # where the student meets these regions
+# The regions the notebook asks for, in its order.
+REGIONS = (
+    "KNearestNeighbor.compute_distances_two_loops",
+    "KNearestNeighbor.compute_distances_one_loop",
+    "KNearestNeighbor.compute_distances_no_loops",
+    "KNearestNeighbor.predict_labels",
+)
+_KNN = ("KNearestNeighbor.compute_distances_no_loops", "KNearestNeighbor.predict_labels")
+# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
+NOTEBOOK_TARGETS = {"knn_test_cross_validation": _KNN, "knn_test_best_k": _KNN}
 GROUP = "knn"  # one child per topic
 MODULES = ("_validation", "knn")  # an import error there fails its cases
 

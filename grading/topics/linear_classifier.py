@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from ..declare import Case, Variant, correct, mistake
 
+NOTEBOOK = "svm.ipynb"  # met with the SVM: the notebook trains a LinearSVM
+REGIONS = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassifier.predict")
+NOTEBOOK_TARGETS: dict[str, tuple[str, ...]] = {}  # the search tests are the losses' topics'
 GROUP = "linear"  # one child per topic
 MODULES = ("_validation", "linear_classifier")  # an import error there fails its cases
 

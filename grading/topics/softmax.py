@@ -7,7 +7,12 @@ Their hidden test cases (loss and gradient earn separate points, without and wit
 from __future__ import annotations
 
 from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
+from .linear_classifier import REGIONS as TRAIN_REGIONS
 
+NOTEBOOK = "softmax.ipynb"  # where the student meets these regions
+REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized")  # in the notebook's order
+# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
+NOTEBOOK_TARGETS = {"softmax_test_search": (*TRAIN_REGIONS, "softmax_loss_vectorized")}
 GROUP = "softmax"  # one child per topic
 MODULES = ("_validation", "softmax")  # an import error there fails its cases
 

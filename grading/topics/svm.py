@@ -8,7 +8,12 @@ the inputs and calls ``cs_loss.<function>(W, X, y, reg)``.
 from __future__ import annotations
 
 from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
+from .linear_classifier import REGIONS as TRAIN_REGIONS
 
+NOTEBOOK = "svm.ipynb"  # where the student meets these regions
+REGIONS = ("svm_loss_naive", "svm_loss_vectorized")  # in the notebook's order
+# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
+NOTEBOOK_TARGETS = {"svm_test_search": (*TRAIN_REGIONS, "svm_loss_vectorized")}
 GROUP = "svm"  # one child per topic
 MODULES = ("_validation", "svm")  # an import error there fails its cases
 
