@@ -23,7 +23,7 @@ from .declare import Variant
 
 # The one-mistake submissions that ``check`` grades end to end (notebooks included), one per
 # notebook. Every mistake of the catalogue is also proven at package level, faster, by
-# ``grading.mistakes.verify_catalogue(run=True)``, which ``check`` runs too.
+# ``grading.build.prove_catalogue()``, which ``check`` runs too.
 END_TO_END = ("no_loops_squared", "svm_vectorized_no_mean", "softmax_vectorized_no_shift")
 
 

@@ -12,7 +12,7 @@ Most outputs are compared with expected values. The ``linear_train_*`` tests
 instead export what the student's ``train`` passed to ``self.loss`` (the
 batches, W before each step, the final W and the history; the loss itself is
 :func:`reference_svm_loss`, so they depend on ``train`` alone), and the grader
-checks the SGD behaviour from those numbers (``package.BEHAVIOUR_CHECKS``):
+checks the SGD behaviour from those numbers (``grading.behaviour``):
 any correct sampling, with ``rng`` or ``np.random``, passes.
 
 Each test: a name and ``run(cs_loss) -> dict of arrays``. Its points, the
@@ -313,7 +313,7 @@ def _record_training(cs_loss, X, y, settings, seed):
     }
 
 
-# The grader checks these outputs itself (package.BEHAVIOUR_CHECKS): no expected values.
+# The grader checks these outputs itself (grading.behaviour): no expected values.
 @hidden_test
 def linear_train_batches(cs_loss: ModuleType) -> Outputs:
     X, y = train_data()
