@@ -36,13 +36,13 @@ import time  # noqa: E402
 
 from grading import autograde as ag  # noqa: E402
 from grading import (  # noqa: E402
+    build,
     course,
     examples,
     gradescope,
     intake,
     mistakes,
     nbgrader_course,
-    package,
     report,
 )
 from grading.classfolder import Expansion  # noqa: E402
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems = examples.verify(results)
             # Every mistake of the catalogue, at package level: it loses points and is named;
             # every correct variant gets full marks.
-            problems += mistakes.verify_catalogue(run=True)
+            problems += mistakes.verify_catalogue() + build.prove_catalogue()
             for problem in problems:
                 print(f"PROBLEM: {problem}")
             if args.command == "check":
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "answers in the formgrader; nbgrader export"
             )
         elif args.command == "expected":
-            print(f"wrote {package.make_expected()}")
+            print(f"wrote {build.make_expected()}")
         elif args.command == "gradescope":
             print(
                 f"wrote {gradescope.build_autograder(args.out).resolve()}: upload it to Gradescope "

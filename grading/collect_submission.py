@@ -28,7 +28,10 @@ assignment's ``.assignment_manifest.json`` (notebooks, grade ids, points,
 student files, stub lines, answer cells); nothing in it is secret.
 """
 
+from __future__ import annotations
+
 import json
+import os
 import re
 import sys
 import zipfile
@@ -49,7 +52,7 @@ STUB = re.compile(r'^\s*raise NotImplementedError\("(?:TODO: complete )?([\w.]+)
 RESTART_HINT = "Runtime > Restart and run all (Jupyter: Kernel > Restart & Run All)"
 
 
-def read_manifest(folder):
+def read_manifest(folder: str | os.PathLike) -> tuple[dict, str | None]:
     """The release manifest as a dict with notebooks, points, student_files, stubs, answers.
 
     ``answers`` maps each notebook to the grade ids of its answer cells, or is
@@ -83,7 +86,7 @@ def read_manifest(folder):
     }, note
 
 
-def check(folder):
+def check(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
     """``(problems, warnings)``: problems make the submission ungradable, warnings do not."""
     folder = Path(folder)
     manifest, note = read_manifest(folder)
@@ -121,7 +124,7 @@ def check(folder):
     return problems, warnings
 
 
-def check_stubs(name, text, stub_lines):
+def check_stubs(name: str, text: str, stub_lines: list[str]) -> list[str]:
     """Warnings for TODOs in a student file that still raise NotImplementedError."""
     stubs = {line.strip() for line in stub_lines}
     warnings = []
@@ -150,7 +153,13 @@ def _describe(number, cell, points):
     return f"cell {number} ({grade_id}{f', {cost:g} points' if cost else ''})"
 
 
-def check_notebook(name, notebook, grade_ids, points, answers=None):
+def check_notebook(
+    name: str,
+    notebook: dict,
+    grade_ids: list[str],
+    points: dict[str, float],
+    answers: list[str] | None = None,
+) -> tuple[list[str], list[str]]:
     """``(problems, warnings)`` for one notebook (a dict read from its JSON).
 
     Parameters
@@ -277,7 +286,9 @@ def _ranges(numbers):
     return ", ".join(parts)
 
 
-def write_html(folder, names, out_dir):
+def write_html(
+    folder: str | os.PathLike, names: list[str], out_dir: str | os.PathLike
+) -> list[Path]:
     """An HTML page per notebook, for printing; returns the pages written."""
     try:
         import nbformat
@@ -296,7 +307,9 @@ def write_html(folder, names, out_dir):
     return pages
 
 
-def collect(folder=".", zip_name="submission.zip"):
+def collect(
+    folder: str | os.PathLike = ".", zip_name: str = "submission.zip"
+) -> tuple[list[str], list[Path]]:
     """Check, then bundle; returns ``(problems, written files)``.
 
     Nothing is written when there are problems; :func:`check` gives the warnings too.
@@ -315,7 +328,7 @@ def collect(folder=".", zip_name="submission.zip"):
     return [], [zip_path] + pages
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parent
     _, warnings = check(folder)

@@ -9,6 +9,9 @@ tests that target its region (and on at least one of them), so that the tests
 are known to tell these mistakes apart.
 """
 
+from __future__ import annotations
+
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,14 +19,15 @@ from pathlib import Path
 import nbformat
 
 from . import course, exercises, markers
+from .declare import Variant
 
 # The one-mistake submissions that ``check`` grades end to end (notebooks included), one per
 # notebook. Every mistake of the catalogue is also proven at package level, faster, by
-# ``grading.mistakes.verify_catalogue(run=True)``, which ``check`` runs too.
+# ``grading.build.prove_catalogue()``, which ``check`` runs too.
 END_TO_END = ("no_loops_squared", "svm_vectorized_no_mean", "softmax_vectorized_no_shift")
 
 
-def one_mistake_variants():
+def one_mistake_variants() -> tuple[Variant, ...]:
     """The catalogue mistakes that ``check`` grades with the whole pipeline."""
     mistakes, _correct = exercises.catalogue()
     by_name = {variant.name: variant for variant in mistakes}
@@ -33,7 +37,9 @@ def one_mistake_variants():
     return tuple(by_name[name] for name in END_TO_END)
 
 
-def write_reference(dest, release_dir, bodies=None):
+def write_reference(
+    dest: str | os.PathLike, release_dir: str | os.PathLike, bodies: dict[str, str] | None = None
+) -> Path:
     """What a perfect student submits: the release with the kit's solutions filled in.
 
     ``bodies`` (region id -> code) replaces some regions, for a variant submission.
@@ -66,12 +72,14 @@ def write_reference(dest, release_dir, bodies=None):
     return dest
 
 
-def write_variant(variant, dest, release_dir):
+def write_variant(
+    variant: Variant, dest: str | os.PathLike, release_dir: str | os.PathLike
+) -> Path:
     """The reference with ``variant.code`` in place of region ``variant.region``."""
     return write_reference(dest, release_dir, {variant.region: variant.code})
 
 
-def write_examples(dest, release_dir):
+def write_examples(dest: str | os.PathLike, release_dir: str | os.PathLike) -> dict[str, Path]:
     """All example submissions under ``dest``; returns {name: folder}."""
     dest = Path(dest)
     examples = {"reference": write_reference(dest / "reference", release_dir)}
@@ -83,7 +91,7 @@ def write_examples(dest, release_dir):
     return examples
 
 
-def allowed_failures(variant, tests):
+def allowed_failures(variant: Variant | None, tests: list[dict]) -> set[str]:
     """Names of the tests that a submission with ``variant`` (one region wrong) may fail.
 
     A package test may fail if one of its targets names the region (a qualname
@@ -103,7 +111,7 @@ def allowed_failures(variant, tests):
     return allowed
 
 
-def verify(results):
+def verify(results: dict) -> list[str]:
     """Problems with the example submissions' grades (an empty list means all is well)."""
     by_name = {r["student"]: r for r in results}
     problems = []

@@ -1,39 +1,34 @@
-"""Every exercise of the assignment, declared once.
+"""Every exercise of the assignment, gathered from where it is declared.
 
 An exercise is either a *region* of ``cs_loss`` that the student completes
 (between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, see
-:mod:`grading.markers`) or an *answer cell* of a notebook. Most of what the
-kit needs to know about them is already written once in the sources, and is
-read from there rather than copied:
+:mod:`grading.markers`) or an *answer cell* of a notebook. Each fact is written
+once and read from there:
 
-- the regions, their files and ids: the markers in ``cs_loss/*.py``;
-- the task text and the names to set: the TODO block above each region;
-- the hidden tests that grade a region and their points:
-  ``grading/hidden_tests.py`` (each test names its targets);
+- the regions, their files and ids, and their TODO blocks: ``cs_loss/*.py``;
+- each region's notebook, hidden test cases (with their points), known mistakes
+  and correct variants, and the regions each graded notebook test depends on:
+  its topic module in ``grading/topics/`` (:data:`COURSE` is gathered from them);
 - the answer cells, the test cells that grade them and their points: the
-  nbgrader metadata of ``notebooks/*.ipynb``;
-- the known mistakes and the correct variants of a region:
-  ``grading/mistakes.py`` (``MISTAKES``, ``CORRECT``), attached by region id.
+  nbgrader metadata of ``notebooks/*.ipynb``.
 
-What only this file says is :data:`COURSE`: the notebooks in the order
-students work through them, the package regions each one introduces, and the
-package regions each graded notebook test depends on (a bug in those may cost
-that test's points). Adding an exercise: write the region and its TODO block in
-``cs_loss``, add its id to the notebook's ``regions`` below, give it hidden
-tests in ``grading/hidden_tests.py``; ``tests/test_exercises.py`` says what is
-missing. Everything else (release stubs, the manifest, ``check``'s example
-submissions, the lists of notebooks and student files, the module import
-order) is derived from here.
+Everything else (release stubs, the manifest, ``check``'s example submissions,
+the lists of notebooks and student files, the module import order) is derived;
+``tests/test_exercises.py`` says what is missing. See CONTRIBUTING.md's recipes.
 """
+
+from __future__ import annotations
 
 import ast
 import functools
 import importlib
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import markers
+from . import markers, topics
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "loss"
@@ -62,31 +57,21 @@ class Notebook:
     targets: dict = field(default_factory=dict)
 
 
-_KNN = ("KNearestNeighbor.compute_distances_no_loops", "KNearestNeighbor.predict_labels")
-_TRAIN = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassifier.predict")
+def _course() -> tuple[Notebook, ...]:
+    """The notebooks, in the order students meet their topics (``topics.TEST_ORDER``), each
+    with the regions and notebook-test targets its topics declare."""
+    notebooks: dict[str, Notebook] = {}
+    for topic in topics.TEST_ORDER:
+        seen = notebooks.get(topic.NOTEBOOK, Notebook(topic.NOTEBOOK, ()))
+        notebooks[topic.NOTEBOOK] = Notebook(
+            topic.NOTEBOOK,
+            seen.regions + topic.REGIONS,
+            {**seen.targets, **topic.NOTEBOOK_TARGETS},
+        )
+    return tuple(notebooks.values())
 
-COURSE = (
-    Notebook(
-        "knn.ipynb",
-        regions=(
-            "KNearestNeighbor.compute_distances_two_loops",
-            "KNearestNeighbor.compute_distances_one_loop",
-            "KNearestNeighbor.compute_distances_no_loops",
-            "KNearestNeighbor.predict_labels",
-        ),
-        targets={"knn_test_cross_validation": _KNN, "knn_test_best_k": _KNN},
-    ),
-    Notebook(
-        "svm.ipynb",
-        regions=("svm_loss_naive", "svm_loss_vectorized") + _TRAIN,
-        targets={"svm_test_search": _TRAIN + ("svm_loss_vectorized",)},
-    ),
-    Notebook(
-        "softmax.ipynb",
-        regions=("softmax_loss_naive", "softmax_loss_vectorized"),
-        targets={"softmax_test_search": _TRAIN + ("softmax_loss_vectorized",)},
-    ),
-)
+
+COURSE = _course()
 
 NOTEBOOKS = tuple(notebook.name for notebook in COURSE)
 
@@ -113,16 +98,17 @@ class Exercise:
     correct: tuple = ()  # grading.mistakes.Variant, correct variants
 
     @property
-    def stub(self):
+    def stub(self) -> str:
         """The released stub line, without indentation."""
         return f'raise NotImplementedError("{self.qualname}: see the TODO above ({self.file})")'
 
     @property
-    def points(self):
+    def points(self) -> int:
+        """The points of the hidden tests that grade this region."""
         return sum(points for _name, points in self.tests)
 
 
-def catalogue():
+def catalogue() -> tuple[tuple, tuple]:
     """``(MISTAKES, CORRECT)`` of ``grading/mistakes.py``; empty while it does not exist."""
     try:
         mistakes = importlib.import_module(f"{__package__}.mistakes")
@@ -133,21 +119,21 @@ def catalogue():
     return tuple(getattr(mistakes, "MISTAKES", ())), tuple(getattr(mistakes, "CORRECT", ()))
 
 
-def regions_of(target, region_ids):
+def regions_of(target: str, region_ids: tuple[str, ...]) -> tuple[str, ...]:
     """The region ids a test target names: itself, or every region of a qualname."""
     if target in region_ids:
         return (target,)
     return tuple(rid for rid in region_ids if rid.split("#")[0] == target)
 
 
-def hidden_tests():
-    """``[(name, points, targets)]`` of ``grading/hidden_tests.py``."""
-    from . import hidden_tests as module
+def hidden_tests() -> list[tuple[str, int, tuple[str, ...]]]:
+    """``[(name, points, targets)]`` of the hidden test cases declared in ``grading/topics/``."""
+    from .topics import CASES
 
-    return [(name, points, tuple(targets)) for _group, name, points, targets, _run in module.TESTS]
+    return [(case.name, case.points, case.targets) for case in CASES]
 
 
-def notebook_targets(region_ids=None):
+def notebook_targets(region_ids: tuple[str, ...] | None = None) -> dict[str, tuple[str, ...]]:
     """``{"<notebook stem>:<grade id>": region ids}`` for the graded notebook tests of COURSE.
 
     Targets given as a qualname stand for every region of that function.
@@ -204,18 +190,18 @@ def _exercises(package_dir):
     return tuple(out)
 
 
-def exercises(package_dir=None):
+def exercises(package_dir: str | os.PathLike | None = None) -> tuple[Exercise, ...]:
     """Every declared region of ``package_dir`` (the kit's ``cs_loss``) as an :class:`Exercise`,
     in the order of COURSE."""
     return _exercises(str(Path(package_dir or KIT_ROOT / "cs_loss").resolve()))
 
 
-def declared_regions():
+def declared_regions() -> tuple[str, ...]:
     """Region ids named in COURSE, in order."""
     return tuple(rid for notebook in COURSE for rid in notebook.regions)
 
 
-def student_files(package_dir=None):
+def student_files(package_dir: str | os.PathLike | None = None) -> tuple[str, ...]:
     """The ``cs_loss`` files that hold regions, in the order the notebooks meet them."""
     found = markers.kit_regions(Path(package_dir or KIT_ROOT / "cs_loss"))
     files = []
@@ -239,7 +225,8 @@ class AnswerCell:
     tests: tuple  # ((grade id, points), ...): itself for a written answer, else the test cells
 
     @property
-    def points(self):
+    def points(self) -> float:
+        """The points of the graded cells that score this answer."""
         return sum(points for _gid, points in self.tests)
 
 
@@ -248,7 +235,7 @@ def _nbgrader_cells(path):
     return [(c["cell_type"], c.get("metadata", {}).get("nbgrader", {})) for c in cells]
 
 
-def answer_cells(notebook_dir=None):
+def answer_cells(notebook_dir: str | os.PathLike | None = None) -> tuple[AnswerCell, ...]:
     """Every answer cell of the notebooks, from their nbgrader metadata.
 
     A code answer is graded by the graded test cells that follow it, up to the
@@ -272,7 +259,7 @@ def answer_cells(notebook_dir=None):
     return tuple(AnswerCell(a.notebook, a.grade_id, a.written, tuple(a.tests)) for a in out)
 
 
-def graded_cells(notebook_path):
+def graded_cells(notebook_path: str | os.PathLike) -> dict[str, float]:
     """``{grade id: points}`` of the graded cells of one notebook, in order."""
     return {
         meta["grade_id"]: meta.get("points", 0)
@@ -285,7 +272,7 @@ def graded_cells(notebook_path):
 # Module import order
 
 
-def module_imports(package_dir=None):
+def module_imports(package_dir: str | os.PathLike | None = None) -> dict[str, set[str]]:
     """``{module: set of cs_loss modules it imports}`` for every module of the package
     (``__init__`` and ``__main__`` excepted), read with ``ast``."""
     package_dir = Path(package_dir or KIT_ROOT / "cs_loss")
@@ -308,7 +295,9 @@ def module_imports(package_dir=None):
     return graph
 
 
-def module_order(package_dir=None, roots=None):
+def module_order(
+    package_dir: str | os.PathLike | None = None, roots: Iterable[str] | None = None
+) -> tuple[str, ...]:
     """Modules so that each comes after the modules it imports; ties in alphabetical order.
 
     Parameters
@@ -350,7 +339,7 @@ NOTEBOOK_TARGETS = notebook_targets()
 # The release manifest
 
 
-def manifest(release_dir, package_dir=None):
+def manifest(release_dir: str | os.PathLike, package_dir: str | os.PathLike | None = None) -> dict:
     """The submission manifest of a release folder (``collect_submission.py`` reads it).
 
     ``notebooks``: every grade id of each released notebook, in order;
@@ -387,7 +376,10 @@ def manifest(release_dir, package_dir=None):
     }
 
 
-def write_manifest(release_dir, package_dir=None):
+def write_manifest(
+    release_dir: str | os.PathLike, package_dir: str | os.PathLike | None = None
+) -> Path:
+    """Write :func:`manifest` into ``release_dir``; return its path."""
     path = Path(release_dir) / MANIFEST
     path.write_text(json.dumps(manifest(release_dir, package_dir), indent=1) + "\n")
     return path

@@ -8,6 +8,9 @@ becomes one line, at the region's indentation, that raises
 ``NotImplementedError("<qualname>: see the TODO above (cs_loss/<file>)")``.
 """
 
+from __future__ import annotations
+
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +36,7 @@ class Region:
     id: str = ""  # qualname, or "qualname#k" (k from 1) when one def holds several regions
 
 
-def find_regions(text, filename="<string>"):
+def find_regions(text: str, filename: str = "<string>") -> list[Region]:
     """The solution regions of ``text``, checked for well-formed markers.
 
     Raises
@@ -55,7 +58,8 @@ def find_regions(text, filename="<string>"):
         if marker is None:
             if BEGIN in line or END in line:
                 raise MarkerError(
-                    f"{filename}:{number}: solution marker must stand alone on its line: {line.strip()!r}"
+                    f"{filename}:{number}: solution marker must stand alone on its line: "
+                    f"{line.strip()!r}"
                 )
             continue
         if marker["marker"] == BEGIN:
@@ -91,7 +95,7 @@ def find_regions(text, filename="<string>"):
     return regions
 
 
-def region_body(text, region):
+def region_body(text: str, region: Region) -> str:
     """The code between the markers of ``region``, dedented to column 0."""
     import textwrap
 
@@ -99,7 +103,7 @@ def region_body(text, region):
     return textwrap.dedent("".join(lines))
 
 
-def fill_regions(text, bodies, filename="<string>"):
+def fill_regions(text: str, bodies: dict[str, str], filename: str = "<string>") -> str:
     """``text`` as a student would write it: markers removed, chosen regions replaced.
 
     Parameters
@@ -159,14 +163,15 @@ def _replace_regions(text, regions, replacement):
     return "".join(out)
 
 
-def stub_line(region, filename, lineno=None):
+def stub_line(region: Region, filename: str, lineno: int | None = None) -> str:
     """The one raising line that replaces ``region`` in the release.
 
     ``filename`` is the file as the student sees it (``cs_loss/svm.py``); the
     TODO block just above the line says what to write. ``lineno`` is accepted
     for old callers and ignored: the message points at the TODO, not a number.
     """
-    return f'{region.indent}raise NotImplementedError("{region.qualname}: see the TODO above ({filename})")'
+    message = f"{region.qualname}: see the TODO above ({filename})"
+    return f'{region.indent}raise NotImplementedError("{message}")'
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ class Todo:
 _TODO_KEYS = ("TODO", "Set", "Hint")
 
 
-def todo_block(text, region):
+def todo_block(text: str, region: Region) -> Todo | None:
     """The TODO block directly above ``region`` (a :class:`Todo`), or None if it is missing.
 
     The block is the contiguous run of comment lines, at the region's
@@ -224,7 +229,7 @@ def todo_block(text, region):
     return Todo(todo_line, " ".join(parts["TODO"]).strip(), sets, " ".join(parts["Hint"]).strip())
 
 
-def missing_todo_blocks(text, filename="<string>"):
+def missing_todo_blocks(text: str, filename: str = "<string>") -> list[str]:
     """``file:line: ...`` for every region of ``text`` without a complete TODO block."""
     return [
         f"{filename}:{region.begin}: the region of {region.qualname} has no TODO block above "
@@ -234,7 +239,7 @@ def missing_todo_blocks(text, filename="<string>"):
     ]
 
 
-def strip_solutions(text, filename="<string>"):
+def strip_solutions(text: str, filename: str = "<string>") -> tuple[str, list[Region]]:
     """``text`` with every solution region replaced by its one raising stub line.
 
     The TODO block above each region is outside it, so it stays.
@@ -250,7 +255,7 @@ def strip_solutions(text, filename="<string>"):
     ), regions
 
 
-def solution_lines(text, filename="<string>"):
+def solution_lines(text: str, filename: str = "<string>") -> list[str]:
     """The non-trivial lines inside the solution regions of ``text`` (for leak checks)."""
     lines = text.splitlines()
     found = []
@@ -262,7 +267,7 @@ def solution_lines(text, filename="<string>"):
     return found
 
 
-def strip_file(path, display_name=None):
+def strip_file(path: str | os.PathLike, display_name: str | None = None) -> int:
     """Strip the solution regions of a file in place; return how many there were."""
     path = Path(path)
     stripped, regions = strip_solutions(path.read_text(), display_name or path.name)
@@ -270,7 +275,7 @@ def strip_file(path, display_name=None):
     return len(regions)
 
 
-def kit_regions(package_dir):
+def kit_regions(package_dir: str | os.PathLike) -> dict[str, tuple[str, Region]]:
     """Every solution region of a package folder: {region id: (file name, Region)}.
 
     Region ids are unique across the package (the kit's functions have unique names).
@@ -287,7 +292,9 @@ def kit_regions(package_dir):
     return found
 
 
-def write_package(package_dir, dest, bodies=None):
+def write_package(
+    package_dir: str | os.PathLike, dest: str | os.PathLike, bodies: dict[str, str] | None = None
+) -> Path:
     """Write ``dest/cs_loss`` as a student would submit it: no markers, chosen regions replaced.
 
     Parameters

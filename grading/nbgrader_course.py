@@ -46,6 +46,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from . import course, nbconfig, package
+from .child import user_from_environment
 from .markers import strip_file
 from .preprocessors import TrustedExport, TrustedVerdict
 
@@ -96,7 +97,7 @@ def package_notebook() -> nbformat.NotebookNode:
         "schema_version": 3,
     }
     notebook.cells.append(intro)
-    for _group, name, points, targets, _run in package.hidden_tests.TESTS:
+    for _group, name, points, targets, _modules in package.TESTS:
         cell = nbformat.v4.new_code_cell(
             f"# Hidden test {name} ({points} points) of {', '.join(targets)}: run by the grader.\n"
         )
@@ -183,7 +184,8 @@ class PackageTests(NbGraderPreprocessor):
         folder = resources.get("metadata", {}).get("path")
         if not folder or not (Path(folder) / "cs_loss").is_dir():
             raise UnsafeCourseError("PackageTests needs StudentSandbox before it in the pipeline")
-        results = {_grade_id(r.name): r for r in package.run_package_tests(folder)}
+        tests = package.run_package_tests(folder, user=user_from_environment())
+        results = {_grade_id(r.name): r for r in tests}
         for cell in nb.cells:
             result = results.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
             if result is None or cell.cell_type != "code":

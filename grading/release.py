@@ -1,7 +1,10 @@
 """Build the student release: notebooks without solutions or hidden tests, stubbed package."""
 
+from __future__ import annotations
+
 import ast
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -51,7 +54,7 @@ class ReleaseError(RuntimeError):
 OUT_MARKER = ".cs_loss_release"
 
 
-def check_sources(kit_root=None):
+def check_sources(kit_root: str | os.PathLike | None = None) -> int:
     """Check every solution marker and TODO block of the kit before building.
 
     Returns the number of regions. Raises MarkerError naming ``file:line`` for a
@@ -103,7 +106,11 @@ def _prepare_out_dir(out_dir):
     return out_dir
 
 
-def build_release(out_dir, keep_course=None, kit_root=None):
+def build_release(
+    out_dir: str | os.PathLike,
+    keep_course: str | os.PathLike | None = None,
+    kit_root: str | os.PathLike | None = None,
+) -> Path:
     """Build ``out_dir/loss`` (the student folder) and ``out_dir/loss.zip``.
 
     Parameters
@@ -159,7 +166,7 @@ def build_release(out_dir, keep_course=None, kit_root=None):
     return release
 
 
-def unused_imports(text, filename="<string>"):
+def unused_imports(text: str, filename: str = "<string>") -> list[str]:
     """``file:line: ...`` for each name a module imports and never uses (read with ``ast``).
 
     Names listed in ``__all__`` count as used (re-exports).
@@ -193,7 +200,9 @@ def unused_imports(text, filename="<string>"):
 BANNED_WORDS = ("faster",)  # speed talk belongs in benchmarks, not in what students read
 
 
-def release_problems(release, kit_root=None):
+def release_problems(
+    release: str | os.PathLike, kit_root: str | os.PathLike | None = None
+) -> list[str]:
     """What makes a built release unfit to ship, as ``file:line: ...`` sentences.
 
     Checks the released ``.py`` files for unused imports, every text file for
@@ -237,12 +246,13 @@ def release_problems(release, kit_root=None):
     return problems
 
 
-def write_manifest(release, kit_root=None):
+def write_manifest(release: str | os.PathLike, kit_root: str | os.PathLike | None = None) -> Path:
     """``.assignment_manifest.json`` (see :func:`grading.exercises.manifest`)."""
     return exercises.write_manifest(release, Path(kit_root or course.KIT_ROOT) / "cs_loss")
 
 
-def make_zip(folder, zip_path):
+def make_zip(folder: str | os.PathLike, zip_path: str | os.PathLike) -> str | os.PathLike:
+    """Zip ``folder`` into ``zip_path``, its files under the folder's own name."""
     folder = Path(folder)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
@@ -251,7 +261,7 @@ def make_zip(folder, zip_path):
     return zip_path
 
 
-def secret_lines(kit_root=None):
+def secret_lines(kit_root: str | os.PathLike | None = None) -> set[str]:
     """Lines that must never reach a student: solution code and hidden tests, kit-wide."""
     kit_root = Path(kit_root or course.KIT_ROOT)
     secrets = set()
@@ -281,7 +291,7 @@ def secret_lines(kit_root=None):
     return secrets - public
 
 
-def find_leaks(folder, secrets=None):
+def find_leaks(folder: str | os.PathLike, secrets: set[str] | None = None) -> list[str]:
     """Files under ``folder`` (zips included) that contain a secret line or marker."""
     secrets = secret_lines() if secrets is None else secrets
     markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")

@@ -43,7 +43,14 @@ def csv_cell(value: Any) -> Any:
 def grader_secrets() -> set[str]:
     """Lines whose appearance in a report would leak: solutions, hidden tests, trusted checks."""
     secrets = {line for line in secret_lines() if len(line) >= 16}
-    for name in ("hidden_tests.py", "notebook_checks.py"):
+    for name in (
+        "hidden_tests.py",
+        "hidden_support.py",
+        "notebook_checks.py",
+        "notebook_answers.py",
+        "notebook_exports.py",
+        "kernel_export.py",
+    ):
         for line in (Path(__file__).parent / name).read_text().splitlines():
             line = line.strip()
             if len(line) >= 24 and not line.startswith(("#", '"', "'", 'f"', "return False")):

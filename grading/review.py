@@ -147,6 +147,7 @@ def open_secrets(kit: str | Path | None = None) -> list[Path]:
         *sorted((kit / "notebooks").glob("*.ipynb")),
         kit / "grading" / "expected.npz",
         kit / "grading" / "notebook_checks.py",
+        kit / "grading" / "notebook_answers.py",
     ]
     return [path for path in secrets if path.exists() and _readable_by_others(path)]
 

@@ -9,7 +9,7 @@ the same mistake lost points unnamed and ``python -m grading check`` failed.
 import numpy as np
 import pytest
 
-from grading import package
+from grading import diagnosis, package
 
 TEST = "knn_distances_no_loops"
 KEY = f"{TEST}/dists"
@@ -19,7 +19,7 @@ KEY = f"{TEST}/dists"
 def outputs():
     with np.load(package.EXPECTED) as stored:
         expected = {k: stored[k] for k in stored.files if k.startswith(TEST + "/")}
-    known = package.load_mistakes()
+    known = diagnosis.load_mistakes()
     return expected, known, known["arrays"][f"no_loops_no_clip/{KEY}"]
 
 
@@ -28,7 +28,7 @@ def names(lines):
 
 
 def diagnosed(expected, known, dists):
-    return names(package.diagnose(TEST, {KEY: dists}, expected, [], known))
+    return names(diagnosis.diagnose(TEST, {KEY: dists}, expected, [], known))
 
 
 def test_the_catalogue_output_itself_is_named(outputs):
@@ -72,4 +72,4 @@ def test_infinity_is_not_taken_for_nan(outputs):
 )
 def test_non_finite_values_match_by_kind_and_place(got, theirs, match):
     expected = np.array([3.0, 1.0])
-    assert package._mistake_match(np.array(got), np.array(theirs), expected) is match
+    assert diagnosis.mistake_match(np.array(got), np.array(theirs), expected) is match

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from grading import course, examples, exercises, hidden_tests, markers
+from grading import child, course, examples, exercises, markers, package
 
 PACKAGE = course.KIT_ROOT / "cs_loss"
 
@@ -20,7 +20,7 @@ def test_every_region_of_cs_loss_is_declared_once():
     assert len(declared) == len(set(declared)), "a region is declared twice in COURSE"
     assert set(declared) - in_source == set(), "COURSE declares regions that cs_loss lacks"
     assert in_source - set(declared) == set(), (
-        "add these regions to the notebook that asks for them in grading/exercises.py COURSE"
+        "add these regions to REGIONS of their topic module in grading/topics/"
     )
     assert [e.id for e in exercises.exercises()] == list(declared)
 
@@ -186,11 +186,12 @@ def test_module_order_reports_a_cycle(tmp_path):
         exercises.module_order(tmp_path)
 
 
-# The two hand-kept copies of the import order, until they are generated from the table:
-# hidden_tests.py runs alone next to a submission and cannot import grading, so its list stays
-# a literal that must equal GRADED_MODULES; cs_loss/notebook.py's must equal MODULE_ORDER.
-def test_hidden_tests_import_the_modules_in_the_derived_order():
-    assert tuple(hidden_tests.MODULES) == exercises.GRADED_MODULES
+# hidden_tests.py runs alone next to a submission and cannot import grading: the grader
+# passes it the derived import order in its plan. cs_loss/notebook.py's copy must equal
+# MODULE_ORDER.
+def test_the_child_is_given_the_modules_in_the_derived_order():
+    for group in package.GROUPS:
+        assert tuple(child.plan_of(group)["modules"]) == exercises.GRADED_MODULES
 
 
 def test_the_notebook_reloads_the_modules_in_the_derived_order():
@@ -233,3 +234,29 @@ def test_the_manifest_has_the_contract_fields():
         == 2
     )  # one line per region
     json.dumps(manifest)  # plain JSON
+
+
+def test_the_collect_steps_fallback_lists_are_the_derived_ones():
+    """collect_submission.py runs in the student's folder without the grader, so its lists
+    for a release that lost its manifest are literals: they must be the derived lists."""
+    from grading import collect_submission
+
+    assert set(collect_submission.DEFAULT_STUDENT_FILES) == set(exercises.STUDENT_FILES)
+    assert collect_submission.DEFAULT_NOTEBOOKS == exercises.NOTEBOOKS
+
+
+def test_the_notebooks_grading_search_target_is_the_trusted_checks():
+    """The search cells' self-check states the grading target to students; the trusted check
+    (notebook_checks.SEARCH_TARGET) decides. They must be the same number."""
+    from grading import notebook_checks
+
+    for name, grade_id in (
+        ("svm.ipynb", "svm_test_search"),
+        ("softmax.ipynb", "softmax_test_search"),
+    ):
+        cells = json.loads((course.KIT_ROOT / "notebooks" / name).read_text())["cells"]
+        (cell,) = [
+            c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+        ]
+        source = "".join(cell["source"])
+        assert f"    target = {notebook_checks.SEARCH_TARGET}\n" in source, name

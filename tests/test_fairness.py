@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from grading import mistakes, package
+from grading import build, diagnosis, mistakes, package
 
 
 def test_catalogue_is_consistent():
@@ -34,10 +34,10 @@ def expected():
 
 
 def _score_all(variants, expected):
-    known = package.load_mistakes()
+    known = diagnosis.load_mistakes()
     with tempfile.TemporaryDirectory(prefix="fairness_") as tmp:
         with ThreadPoolExecutor(2) as pool:
-            runs = list(pool.map(lambda v: package.run_variant(v, tmp), variants))
+            runs = list(pool.map(lambda v: build.run_variant(v, tmp), variants))
     scored = {}
     for variant, (arrays, statuses) in zip(variants, runs, strict=True):
         results = package.score(arrays, statuses, expected, known)
@@ -106,11 +106,11 @@ def test_stored_mistake_outputs_are_current(tmp_path):
     diagnosis matches them with (their kind, and their cells, where the right value is
     not zero), since which identical rows cancel below zero depends on the BLAS build.
     """
-    package.make_expected(path=tmp_path / "expected.npz")
+    build.make_expected(path=tmp_path / "expected.npz")
     atol = package.TOLERANCE["float64"][1]
     with (
         np.load(tmp_path / "mistakes.npz") as new,
-        np.load(package.MISTAKES_NPZ) as stored,
+        np.load(diagnosis.MISTAKES_NPZ) as stored,
         np.load(tmp_path / "expected.npz") as right,
     ):
         assert sorted(new.files) == sorted(stored.files)
@@ -118,12 +118,12 @@ def test_stored_mistake_outputs_are_current(tmp_path):
             fresh, kept = new[key], stored[key]
             finite = np.isfinite(fresh).all() and np.isfinite(kept).all()
             if fresh.dtype.kind == "f" and not finite:
-                assert package._mistake_match(fresh, kept, right[key.split("/", 1)[1]]), key
+                assert diagnosis.mistake_match(fresh, kept, right[key.split("/", 1)[1]]), key
                 continue
             scale = float(np.max(np.abs(kept))) if kept.size and kept.dtype.kind == "f" else 0.0
             np.testing.assert_allclose(fresh, kept, rtol=1e-12, atol=atol * scale, err_msg=key)
     fresh = json.loads((tmp_path / "mistakes.json").read_text())
-    assert fresh == json.loads(package.MISTAKES_JSON.read_text())
+    assert fresh == json.loads(diagnosis.MISTAKES_JSON.read_text())
 
 
 @pytest.mark.slow

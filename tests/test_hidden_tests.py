@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import cs_loss
+from grading import behaviour, compare, package
 from grading import hidden_tests as ht
-from grading import package
 
 
 def _fake_package(**functions):
@@ -22,15 +22,25 @@ def _fake_package(**functions):
 
 def _run(name, package_like):
     ht._LOSS_CACHE.clear()
-    run = next(run for _g, n, _p, _t, run in ht.TESTS if n == name)
-    return run(package_like)
+    return ht.TESTS[name](package_like)
 
 
 def test_test_names_are_unique_and_every_loss_case_has_separate_loss_and_grad_points():
-    names = [name for _g, name, _p, _t, _r in ht.TESTS]
+    names = [case.name for case in package.TESTS]
     assert len(names) == len(set(names))
     for case, *_ in ht.LOSS_CASES:
         assert f"{case}_loss" in names and f"{case}_grad" in names
+
+
+def test_the_child_runs_exactly_the_declared_cases():
+    """Every declared case has its run in the child, and the child has no undeclared test."""
+    assert sorted(ht.TESTS) == sorted(case.name for case in package.TESTS)
+
+
+def test_each_case_needs_the_modules_of_its_targets():
+    for case in package.TESTS:
+        assert case.modules[0] == "_validation" and len(case.modules) == 2
+        assert case.points > 0 and case.targets
 
 
 @pytest.mark.parametrize(
@@ -76,7 +86,7 @@ def test_predict_labels_returning_none_says_so_without_kit_names():
         "predict_labels(dists, k=1) returned None; expected an array "
         "of integer labels of shape (25,)"
     )
-    assert "k1" not in ht._describe(info.value)
+    assert "k1" not in ht.describe(info.value)
 
 
 def test_knn_data_have_ten_classes_and_coincident_float_points():
@@ -112,33 +122,33 @@ def _recorded(seed=4):
 
 def test_a_correct_training_passes_the_behaviour_checks():
     arrays = _recorded()
-    assert package.check_train_batches(arrays, "t") == []
-    assert package.check_train_update(arrays, "t") == []
+    assert behaviour.check_train_batches(arrays, "t") == []
+    assert behaviour.check_train_update(arrays, "t") == []
     X, y = ht.toy_data()
     toy = {f"t/{k}": v for k, v in ht._record_training(cs_loss, X, y, ht.TOY, 3).items()}
-    assert package.check_train_separable(toy, "t") == []
+    assert behaviour.check_train_separable(toy, "t") == []
 
 
 def test_wrong_labels_rows_and_steps_are_caught():
     arrays = _recorded()
     arrays["t/batch_y"] = (arrays["t/batch_y"] + 1) % 5
-    assert [c for c, _ in package.check_train_batches(arrays, "t")] == ["labels"]
+    assert [c for c, _ in behaviour.check_train_batches(arrays, "t")] == ["labels"]
     arrays = _recorded()
     arrays["t/batch_X"] = arrays["t/batch_X"] + 1e-3
-    assert "not_rows" in [c for c, _ in package.check_train_batches(arrays, "t")]
+    assert "not_rows" in [c for c, _ in behaviour.check_train_batches(arrays, "t")]
     arrays = _recorded()
     arrays["t/W_final"] = arrays["t/W_final"] + 1e-3
-    assert [c for c, _ in package.check_train_update(arrays, "t")] == ["unknown"]
+    assert [c for c, _ in behaviour.check_train_update(arrays, "t")] == ["unknown"]
     arrays = _recorded()
     arrays["t/history"] = arrays["t/history"][:-1]
-    assert [c for c, _ in package.check_train_update(arrays, "t")] == ["history_length"]
+    assert [c for c, _ in behaviour.check_train_update(arrays, "t")] == ["history_length"]
 
 
 def test_float32_results_get_their_stated_tolerance_and_nan_is_named():
     expected = np.array([1.0, 2.0, 3.0])
-    assert package._compare(np.float32(expected * (1 + 3e-5)), expected) is None
-    assert package._compare(expected * (1 + 3e-5), expected) is not None
-    assert package._compare(np.array([1.0, np.nan, 3.0]), expected).startswith("contains NaN")
+    assert compare.compare(np.float32(expected * (1 + 3e-5)), expected) is None
+    assert compare.compare(expected * (1 + 3e-5), expected) is not None
+    assert compare.compare(np.array([1.0, np.nan, 3.0]), expected).startswith("contains NaN")
 
 
 def test_score_names_a_known_mistake_and_relations_without_revealing_values():
@@ -178,28 +188,29 @@ def test_an_import_failure_costs_only_the_tests_whose_modules_need_it():
         "linear_classifier": "cs_loss/linear_classifier.py could not be imported, because "
         "cs_loss/svm.py could not",
     }
-    assert ht._import_problems(("softmax_loss_vectorized",), errors) == []
-    assert ht._import_problems(("KNearestNeighbor.predict_labels",), errors) == []
-    assert ht._import_problems(("svm_loss_naive",), errors) == [errors["svm"]]
-    assert ht._import_problems(("LinearClassifier.train#1",), errors) == [
+    needs = {case.name: case.modules for case in package.TESTS}
+    assert ht.import_problems(needs["softmax_vectorized_reg_loss"], errors) == []
+    assert ht.import_problems(needs["knn_predict_labels"], errors) == []
+    assert ht.import_problems(needs["svm_naive_reg_loss"], errors) == [errors["svm"]]
+    assert ht.import_problems(needs["linear_train_batches"], errors) == [
         errors["linear_classifier"]
     ]
     broken_validation = {"_validation": "cs_loss/_validation.py could not be imported"}
-    assert ht._import_problems(("softmax_loss_naive",), broken_validation) != []
+    assert ht.import_problems(needs["softmax_naive_reg_loss"], broken_validation) != []
 
 
 def test_group_limits_cover_two_import_rounds_and_every_test():
     for group in package.GROUPS:
-        tests = sum(1 for g, *_ in ht.TESTS if g == group)
-        assert ht.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
+        tests = sum(1 for case in package.TESTS if case.group == group)
+        assert package.group_timeout(group) > 2 * ht.IMPORT_SECONDS + tests * ht.TEST_SECONDS
 
 
 def test_whole_numbers_stored_as_floats_are_labels_and_other_floats_are_not():
-    got = ht._labels(np.array([1.0, 0.0, 9.0]), "predict_labels(dists, k=1)", 3)
+    got = ht.as_labels(np.array([1.0, 0.0, 9.0]), "predict_labels(dists, k=1)", 3)
     assert got.dtype == np.int64 and got.tolist() == [1, 0, 9]
     for bad in (np.array([1.5, 0.0, 9.0]), np.array([np.nan, 0.0, 1.0])):
         with pytest.raises(ht.StudentValueError, match="integer labels"):
-            ht._labels(bad, "predict_labels(dists, k=1)", 3)
+            ht.as_labels(bad, "predict_labels(dists, k=1)", 3)
 
 
 def test_a_loss_that_writes_into_its_inputs_is_told_so():

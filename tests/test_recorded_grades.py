@@ -27,7 +27,7 @@ def _package_points(name, bodies):
         expected = {key: saved[key] for key in saved.files}
     with tempfile.TemporaryDirectory(prefix="cs_loss_recorded_") as tmp:
         markers.write_package(package.KIT_ROOT / "cs_loss", Path(tmp) / name, bodies)
-        arrays, statuses = package._run_all_groups(Path(tmp) / name)
+        arrays, statuses = package.run_all_groups(Path(tmp) / name)
     results = package.score(arrays, statuses, expected)
     return {r.name: [r.score, r.max_score] for r in results}
 

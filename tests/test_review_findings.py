@@ -13,7 +13,16 @@ import nbformat
 import numpy as np
 import pytest
 
-from grading import course, hidden_tests, markers, mistakes, notebook_checks, package
+from grading import (
+    behaviour,
+    build,
+    course,
+    hidden_tests,
+    markers,
+    mistakes,
+    notebook_checks,
+    package,
+)
 from grading.preprocessors import TrustedExport
 
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
@@ -144,7 +153,7 @@ def test_sampling_from_part_of_the_rows_is_caught(rows_from):
     # coverage check was "fewer than half of the rows", and 480 draws from 60 rows cover all
     # 60. Uniform sampling with replacement covers about 118 of the 120 rows.
     for seed in range(200):
-        problems = package.check_train_batches(
+        problems = behaviour.check_train_batches(
             _recorded_batches(rows_from, seed), "linear_train_batches"
         )
         assert [code for code, _ in problems] == ["coverage"], (seed, problems)
@@ -153,7 +162,8 @@ def test_sampling_from_part_of_the_rows_is_caught(rows_from):
 def test_uniform_sampling_passes_for_every_seed():
     for seed in range(500):
         assert (
-            package.check_train_batches(_recorded_batches(120, seed), "linear_train_batches") == []
+            behaviour.check_train_batches(_recorded_batches(120, seed), "linear_train_batches")
+            == []
         )
 
 
@@ -236,6 +246,6 @@ def test_a_loss_that_scales_the_callers_W_loses_points():
     with np.load(package.EXPECTED, allow_pickle=False) as saved:
         expected = {key: saved[key] for key in saved.files}
     with tempfile.TemporaryDirectory() as tmp:
-        arrays, statuses = package.run_variant(variant, tmp)
+        arrays, statuses = build.run_variant(variant, tmp)
     results = [r for r in package.score(arrays, statuses, expected) if r.name in statuses]
     assert any(r.score < r.max_score for r in results), "a loss that scales W gets full marks"

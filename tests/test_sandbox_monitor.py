@@ -379,10 +379,9 @@ def test_a_killed_package_child_says_memory_was_the_reason(tmp_path, slot_user, 
     (tmp_path / "cs_loss" / "__init__.py").write_text(
         "import time\n_hog = bytearray(400 * 2**20)\ntime.sleep(30)\n"
     )
-    monkeypatch.setenv("CS_LOSS_GRADE_USER", slot_user.pw_name)
     with Monitor(slot_user.pw_uid, limit_bytes=200 * 2**20, interval=0.05) as monitor:
         _, statuses = package.run_child(
-            tmp_path, "knn", timeout=60, memory_bytes=2**31, monitor=monitor
+            tmp_path, "knn", timeout=60, memory_bytes=2**31, user=slot_user, monitor=monitor
         )
     reasons = {status["error"] for status in statuses.values()}
     assert reasons == {

@@ -1,0 +1,202 @@
+"""The softmax loss, declared once: ``softmax_loss_naive`` and ``softmax_loss_vectorized``.
+
+Their hidden test cases (loss and gradient earn separate points, without and with
+``reg``, and with scores in the thousands), known mistakes and correct variants.
+"""
+
+from __future__ import annotations
+
+from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
+from .linear_classifier import REGIONS as TRAIN_REGIONS
+
+NOTEBOOK = "softmax.ipynb"  # where the student meets these regions
+REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized")  # in the notebook's order
+# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
+NOTEBOOK_TARGETS = {"softmax_test_search": (*TRAIN_REGIONS, "softmax_loss_vectorized")}
+GROUP = "softmax"  # one child per topic
+MODULES = ("_validation", "softmax")  # an import error there fails its cases
+
+
+def _case(name: str, points: int, *targets: str) -> Case:
+    return Case(GROUP, name, points, targets, MODULES)
+
+
+# The hidden test cases, in the order the child runs them; points per case.
+CASES = (
+    _case("softmax_naive_no_reg_loss", 1, "softmax_loss_naive"),
+    _case("softmax_naive_no_reg_grad", 1, "softmax_loss_naive"),
+    _case("softmax_naive_reg_loss", 1, "softmax_loss_naive"),
+    _case("softmax_naive_reg_grad", 1, "softmax_loss_naive"),
+    _case("softmax_naive_huge_scores_loss", 1, "softmax_loss_naive"),
+    _case("softmax_naive_huge_scores_grad", 1, "softmax_loss_naive"),
+    _case("softmax_vectorized_no_reg_loss", 1, "softmax_loss_vectorized"),
+    _case("softmax_vectorized_no_reg_grad", 1, "softmax_loss_vectorized"),
+    _case("softmax_vectorized_reg_loss", 1, "softmax_loss_vectorized"),
+    _case("softmax_vectorized_reg_grad", 1, "softmax_loss_vectorized"),
+    _case("softmax_vectorized_huge_scores_loss", 1, "softmax_loss_vectorized"),
+    _case("softmax_vectorized_huge_scores_grad", 1, "softmax_loss_vectorized"),
+)
+
+
+_SOFTMAX_LOOP = """
+num_classes = W.shape[1]
+num_train = X.shape[0]
+for i in range(num_train):
+    scores = X[i].dot(W)
+    {shift}
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores)
+    loss += {row_loss}
+    for j in range(num_classes):
+        dW[:, j] += (probs[j] - (j == y[i])) * X[i]
+loss /= num_train
+dW /= num_train
+loss += reg * np.sum(W * W)
+dW += {reg_grad}
+"""
+
+
+def _softmax_loop(
+    shift="scores = scores - np.max(scores)",
+    row_loss="np.log(np.sum(exp_scores)) - scores[y[i]]",
+    reg_grad="2 * reg * W",
+):
+    return _SOFTMAX_LOOP.format(shift=shift, row_loss=row_loss, reg_grad=reg_grad)
+
+
+_SOFTMAX_VEC = """
+num_train = X.shape[0]
+rows = np.arange(num_train)
+scores = X @ W  # (N, C)
+{shift}
+exp_scores = np.exp(scores)  # (N, C)
+probs = exp_scores / np.sum(exp_scores, axis={axis}, keepdims=True)  # (N, C)
+loss = {data_loss} / {divide} + reg * np.sum(W * W)
+dscores = probs.copy()
+dscores[rows, y] -= 1
+dW = X.T @ dscores / {divide} + 2 * reg * W  # (D, C)
+"""
+
+
+def _softmax_vec(
+    shift="scores -= np.max(scores, axis=1, keepdims=True)",
+    axis="1",
+    data_loss="np.sum(np.log(np.sum(exp_scores, axis=1)) - scores[rows, y])",
+    divide="num_train",
+):
+    return _SOFTMAX_VEC.format(shift=shift, axis=axis, data_loss=data_loss, divide=divide)
+
+
+_NEG_LOG_P = (
+    "the loss is infinite for very large scores although the gradient is right: "
+    "-log(p) is -log(0) once p underflows; compute the row loss as "
+    "log(sum(exp(s - max))) - (s_y - max)"
+)
+_NO_SHIFT = (
+    "exp overflows for large scores (NaN or inf): subtract each row's maximum score "
+    "before exp; it leaves the probabilities unchanged"
+)
+
+MISTAKES: tuple[Variant, ...] = (
+    # softmax_loss_naive
+    mistake("softmax_loss_naive", "softmax_naive_no_shift", _NO_SHIFT, _softmax_loop(shift="pass")),
+    mistake(
+        "softmax_loss_naive",
+        "softmax_naive_neg_log_p",
+        _NEG_LOG_P,
+        _softmax_loop(row_loss="-np.log(probs[y[i]])"),
+    ),
+    mistake(
+        "softmax_loss_naive",
+        "softmax_naive_reg_grad_half",
+        REG_GRAD,
+        _softmax_loop(reg_grad="reg * W"),
+    ),
+    # softmax_loss_vectorized
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_wrong_axis",
+        "the probabilities are normalised over the examples (axis 0) instead of over the "
+        "classes: each row of probs must sum to 1, so sum along axis=1",
+        _softmax_vec(axis="0", data_loss="-np.sum(np.log(probs[rows, y]))"),
+    ),
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_neg_log_p",
+        _NEG_LOG_P,
+        _softmax_vec(data_loss="-np.sum(np.log(probs[rows, y]))"),
+    ),
+    mistake(
+        "softmax_loss_vectorized", "softmax_vectorized_no_shift", _NO_SHIFT, _softmax_vec(shift="")
+    ),
+    mistake(
+        "softmax_loss_vectorized", "softmax_vectorized_no_mean", NO_MEAN, _softmax_vec(divide="1")
+    ),
+)
+
+CORRECT: tuple[Variant, ...] = (
+    # softmax_loss_naive
+    correct("softmax_loss_naive", "softmax_naive_textbook", _softmax_loop()),
+    correct(
+        "softmax_loss_naive",
+        "softmax_naive_outer",
+        """
+N = X.shape[0]
+for i in range(N):
+    s = X[i] @ W
+    s = s - s.max()
+    log_sum = np.log(np.exp(s).sum())
+    loss = loss + (log_sum - s[y[i]])
+    p = np.exp(s - log_sum)
+    p[y[i]] -= 1
+    dW += np.outer(X[i], p)
+loss = np.float64(loss / N + reg * np.sum(W * W))
+dW = dW / N + 2 * reg * W
+""",
+    ),
+    correct(
+        "softmax_loss_naive",
+        "softmax_naive_log_probs",
+        """
+num_train = X.shape[0]
+for i in range(num_train):
+    f = X[i].dot(W)
+    f -= np.max(f)
+    log_probs = f - np.log(np.sum(np.exp(f)))
+    loss -= log_probs[y[i]]
+    for c in range(W.shape[1]):
+        dW[:, c] += (np.exp(log_probs[c]) - (c == y[i])) * X[i]
+loss = loss / num_train + reg * np.sum(W * W)
+dW = dW / num_train + 2 * reg * W
+""",
+    ),
+    # softmax_loss_vectorized
+    correct("softmax_loss_vectorized", "softmax_vectorized_textbook", _softmax_vec()),
+    correct(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_einsum_onehot",
+        """
+N, C = X.shape[0], W.shape[1]
+scores = np.einsum("nd,dc->nc", X, W)
+scores = scores - scores.max(axis=1, keepdims=True)
+log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+one_hot = np.eye(C)[y]
+loss = -np.einsum("nc,nc->", one_hot, log_probs) / N + reg * np.einsum("dc,dc->", W, W)
+dW = np.einsum("nd,nc->dc", X, np.exp(log_probs) - one_hot) / N + 2 * reg * W
+""",
+    ),
+    correct(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_add_at",
+        """
+N = X.shape[0]
+s = X @ W
+s -= s.max(axis=1)[:, None]
+lse = np.log(np.exp(s).sum(axis=1))
+loss = np.mean(lse - s[np.arange(N), y]) + reg * np.sum(np.square(W))
+dscores = np.exp(s - lse[:, None])
+np.add.at(dscores, (np.arange(N), y), -1)
+dW = X.T @ dscores / N + 2 * reg * W
+""",
+    ),
+)
