@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pwd
 
-    from .sandbox import Monitor, Sandbox
+    from .isolation import Monitor, Sandbox
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ class Settings:
     sandbox: str = ""
     export_dir: str = ""
     export_owner: str = ""
+    verdict_file: str = ""
     notebook_seconds: float = 0.0
 
     def __post_init__(self) -> None:
@@ -175,6 +176,7 @@ def nbgrader_config(settings: Settings) -> Config:
         c.Sandbox.directory = settings.sandbox
         c.ResilientExecute.notebook_seconds = settings.notebook_seconds
         c.TrustedExport.export_owner = settings.export_owner
+        c.TrustedVerdict.verdict_file = settings.verdict_file
     else:
         c.StudentSandbox.course_root = settings.root
         c.GenerateFeedback.preprocessors = list(COURSE_FEEDBACK)

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from . import course
-from . import sandbox as sandbox_module
+from . import isolation as sandbox_module
 from .context import GradeContext
 from .nbrecords import read_flags, read_verdicts
 from .results import Flag, TestOutcome
@@ -92,19 +92,19 @@ def _configure(ctx: GradeContext, root: Path, tmp: Path, seconds: float) -> None
     """Write the course's nbgrader configuration for this submission."""
     box = ctx.box
     owner = f"{box.user.pw_uid}:{box.user.pw_gid}" if box.user is not None else ""
-    extra = course.GRADING_CONFIG.format(
-        kit=str(course.KIT_ROOT),
+    course.write_config(
+        root,
+        cell_timeout=ctx.cell_timeout,
+        db_path=tmp / "gradebook.db",
+        flavour="autograde",
         release_dir=str(root / "release" / course.ASSIGNMENT),
         flag_file=str(tmp / "flags.json"),
+        # Where TrustedVerdict records the verdicts this pipeline reads (read_verdicts).
+        verdict_file=str(tmp / "verdicts.json"),
         sandbox=str(box.work),
         notebook_seconds=seconds,
         export_dir=str(ctx.export_dir),
         export_owner=owner,
-    )
-    # Where TrustedVerdict records the verdicts this pipeline reads (read_verdicts).
-    extra += f"c.TrustedVerdict.verdict_file = {str(tmp / 'verdicts.json')!r}\n"
-    course.write_config(
-        root, cell_timeout=ctx.cell_timeout, extra=extra, db_path=tmp / "gradebook.db"
     )
 
 

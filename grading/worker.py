@@ -4,7 +4,7 @@ The batch (:mod:`grading.autograde`) calls :func:`run_worker` per submission, in
 thread; it claims a worker slot (:func:`claim_slot`, which picks the sandbox user),
 writes a :class:`~grading.context.WorkerJob` and starts a child process with a
 wall-clock and a memory limit. The child (``python -m grading _grade_one <job>``) runs
-:func:`grade_one`: in a :class:`grading.sandbox.Sandbox`, the review scan, the hidden
+:func:`grade_one`: in a :class:`grading.isolation.Sandbox`, the review scan, the hidden
 package tests (:mod:`grading.package`), then the notebooks
 (:mod:`grading.notebook_run`) in what is left of the time budget.
 """
@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import IO
 
 from . import course, package
-from . import sandbox as sandbox_module
+from . import isolation as sandbox_module
 from .context import GradeContext, WorkerJob
+from .isolation import Sandbox
 from .notebook_run import run_notebooks
 from .results import Flag, FlagKind, SubmissionResult, TestOutcome
 from .review import scan_student_code
-from .sandbox import Sandbox
 
 
 def grade_one(job: WorkerJob) -> SubmissionResult:

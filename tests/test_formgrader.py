@@ -30,7 +30,8 @@ ANSWER = "The loss is averaged over the N training examples, so it does not grow
 
 
 def totals(root):
-    """{student: (score, max score, points of answers awaiting manual grading)} from the gradebook."""
+    """{student: (score, max score, points of answers awaiting manual grading)}, from the
+    gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}

@@ -146,7 +146,8 @@ MALFORMED_STATUS = """
 try:
     import atexit as _atexit, sys as _sys
     if len(_sys.argv) > 2 and _sys.argv[2].endswith(".npz"):
-        _atexit.register(lambda: open(_sys.argv[2] + ".json", "w").write('{"knn_predict_labels": [1, 2'))
+        _bad = '{"knn_predict_labels": [1, 2'
+        _atexit.register(lambda: open(_sys.argv[2] + ".json", "w").write(_bad))
 except Exception:
     pass
 """
@@ -183,7 +184,8 @@ def blank(release, dest):
 
 
 def craft(root, release, out_dir):
-    """{name: (path, kind)}: kind "hostile" (no unearned point) or "clumsy" (loses only its part)."""
+    """{name: (path, kind)}: kind "hostile" (no unearned point) or "clumsy" (loses only its
+    part)."""
     root = Path(root)
     made = {}
 
@@ -231,7 +233,8 @@ def craft(root, release, out_dir):
         {
             "LinearClassifier.predict": (
                 "import __main__\nyv = getattr(__main__, 'y_val', None)\n"
-                "y_pred[:] = yv if yv is not None and len(yv) == len(y_pred) else np.argmax(X @ self.W, axis=1)"
+                "y_pred[:] = (yv if yv is not None and len(yv) == len(y_pred)\n"
+                "             else np.argmax(X @ self.W, axis=1))"
             ),
             "LinearClassifier.train#2": "W_new = self.W",
         },
@@ -268,7 +271,8 @@ def craft(root, release, out_dir):
         folder,
         "softmax.ipynb",
         "softmax_q1",
-        "import numpy as np\nhog = [np.ones(2**28) for _ in range(40)]\nq1_min_loss, q1_max_loss = 0.0, float('inf')",
+        "import numpy as np\nhog = [np.ones(2**28) for _ in range(40)]\n"
+        "q1_min_loss, q1_max_loss = 0.0, float('inf')",
     )
     made["memory_hog"] = folder
     # class 5/7: intake and reports
@@ -294,7 +298,9 @@ def craft(root, release, out_dir):
         KIT_CS_LOSS,
         root / "tmp_csv",
         {
-            "svm_loss_naive": "raise type('=HYPERLINK(\"http://x\")', (Exception,), {})('\\udcff surrogate')"
+            "svm_loss_naive": (
+                "raise type('=HYPERLINK(\"http://x\")', (Exception,), {})('\\udcff surrogate')"
+            )
         },
     )
     (folder / "cs_loss/svm.py").write_text((root / "tmp_csv/cs_loss/svm.py").read_text())
@@ -425,7 +431,9 @@ def craft(root, release, out_dir):
         "svm.ipynb",
         "svm_q1",
         (
-            "import glob, json\nfor p in glob.glob('.export/*/*.json') + glob.glob('/tmp/**/svm_test_*.json', recursive=True):\n"
+            "import glob, json\n"
+            "for p in (glob.glob('.export/*/*.json')\n"
+            "          + glob.glob('/tmp/**/svm_test_*.json', recursive=True)):\n"
             "    open(p, 'w').write('{}')\nq1_car_loss_after_small_change = 1.0"
         ),
     )
