@@ -7,7 +7,7 @@ when one is given. This process only reads the plain numbers and statuses the
 child saved.
 
 What the step needs is passed to it: the user to drop to and the sandbox's
-monitor (:class:`grading.sandbox.Monitor`), never read from the environment or
+monitor (:class:`grading.isolation.Monitor`), never read from the environment or
 a global. :func:`user_from_environment` is for entry points (Gradescope's
 ``run_autograder`` names the user in ``CS_LOSS_GRADE_USER``).
 """
@@ -180,7 +180,7 @@ def run_child(
         The child's address-space limit.
     user : pwd.struct_passwd, optional
         The unprivileged user the child runs as (only when this process is root).
-    monitor : grading.sandbox.Monitor, optional
+    monitor : grading.isolation.Monitor, optional
         Receives the child's ``/proc`` audit lines; its memory stops name the reason
         when the child dies.
 

@@ -146,7 +146,7 @@ def run_package_tests(
     group's own limit, :func:`group_timeout`, at most 85 s), so all the
     package tests of one submission take at most about four minutes. The child runs
     as ``user`` (when given and this process is root) and reports its ``/proc``
-    reads to ``monitor`` (a :class:`grading.sandbox.Monitor`), see
+    reads to ``monitor`` (a :class:`grading.isolation.Monitor`), see
     :func:`grading.child.run_child`.
     """
     expected = load_expected(expected_path)
