@@ -364,7 +364,7 @@ def stand_in_grader(release, tmp_path, monkeypatch):
     monkeypatch.setattr(ag, "all_tests", lambda template: [test])
     monkeypatch.setattr(ag, "run_worker", worker)
     monkeypatch.setattr(ag.sandbox_module, "can_switch_users", lambda: False)
-    monkeypatch.setattr(ag.sandbox_module.users, "_warned", [True])  # the not-root warning: said once
+    monkeypatch.setattr(ag.sandbox_module.users, "_warned", [True])  # warned once
     return work, calls
 
 
