@@ -1,8 +1,10 @@
 """The hidden tests of the cs_loss package: fixed inputs, run on a submission.
 
-This file is copied, alone, next to a copy of the submission's ``cs_loss`` and
-run there in a child process (``python -I hidden_tests.py GROUP OUT``), so
-that it imports numpy and the student's package and nothing of the kit. It
+This file is copied next to a copy of the submission's ``cs_loss``, with
+``hidden_support.py``, ``proc_audit.py`` and the grader's plan of the group
+(:func:`grading.child.plan_of`), and run there in a child process
+(:mod:`grading.child`), so that it imports numpy, those two files and the
+student's package, and nothing else of the kit. It
 computes each test's outputs and saves them with ``allow_pickle=False``:
 only plain numbers reach the grader, which compares them with the expected
 values (``expected.npz``, made from the reference solution by

@@ -49,11 +49,31 @@ from . import course, nbconfig, package
 from .child import user_from_environment
 from .markers import strip_file
 from .preprocessors import TrustedExport, TrustedVerdict
+from .results import Flag
 
 # A course made by `python -m grading course`: its nbgrader_config.py is the kit's file, whose
-# first line is this mark (courses made before the configuration became a file had the second).
+# first line is this mark, with settings of the "course" flavour beside it (the release and
+# autograde folders have the same file with other flavours). Courses made before the
+# configuration became a file have the legacy mark.
 MARK = nbconfig.CONFIG_FILE.read_text().splitlines()[0]
-MARKS = (MARK, "# Written by `python -m grading course`; rerun that command to update it.")
+LEGACY_MARK = "# Written by `python -m grading course`; rerun that command to update it."
+
+
+def is_course(root: str | Path) -> bool:
+    """Whether ``root`` is a course folder made by `python -m grading course`."""
+    config = Path(root) / "nbgrader_config.py"
+    if not config.is_file():
+        return False
+    text = config.read_text()
+    if text.startswith(LEGACY_MARK):
+        return True
+    try:
+        settings = nbconfig.Settings.from_json((Path(root) / nbconfig.SETTINGS_FILE).read_text())
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    return text.startswith(MARK) and settings.flavour == "course"
+
+
 PACKAGE_NOTEBOOK = "package_tests.ipynb"
 SANDBOX = "sandbox"  # DIR/sandbox/<student>: the kernel's folder
 
@@ -228,9 +248,8 @@ def write_course(root: str | Path, cell_timeout: int = 120) -> Path:
     gradebook of an existing course are kept; ``source/loss`` is rebuilt.
     """
     root = Path(root).resolve()
-    config = root / "nbgrader_config.py"
     if root.exists() and any(root.iterdir()):
-        if not (config.is_file() and config.read_text().startswith(MARKS)):
+        if not is_course(root):
             raise UnsafeCourseError(
                 f"{root} is not empty and not a course made by `python -m grading course`: "
                 "give a new or empty folder (nothing was changed)."
@@ -265,8 +284,7 @@ def write_course(root: str | Path, cell_timeout: int = 120) -> Path:
 def require_course(root: str | Path) -> Path:
     """``root`` resolved, if it is a course made by :func:`write_course`; else UnsafeCourseError."""
     root = Path(root).resolve()
-    config = root / "nbgrader_config.py"
-    if not (config.is_file() and config.read_text().startswith(MARKS)):
+    if not is_course(root):
         raise UnsafeCourseError(
             f"{root} is not a course made by `python -m grading course`: "
             f"run `python -m grading course {root}` first."
@@ -276,7 +294,7 @@ def require_course(root: str | Path) -> Path:
 
 def autograde_into(
     root: str | Path, submissions: Iterable[tuple[str, str | Path]], timeout: float = 600
-) -> dict[str, list[str]]:
+) -> dict[str, list[Flag]]:
     """Lay each ``(student, submission)`` into the course and autograde it there with nbgrader.
 
     ``submission`` is a folder or zip as :func:`grading.intake.intake` reads it; an

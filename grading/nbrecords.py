@@ -11,7 +11,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .results import Flag, FlagKind
+from .results import Flag, FlagKind, legacy_flag
+
+
+def _stored_flags(path: Path) -> list[dict]:
+    """The flags in ``path`` as dicts; a file of the kit's earlier format (``{notebook:
+    [messages]}``, kept by a course folder made before flags had kinds) is converted."""
+    stored = json.loads(path.read_text()) if path.is_file() else []
+    if isinstance(stored, dict):
+        return [
+            {**legacy_flag(str(message)).to_dict(), "where": notebook}
+            for notebook, messages in stored.items()
+            for message in messages
+        ]
+    return stored
 
 
 def add_flag(path: str | Path, notebook: str, message: str, kind: FlagKind = FlagKind.NOTE) -> None:
@@ -19,7 +32,7 @@ def add_flag(path: str | Path, notebook: str, message: str, kind: FlagKind = Fla
     if not path:
         return
     path = Path(path)
-    flags = json.loads(path.read_text()) if path.is_file() else []
+    flags = _stored_flags(path)
     entry = Flag(kind, message, where=notebook).to_dict()
     if entry not in flags:
         flags.append(entry)
@@ -29,7 +42,7 @@ def add_flag(path: str | Path, notebook: str, message: str, kind: FlagKind = Fla
 def read_flags(path: str | Path) -> list[Flag]:
     """The flags the preprocessors wrote to ``path`` (none when it is missing or unreadable)."""
     try:
-        return [Flag.from_dict(entry) for entry in json.loads(Path(path).read_text())]
+        return [Flag.from_dict(entry) for entry in _stored_flags(Path(path))]
     except (OSError, ValueError, TypeError, KeyError):
         return []
 

@@ -65,7 +65,7 @@ def submission_digest(path: str | Path) -> str | None:
 KIT_VERSION_FILES = (
     "cs_loss/**/*.py",
     "notebooks/*.ipynb",
-    "grading/*.py",
+    "grading/**/*.py",  # the topics' declarations, isolation, the nbgrader config file too
     "grading/*.npz",
     "grading/*.json",
     "data/get_datasets.py",
