@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from grading import autograde as ag
-from grading import course, examples, intake, markers
+from grading import course, examples, markers, uploads
 from grading import isolation as sandbox
 
 KIT_CS_LOSS = course.KIT_ROOT / "cs_loss"
@@ -397,7 +397,7 @@ def craft(root, release, out_dir):
     made["zip_deflate64"] = deflate64
     many = root / "too_many_members.zip"
     with zipfile.ZipFile(many, "w") as archive:
-        for i in range(intake.ZIP_MAX_MEMBERS + 1):
+        for i in range(uploads.ZIP_MAX_MEMBERS + 1):
             archive.writestr(f"f{i}.txt", "")
     made["too_many_members"] = many
     empty = root / "empty_zip.zip"
