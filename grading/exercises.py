@@ -352,25 +352,18 @@ def manifest(release_dir: str | os.PathLike, package_dir: str | os.PathLike | No
     stubs = {}
     for exercise in exercises(package_dir):
         stubs.setdefault(exercise.file, []).append(exercise.stub)  # one per region
+    cells = {name: _nbgrader_cells(release_dir / name) for name in NOTEBOOKS}
     return {
         "assignment": ASSIGNMENT,
         "notebooks": {
-            name: [
-                meta["grade_id"]
-                for _type, meta in _nbgrader_cells(release_dir / name)
-                if meta.get("grade_id")
-            ]
+            name: [meta["grade_id"] for _type, meta in cells[name] if meta.get("grade_id")]
             for name in NOTEBOOKS
         },
         "points": {name: graded_cells(release_dir / name) for name in NOTEBOOKS},
         "student_files": list(student_files(package_dir)),
         "stubs": stubs,
         "answers": {
-            name: [
-                meta["grade_id"]
-                for _type, meta in _nbgrader_cells(release_dir / name)
-                if meta.get("solution")
-            ]
+            name: [meta["grade_id"] for _type, meta in cells[name] if meta.get("solution")]
             for name in NOTEBOOKS
         },
     }
