@@ -123,7 +123,8 @@ def complete(result: SubmissionResult, template_tests: Sequence[TestOutcome]) ->
 def all_tests(template: str | Path) -> list[TestOutcome]:
     """Every test of the assignment, with its points (the report's rows)."""
     tests = blank_notebook_outcomes(template, "")
-    for _group, name, points, targets, _modules in package.TESTS:
+    for case in package.TESTS:
+        name, points, targets = case.name, case.points, case.targets
         tests.append(
             TestOutcome(
                 name=f"cs_loss:{name}",

@@ -2,16 +2,26 @@
 
 The ``linear_train_*`` hidden tests export what ``train`` passed to ``self.loss`` (the
 batches, W before each step, the final W and the history); these checks judge them,
-so any correct sampling, with ``rng`` or ``np.random``, passes. No expected values.
+so any correct sampling, with ``rng`` or ``np.random``, passes. No expected values:
+the data and settings are the cases' declared inputs (``grading/topics/``), the loss
+the child's recording loss (:func:`grading.hidden_tests.recording_loss`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import hidden_tests
+from .hidden_tests import recording_loss
+from .plan import BY_NAME, inputs_of, share_of
+from .topics.linear_classifier import TOY_ACCURACY
 
 Arrays = dict[str, np.ndarray]
+
+
+def _inputs(name: str) -> dict:
+    """The declared inputs (data and settings) of the training case ``name``."""
+    return inputs_of(share_of(BY_NAME[name]))
+
 
 # Sampling uniformly from all N rows, the batches of the recorded training (num_iters *
 # batch_size = 480 draws from 120 rows) reach about 98% of the rows; in 20,000 seeds never
@@ -37,8 +47,9 @@ def _batch_rows(arrays: Arrays, name: str, X: np.ndarray, y: np.ndarray) -> tupl
 
 def check_train_batches(arrays: Arrays, name: str) -> list[tuple[str, str]]:
     """[(code, message)] for the minibatches a student's train passed to self.loss."""
-    X, y = hidden_tests.train_data()
-    steps, size = hidden_tests.TRAIN["num_iters"], hidden_tests.TRAIN["batch_size"]
+    inputs = _inputs(name)
+    X, y = inputs["X"], inputs["y"]
+    steps, size = inputs["num_iters"], inputs["batch_size"]
     rows, labels, sizes = _batch_rows(arrays, name, X, y)
     problems = []
     if len(sizes) != steps:
@@ -97,7 +108,7 @@ def check_train_batches(arrays: Arrays, name: str) -> list[tuple[str, str]]:
 
 def check_train_update(arrays: Arrays, name: str) -> list[tuple[str, str]]:
     """[(code, message)] for the SGD steps: W_new = W - learning_rate * grad, and history."""
-    settings = hidden_tests.TRAIN
+    settings = _inputs(name)
     lr, reg = settings["learning_rate"], settings["reg"]
     W_before = arrays[f"{name}/W_before"]
     W_final, history = arrays[f"{name}/W_final"], arrays[f"{name}/history"]
@@ -114,7 +125,7 @@ def check_train_update(arrays: Arrays, name: str) -> list[tuple[str, str]]:
             codes.append("unknown")
             losses.append(np.nan)
             continue
-        loss, grad = hidden_tests.reference_svm_loss(W, X_b, y_b, reg)
+        loss, grad = recording_loss(W, X_b, y_b, reg)
         losses.append(loss)
         candidates = {
             "ok": W - lr * grad,
@@ -160,18 +171,19 @@ def check_train_update(arrays: Arrays, name: str) -> list[tuple[str, str]]:
 
 def check_train_separable(arrays: Arrays, name: str) -> list[tuple[str, str]]:
     """[(code, message)] for training on a linearly separable toy problem."""
-    X, y = hidden_tests.toy_data()
+    inputs = _inputs(name)
+    X, y = inputs["X"], inputs["y"]
     W = arrays[f"{name}/W_final"]
     if W.shape != (X.shape[1], 3):
         return [("shape", f"W has shape {W.shape} after training; expected (D, C)")]
     with np.errstate(all="ignore"):
         accuracy = float(np.mean(np.argmax(X @ W, axis=1) == y)) if np.isfinite(W).all() else 0.0
-    if accuracy < hidden_tests.TOY_ACCURACY:
+    if accuracy < TOY_ACCURACY:
         return [
             (
                 "accuracy",
                 f"on a linearly separable problem training reached an accuracy "
-                f"of {accuracy:.2f}; at least {hidden_tests.TOY_ACCURACY:.2f} "
+                f"of {accuracy:.2f}; at least {TOY_ACCURACY:.2f} "
                 "is expected",
             )
         ]

@@ -1,10 +1,14 @@
-"""Run one group of hidden tests in a child process and read what it left.
+"""Run the hidden tests in a child process and read what it left.
 
 The student's code runs only in a child (``hidden_tests.py``, copied with
 ``hidden_support.py`` and ``proc_audit.py`` next to a copy of the submission's
-``cs_loss`` in a throw-away folder), with a time and a memory limit, as ``user``
-when one is given. This process only reads the plain numbers and statuses the
-child saved.
+``cs_loss`` in a throw-away folder, with the plan and the inputs the grader made,
+:mod:`grading.plan`), with a time and a memory limit, as ``user`` when one is
+given. This process only reads the plain numbers and statuses the child saved.
+
+One child runs every test of a submission (:func:`run_groups`); each test has its
+own time limit inside it. When that child dies or times out as a whole, each group
+of tests is run again in a child of its own, so a crash costs only its group.
 
 What the step needs is passed to it: the user to drop to and the sandbox's
 monitor (:class:`grading.isolation.Monitor`), never read from the environment or
@@ -31,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from .exercises import GRADED_MODULES
+from .plan import plan_of as _plan_of
+from .plan import write_plan
 from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
@@ -85,15 +90,18 @@ def tests_of(group: str) -> list[str]:
 
 
 def plan_of(group: str) -> dict[str, Any]:
-    """What the child of ``group`` runs: the package modules in import order (imported one
-    by one when ``import cs_loss`` fails), and each test's name and the modules it needs."""
-    tests = [{"name": c.name, "modules": list(c.modules)} for c in CASES if c.group == group]
-    return {"modules": list(GRADED_MODULES), "tests": tests}
+    """What the child of ``group`` runs (:func:`grading.plan.plan_of`, without the inputs)."""
+    return _plan_of(tests_of(group))[0]
+
+
+def failed(names: Iterable[str], reason: str) -> Statuses:
+    """The status of every test of ``names`` when their whole child process failed."""
+    return {name: {"ok": False, "error": reason} for name in names}
 
 
 def group_failed(group: str, reason: str) -> Statuses:
     """The status of every test of ``group`` when its whole child process failed."""
-    return {name: {"ok": False, "error": reason} for name in tests_of(group)}
+    return failed(tests_of(group), reason)
 
 
 def _read_available(fd: int, limit: int = 2**16) -> bytes:
@@ -128,24 +136,26 @@ def _read_result(path: Path, limit: int, owner: int) -> bytes:
         return f.read(limit)
 
 
-def _prepare(package_dir: Path, tmp: Path, group: str, user: pwd.struct_passwd | None) -> None:
-    """Copy the submission's ``cs_loss``, the child and its audit hook into ``tmp``, and
-    write the plan of ``group`` for the child."""
+def _prepare(
+    package_dir: Path, tmp: Path, names: list[str], user: pwd.struct_passwd | None
+) -> None:
+    """Copy the submission's ``cs_loss`` and the child's files into ``tmp``, and write the
+    plan and the inputs of the tests ``names`` for the child."""
     source = Path(package_dir) / "cs_loss"
     if source.is_dir():
         shutil.copytree(source, tmp / "cs_loss", ignore=shutil.ignore_patterns("__pycache__"))
     for name in CHILD_FILES:
         shutil.copy(HERE / name, tmp / name)
-    (tmp / "plan.json").write_text(json.dumps(plan_of(group)))
+    write_plan(tmp, names)
     if user is not None:
         for path in [tmp, *tmp.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
 
 
-def _parse(group: str, status_bytes: bytes, out_bytes: bytes) -> tuple[Arrays, Statuses]:
+def _parse(names: list[str], status_bytes: bytes, out_bytes: bytes) -> tuple[Arrays, Statuses]:
     """Statuses and arrays from the child's files: anything but plain data is a failure."""
     raw = json.loads(status_bytes.decode("utf-8", "replace"))
-    statuses = group_failed(group, "no result")
+    statuses = failed(names, "no result")
     for name in statuses:
         status = raw.get(name) if type(raw) is dict else None
         if type(status) is dict and status.get("ok") is True:
@@ -157,44 +167,19 @@ def _parse(group: str, status_bytes: bytes, out_bytes: bytes) -> tuple[Arrays, S
     return arrays, statuses
 
 
-def run_child(
-    package_dir: str | os.PathLike,
-    group: str,
+def _run(
+    package_dir: Path,
+    names: list[str],
     timeout: float,
     memory_bytes: int,
-    *,
-    user: pwd.struct_passwd | None = None,
-    monitor: Any = None,
-) -> tuple[Arrays, Statuses]:
-    """Run one group of hidden tests on ``package_dir/cs_loss``.
-
-    Parameters
-    ----------
-    package_dir : path
-        A folder holding the submission's ``cs_loss``.
-    group : str
-        The group of hidden tests to run (``Case.group`` of ``grading/topics/``).
-    timeout : float
-        Seconds the whole child may take.
-    memory_bytes : int
-        The child's address-space limit.
-    user : pwd.struct_passwd, optional
-        The unprivileged user the child runs as (only when this process is root).
-    monitor : grading.isolation.Monitor, optional
-        Receives the child's ``/proc`` audit lines; its memory stops name the reason
-        when the child dies.
-
-    Returns
-    -------
-    arrays : dict of str to ndarray
-        Each test's outputs, keyed ``"test/output"``.
-    statuses : dict of str to dict
-        ``{"ok": True}`` or ``{"ok": False, "error": reason}`` for every test of
-        the group, also when the child timed out or died.
-    """
+    user: pwd.struct_passwd | None,
+    monitor: Any,
+) -> tuple[Arrays, Statuses, bool]:
+    """One child running the tests ``names``: (arrays, statuses, whether the child as a
+    whole failed: timed out, died or left a malformed result)."""
     with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
         tmp = Path(tmp)
-        _prepare(Path(package_dir), tmp, group, user)
+        _prepare(package_dir, tmp, names, user)
         out = tmp / "out.npz"
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -220,7 +205,7 @@ def run_child(
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return {}, group_failed(group, f"timed out after {timeout:.0f} s")
+            return {}, failed(names, f"timed out after {timeout:.0f} s"), True
         finally:
             os.close(write_end)
             records = _read_available(read_end)
@@ -228,24 +213,65 @@ def run_child(
             if monitor is not None:
                 monitor.add_records(records)
         owner = user.pw_uid if user is not None else os.geteuid()
+        malformed = failed(names, "the test process left a malformed result")
         try:
             status_bytes = _read_result(Path(str(out) + ".json"), MAX_STATUS_BYTES, owner)
         except FileNotFoundError:
             status_bytes = None
         except (OSError, ValueError):  # a symlink, a link to another file, too big...
-            return {}, group_failed(group, "the test process left a malformed result")
+            return {}, malformed, True
         if status_bytes is None:
             if monitor is not None and monitor.memory_stops > stops:
-                return {}, group_failed(
-                    group, f"the test process was stopped: {monitor.memory_reason}"
-                )
+                reason = f"the test process was stopped: {monitor.memory_reason}"
+                return {}, failed(names, reason), True
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             reason = f"the test process died (exit code {done.returncode}): {tail[0][:200]}"
-            return {}, group_failed(group, reason)
+            return {}, failed(names, reason), True
         try:
-            return _parse(group, status_bytes, _read_result(out, MAX_FILE_BYTES, owner))
-        except Exception:  # noqa: BLE001 - a malformed result file costs this group only
-            return {}, group_failed(group, "the test process left a malformed result")
+            return (*_parse(names, status_bytes, _read_result(out, MAX_FILE_BYTES, owner)), False)
+        except Exception:  # noqa: BLE001 - a malformed result file costs this child only
+            return {}, malformed, True
+
+
+def run_child(
+    package_dir: str | os.PathLike,
+    group: str,
+    timeout: float,
+    memory_bytes: int,
+    *,
+    user: pwd.struct_passwd | None = None,
+    monitor: Any = None,
+) -> tuple[Arrays, Statuses]:
+    """Run one group of hidden tests on ``package_dir/cs_loss`` in a child of its own.
+
+    Parameters
+    ----------
+    package_dir : path
+        A folder holding the submission's ``cs_loss``.
+    group : str
+        The group of hidden tests to run (``Case.group`` of ``grading/topics/``).
+    timeout : float
+        Seconds the whole child may take.
+    memory_bytes : int
+        The child's address-space limit.
+    user : pwd.struct_passwd, optional
+        The unprivileged user the child runs as (only when this process is root).
+    monitor : grading.isolation.Monitor, optional
+        Receives the child's ``/proc`` audit lines; its memory stops name the reason
+        when the child dies.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        Each test's outputs, keyed ``"test/output"``.
+    statuses : dict of str to dict
+        ``{"ok": True}`` or ``{"ok": False, "error": reason}`` for every test of
+        the group, also when the child timed out or died.
+    """
+    arrays, statuses, _whole = _run(
+        Path(package_dir), tests_of(group), timeout, memory_bytes, user, monitor
+    )
+    return arrays, statuses
 
 
 def run_groups(
@@ -256,8 +282,17 @@ def run_groups(
     *,
     user: pwd.struct_passwd | None = None,
     monitor: Any = None,
+    total_timeout: float | None = None,
 ) -> tuple[Arrays, Statuses]:
-    """:func:`run_child` for each of ``groups``, their outputs and statuses merged."""
+    """The tests of ``groups`` in one child (limited to ``total_timeout``, by default the
+    sum of the groups' ``timeout``); if that child fails as a whole, each group again
+    in a child of its own (:func:`run_child`), so that a crash costs only its group."""
+    groups = list(groups)
+    names = [name for group in groups for name in tests_of(group)]
+    limit = total_timeout or sum(timeout(group) for group in groups)
+    arrays, statuses, whole = _run(Path(package_dir), names, limit, memory_bytes, user, monitor)
+    if not whole or len(groups) < 2:
+        return arrays, statuses
     arrays, statuses = {}, {}
     for group in groups:
         got, status = run_child(

@@ -1,8 +1,9 @@
 """Run the hidden package tests on a submission and score them.
 
 The pipeline of one submission's package tests, each step in its own module:
-:mod:`grading.child` runs each group of tests in a child process (the student's
-code runs only there) and reads the numbers it saved; :mod:`grading.compare`
+:mod:`grading.plan` writes the declared cases' plan and inputs; :mod:`grading.child`
+runs them in one child process (the student's code runs only there; a group at a
+time again if that child dies) and reads the numbers it saved; :mod:`grading.compare`
 compares them with the expected values; :mod:`grading.behaviour` checks the SGD
 steps of ``train``; :mod:`grading.diagnosis` names a known mistake behind a
 failing test. :mod:`grading.build` makes the expected values and proves the
@@ -23,8 +24,8 @@ import numpy as np
 from . import hidden_tests
 from .behaviour import BEHAVIOUR_CHECKS, behaviour_problems
 from .child import Arrays, Statuses, run_child, run_groups
-from .compare import TOLERANCE, compare
-from .declare import Case
+from .compare import compare
+from .declare import TOLERANCE, Case
 from .diagnosis import Known, diagnosis_lines, load_mistakes, matched_mistakes
 from .topics import CASES
 
@@ -35,6 +36,7 @@ EXPECTED = HERE / "expected.npz"
 #: ``(group, name, points, targets, modules)``.
 TESTS: tuple[Case, ...] = CASES
 GROUPS = sorted({case.group for case in TESTS})
+BY_NAME = {case.name: case for case in TESTS}
 DEFAULT_MEMORY_BYTES = 4 * 2**30
 
 __all__ = [
@@ -69,9 +71,10 @@ class TestResult:
     mistakes: tuple = ()
 
 
-def group_timeout(group: str) -> float:
-    """The whole child's limit for ``group``: two import rounds, every test, and a margin."""
-    tests = sum(1 for case in TESTS if case.group == group)
+def group_timeout(group: str | None = None) -> float:
+    """The limit of a child running ``group`` (every group when None): two import
+    rounds, every test, and a margin."""
+    tests = sum(1 for case in TESTS if group is None or case.group == group)
     return 2 * hidden_tests.IMPORT_SECONDS + tests * hidden_tests.TEST_SECONDS + 15
 
 
@@ -85,15 +88,16 @@ def load_expected(path: str | Path = EXPECTED) -> Arrays:
 
 def _problems(name: str, arrays: Arrays, expected: Arrays) -> tuple[list[str], list[str]]:
     """(messages, behaviour codes) of what is wrong with test ``name``'s outputs."""
-    if name in BEHAVIOUR_CHECKS:
+    if not BY_NAME[name].compared:
         found = behaviour_problems(arrays, name)
         return [message for _, message in found], [code for code, _ in found]
     problems = []
+    tolerance = BY_NAME[name].tolerance
     for key in sorted(k for k in expected if k.startswith(name + "/")):
         if key not in arrays:
             problems.append(f"{key.split('/', 1)[1]}: missing")
             continue
-        reason = compare(arrays[key], expected[key])
+        reason = compare(arrays[key], expected[key], tolerance)
         if reason:
             problems.append(f"{key.split('/', 1)[1]}: {reason}")
     return problems, []
@@ -111,7 +115,8 @@ def score(
     if known is None:
         known = load_mistakes()
     results = []
-    for _group, name, points, targets, _modules in TESTS:
+    for case in TESTS:
+        name, points, targets = case.name, case.points, case.targets
         status = statuses.get(name)
         if not status or not status.get("ok"):
             reason = (status or {}).get("error", "no result")
@@ -142,9 +147,10 @@ def run_package_tests(
 ) -> list[TestResult]:
     """All hidden package tests on ``package_dir`` (a folder holding ``cs_loss/``).
 
-    Each group runs in its own child, limited to ``timeout`` seconds (default: the
-    group's own limit, :func:`group_timeout`, at most 85 s), so all the
-    package tests of one submission take at most about four minutes. The child runs
+    One child runs every test, limited to ``timeout`` seconds (default: the limit of
+    all the tests, :func:`group_timeout`); if it dies or times out as a whole, each
+    group runs again in its own child (its own limit), so a crash costs only its
+    group. Each test has its own limit inside the child. The child runs
     as ``user`` (when given and this process is root) and reports its ``/proc``
     reads to ``monitor`` (a :class:`grading.isolation.Monitor`), see
     :func:`grading.child.run_child`.
@@ -157,6 +163,7 @@ def run_package_tests(
         memory_bytes,
         user=user,
         monitor=monitor,
+        total_timeout=timeout or group_timeout(),
     )
     return score(arrays, statuses, expected)
 

@@ -44,9 +44,9 @@ def test_student_ids_are_safe_file_names():
 
 
 def test_hidden_tests_have_points_and_targets():
-    names = [name for _, name, _, _, _ in package.TESTS]
+    names = [case.name for case in package.TESTS]
     assert len(names) == len(set(names)) >= 12
-    assert all(points > 0 and targets for _, _, points, targets, _ in package.TESTS)
+    assert all(case.points > 0 and case.targets for case in package.TESTS)
 
 
 def test_expected_values_match_the_reference_solution(tmp_path):

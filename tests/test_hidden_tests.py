@@ -1,13 +1,16 @@
 """The hidden tests' inputs, value coercion and the grader's own checks, in process."""
 
+import ast
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cs_loss
-from grading import behaviour, compare, package
+from grading import behaviour, compare, package, plan
 from grading import hidden_tests as ht
+from grading.topics import knn, linear_classifier
 
 
 def _fake_package(**functions):
@@ -20,21 +23,75 @@ def _fake_package(**functions):
     return fake
 
 
-def _run(name, package_like):
-    ht._LOSS_CACHE.clear()
-    return ht.TESTS[name](package_like)
+def _run(name, package_like, made=None):
+    """The planned test ``name`` run in process on ``package_like`` (as the child does)."""
+    planned, arrays = plan.plan_of([name])
+    test = planned["tests"][0]
+    inputs = ht.Inputs(arrays, planned["numbers"].get(test["share"], {}), test["share"])
+    return ht.run_test(test, package_like, inputs, {} if made is None else made)
 
 
 def test_test_names_are_unique_and_every_loss_case_has_separate_loss_and_grad_points():
     names = [case.name for case in package.TESTS]
     assert len(names) == len(set(names))
-    for case, *_ in ht.LOSS_CASES:
-        assert f"{case}_loss" in names and f"{case}_grad" in names
+    for case in package.TESTS:
+        if case.calls[0].target.startswith(("svm_loss", "softmax_loss")):
+            twin = case.name[: -len("_loss")] + "_grad" if case.name.endswith("_loss") else ""
+            assert case.name.endswith("_grad") or twin in names
 
 
-def test_the_child_runs_exactly_the_declared_cases():
-    """Every declared case has its run in the child, and the child has no undeclared test."""
-    assert sorted(ht.TESTS) == sorted(case.name for case in package.TESTS)
+def test_loss_and_gradient_cases_share_one_call_and_earn_separate_points():
+    shares = {}
+    for case in package.TESTS:
+        shares.setdefault(plan.share_of(case), []).append(case)
+    pairs = [cases for cases in shares.values() if len(cases) > 1]
+    assert len(pairs) == 10  # 2 svm x 2 settings + 2 softmax x 3 settings
+    for loss, grad in pairs:
+        assert (loss.exports, grad.exports) == (("loss",), ("dW",))
+        assert loss.calls == grad.calls and loss.name.endswith("_loss")
+
+
+def test_the_child_imports_no_kit_code_and_holds_no_test():
+    """The child is generic: it imports only numpy, the standard library and its two
+    companions, and names no case of the course (they are the grader's declarations)."""
+    source = (Path(ht.__file__)).read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0] if node.level == 0 else f".{node.module}")
+    assert imported <= {
+        "json",
+        "sys",
+        "pathlib",
+        "types",
+        "typing",
+        "numpy",
+        "__future__",
+        "hidden_support",
+        "proc_audit",
+        ".None",
+    }, imported
+    for case in package.TESTS:
+        assert case.name not in source
+    for kit_name in ("svm_loss", "softmax", "KNearestNeighbor", "LinearSVM", "margins"):
+        assert kit_name not in source
+
+
+def test_every_case_plans_its_calls_on_inputs_it_declares():
+    planned, arrays = plan.plan_of([case.name for case in package.TESTS])
+    for test in planned["tests"]:
+        known = set(planned["numbers"][test["share"]]) | {
+            key.split("/", 1)[1] for key in arrays if key.startswith(test["share"] + "/")
+        }
+        for call in test["calls"]:
+            used = set(call["args"]) | {name for _kw, name in call["kwargs"]}
+            used |= {arg for step in call["setup"] for arg in step[1]}
+            assert used <= known, (test["name"], used - known)
+        outputs = {o["key"] for c in test["calls"] for o in c["returns"]}
+        if not any(c["record"] for c in test["calls"]):
+            assert set(test["exports"]) | set(test["checks"]) <= outputs
 
 
 def test_each_case_needs_the_modules_of_its_targets():
@@ -90,7 +147,8 @@ def test_predict_labels_returning_none_says_so_without_kit_names():
 
 
 def test_knn_data_have_ten_classes_and_coincident_float_points():
-    X_train, y_train, X_test = ht._knn_data()
+    data = knn.knn_data()
+    X_train, y_train, X_test = data["X_train"], data["y_train"], data["X"]
     assert set(y_train.tolist()) == set(range(10))
     assert not np.all(X_train == np.round(X_train))
     d2 = ((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(axis=2)
@@ -104,10 +162,10 @@ def test_knn_data_have_ten_classes_and_coincident_float_points():
     assert np.isnan(unclipped).any()
 
 
-@pytest.mark.parametrize("patterns, k", [(ht.TIE_PAIRS, 2), (ht.TIE_TRIPLES, 3)])
+@pytest.mark.parametrize("patterns, k", [(knn.TIE_PAIRS, 2), (knn.TIE_TRIPLES, 3)])
 def test_tie_rows_are_real_ties_with_larger_labels_nearer_in_some_rows(patterns, k):
-    _X, y_train, _Xt = ht._knn_data()
-    dists = ht._tie_dists(y_train, patterns, seed=0)
+    y_train = knn.knn_data()["y_train"]
+    dists = knn.tie_dists(y_train, patterns, seed=0)
     for row, labels in zip(dists, patterns, strict=True):
         nearest = y_train[np.argsort(row)[:k]]
         assert list(nearest) == list(labels)  # in the pattern's order
@@ -115,33 +173,53 @@ def test_tie_rows_are_real_ties_with_larger_labels_nearer_in_some_rows(patterns,
     assert any(labels[0] > min(labels) for labels in patterns)
 
 
-def _recorded(seed=4):
-    X, y = ht.train_data()
-    return {f"t/{k}": v for k, v in ht._record_training(cs_loss, X, y, ht.TRAIN, seed).items()}
+def _recorded(name="linear_train_batches"):
+    return {f"{name}/{k}": v for k, v in _run(name, cs_loss).items()}
 
 
 def test_a_correct_training_passes_the_behaviour_checks():
     arrays = _recorded()
-    assert behaviour.check_train_batches(arrays, "t") == []
-    assert behaviour.check_train_update(arrays, "t") == []
-    X, y = ht.toy_data()
-    toy = {f"t/{k}": v for k, v in ht._record_training(cs_loss, X, y, ht.TOY, 3).items()}
-    assert behaviour.check_train_separable(toy, "t") == []
+    assert behaviour.check_train_batches(arrays, "linear_train_batches") == []
+    arrays = _recorded("linear_train_update")
+    assert behaviour.check_train_update(arrays, "linear_train_update") == []
+    toy = _recorded("linear_train_separable")
+    assert behaviour.check_train_separable(toy, "linear_train_separable") == []
+
+
+def test_the_recording_loss_is_no_loss_of_the_course_and_its_gradient_is_exact():
+    W, X, y = np.zeros((3, 4)) + 0.1, np.arange(15.0).reshape(5, 3), np.array([0, 1, 3, 3, 2])
+    loss, dW = ht.recording_loss(W, X, y, 0.5)
+    numeric = np.zeros_like(W)
+    for index in np.ndindex(W.shape):
+        step = np.zeros_like(W)
+        step[index] = 1e-6
+        numeric[index] = (ht.recording_loss(W + step, X, y, 0.5)[0] - loss) / 1e-6
+    assert np.allclose(dW, numeric, atol=1e-4)
+    assert not np.isclose(loss, cs_loss.svm_loss_vectorized(W, X, y, 0.5)[0])
+
+
+def test_the_behaviour_checks_read_the_declared_training_settings():
+    inputs = plan.inputs_of("linear_train_update")
+    assert inputs["seed"] == 7 and inputs["num_iters"] == linear_classifier.TRAIN["num_iters"]
+    arrays = _recorded("linear_train_update")
+    assert len(arrays["linear_train_update/batch_sizes"]) == linear_classifier.TRAIN["num_iters"]
 
 
 def test_wrong_labels_rows_and_steps_are_caught():
+    t = "linear_train_batches"
     arrays = _recorded()
-    arrays["t/batch_y"] = (arrays["t/batch_y"] + 1) % 5
-    assert [c for c, _ in behaviour.check_train_batches(arrays, "t")] == ["labels"]
+    arrays[f"{t}/batch_y"] = (arrays[f"{t}/batch_y"] + 1) % 5
+    assert [c for c, _ in behaviour.check_train_batches(arrays, t)] == ["labels"]
     arrays = _recorded()
-    arrays["t/batch_X"] = arrays["t/batch_X"] + 1e-3
-    assert "not_rows" in [c for c, _ in behaviour.check_train_batches(arrays, "t")]
-    arrays = _recorded()
-    arrays["t/W_final"] = arrays["t/W_final"] + 1e-3
-    assert [c for c, _ in behaviour.check_train_update(arrays, "t")] == ["unknown"]
-    arrays = _recorded()
-    arrays["t/history"] = arrays["t/history"][:-1]
-    assert [c for c, _ in behaviour.check_train_update(arrays, "t")] == ["history_length"]
+    arrays[f"{t}/batch_X"] = arrays[f"{t}/batch_X"] + 1e-3
+    assert "not_rows" in [c for c, _ in behaviour.check_train_batches(arrays, t)]
+    t = "linear_train_update"
+    arrays = _recorded(t)
+    arrays[f"{t}/W_final"] = arrays[f"{t}/W_final"] + 1e-3
+    assert [c for c, _ in behaviour.check_train_update(arrays, t)] == ["unknown"]
+    arrays = _recorded(t)
+    arrays[f"{t}/history"] = arrays[f"{t}/history"][:-1]
+    assert [c for c, _ in behaviour.check_train_update(arrays, t)] == ["history_length"]
 
 
 def test_float32_results_get_their_stated_tolerance_and_nan_is_named():

@@ -7,7 +7,13 @@ correct variants.
 
 from __future__ import annotations
 
-from ..declare import Case, Variant, correct, mistake
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from ..declare import Call, Case, Output, Step, Variant, correct, mistake
+from .losses import loss_data
 
 NOTEBOOK = "svm.ipynb"  # met with the SVM: the notebook trains a LinearSVM
 REGIONS = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassifier.predict")
@@ -16,16 +22,78 @@ GROUP = "linear"  # one child per topic
 MODULES = ("_validation", "linear_classifier")  # an import error there fails its cases
 
 
-def _case(name: str, points: int, *targets: str) -> Case:
-    return Case(GROUP, name, points, targets, MODULES)
+#: The settings of the recorded trainings (keyword arguments of train).
+TRAIN = {"learning_rate": 1e-2, "reg": 1e-3, "num_iters": 30, "batch_size": 16}
+TOY = {"learning_rate": 0.05, "reg": 1e-4, "num_iters": 200, "batch_size": 20}
+TOY_ACCURACY = 0.9  # what training on the separable toy problem must reach
+RECORDED = ("batch_X", "batch_y", "batch_sizes", "W_before", "W_final", "history")
+
+
+def train_inputs(seed: int = 4) -> dict:
+    """Continuous data (every row distinct, so a batch row names its row of X), the
+    settings of :data:`TRAIN` and the generator's ``seed``."""
+    _W, X, y = loss_data(13, N=120)
+    return {"X": X, "y": y, "seed": seed, **TRAIN}
+
+
+def toy_inputs() -> dict:
+    """A linearly separable problem: 3 well separated blobs, with a bias column, and the
+    settings of :data:`TOY`."""
+    rng = np.random.default_rng(21)
+    centres = np.array([[6.0, 0.0], [-3.0, 5.0], [-3.0, -5.0]])
+    y = np.repeat(np.arange(3), 40)
+    X = centres[y] + rng.standard_normal((120, 2))  # (N, 2)
+    return {"X": np.hstack([X, np.ones((120, 1))]), "y": y, "seed": 3, **TOY}
+
+
+def predict_inputs() -> dict:
+    """Weights and data for ``predict``."""
+    W, X, _y = loss_data(14, N=50)
+    return {"W": W, "X": X}
+
+
+# train(X, y, ...) on a LinearSVM whose loss is the child's recording loss
+# (grading.hidden_tests.recording_loss): what train passes it is exported.
+_TRAIN = Call(
+    "LinearSVM.train",
+    ("X", "y"),
+    (),
+    "train(X, y, ...)",
+    tuple((name, name) for name in ("seed", *TRAIN)),
+    record=True,
+)
+_PREDICT = Call(
+    "Softmax.predict",
+    ("X",),
+    (Output("y_pred", "labels", ("X.0",)),),
+    "predict(X)",
+    setup=(Step("W", ("W",), assign=True),),
+)
+_TRAIN_TARGETS = ("LinearClassifier.train",)
+
+
+def _train(name: str, points: int, inputs: Callable[[], dict], exports: tuple[str, ...]) -> Case:
+    """A training case, judged by grading.behaviour (no expected values)."""
+    return Case(
+        GROUP, name, points, _TRAIN_TARGETS, MODULES, inputs, (_TRAIN,), exports, compared=False
+    )
 
 
 # The hidden test cases, in the order the child runs them; points per case.
 CASES = (
-    _case("linear_train_batches", 2, "LinearClassifier.train"),
-    _case("linear_train_update", 2, "LinearClassifier.train"),
-    _case("linear_train_separable", 1, "LinearClassifier.train"),
-    _case("linear_predict", 2, "LinearClassifier.predict"),
+    _train("linear_train_batches", 2, train_inputs, RECORDED),
+    _train("linear_train_update", 2, partial(train_inputs, 7), RECORDED),
+    _train("linear_train_separable", 1, toy_inputs, ("W_final",)),
+    Case(
+        GROUP,
+        "linear_predict",
+        2,
+        ("LinearClassifier.predict",),
+        MODULES,
+        predict_inputs,
+        (_PREDICT,),
+        ("y_pred",),
+    ),
 )
 
 

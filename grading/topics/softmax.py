@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
 from .linear_classifier import REGIONS as TRAIN_REGIONS
+from .losses import HUGE_SCORES, NO_REG, REG, Setting, loss_case
 
 NOTEBOOK = "softmax.ipynb"  # where the student meets these regions
 REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized")  # in the notebook's order
@@ -17,24 +18,29 @@ GROUP = "softmax"  # one child per topic
 MODULES = ("_validation", "softmax")  # an import error there fails its cases
 
 
-def _case(name: str, points: int, *targets: str) -> Case:
-    return Case(GROUP, name, points, targets, MODULES)
+NAIVE, VECTORIZED = "softmax_loss_naive", "softmax_loss_vectorized"
 
 
-# The hidden test cases, in the order the child runs them; points per case.
+def _case(function: str, setting: Setting, output: str, points: int) -> Case:
+    return loss_case(GROUP, MODULES, function, setting, output, points)
+
+
+# The hidden test cases, in the order the child runs them; points per case. Each calls
+# function(W, X, y, reg) on a setting's inputs (grading/topics/losses.py); the loss and
+# the gradient earn separate points.
 CASES = (
-    _case("softmax_naive_no_reg_loss", 1, "softmax_loss_naive"),
-    _case("softmax_naive_no_reg_grad", 1, "softmax_loss_naive"),
-    _case("softmax_naive_reg_loss", 1, "softmax_loss_naive"),
-    _case("softmax_naive_reg_grad", 1, "softmax_loss_naive"),
-    _case("softmax_naive_huge_scores_loss", 1, "softmax_loss_naive"),
-    _case("softmax_naive_huge_scores_grad", 1, "softmax_loss_naive"),
-    _case("softmax_vectorized_no_reg_loss", 1, "softmax_loss_vectorized"),
-    _case("softmax_vectorized_no_reg_grad", 1, "softmax_loss_vectorized"),
-    _case("softmax_vectorized_reg_loss", 1, "softmax_loss_vectorized"),
-    _case("softmax_vectorized_reg_grad", 1, "softmax_loss_vectorized"),
-    _case("softmax_vectorized_huge_scores_loss", 1, "softmax_loss_vectorized"),
-    _case("softmax_vectorized_huge_scores_grad", 1, "softmax_loss_vectorized"),
+    _case(NAIVE, NO_REG, "loss", 1),
+    _case(NAIVE, NO_REG, "grad", 1),
+    _case(NAIVE, REG, "loss", 1),
+    _case(NAIVE, REG, "grad", 1),
+    _case(NAIVE, HUGE_SCORES, "loss", 1),
+    _case(NAIVE, HUGE_SCORES, "grad", 1),
+    _case(VECTORIZED, NO_REG, "loss", 1),
+    _case(VECTORIZED, NO_REG, "grad", 1),
+    _case(VECTORIZED, REG, "loss", 1),
+    _case(VECTORIZED, REG, "grad", 1),
+    _case(VECTORIZED, HUGE_SCORES, "loss", 1),
+    _case(VECTORIZED, HUGE_SCORES, "grad", 1),
 )
 
 

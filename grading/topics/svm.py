@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
 from .linear_classifier import REGIONS as TRAIN_REGIONS
+from .losses import NO_REG, REG, Setting, loss_case
 
 NOTEBOOK = "svm.ipynb"  # where the student meets these regions
 REGIONS = ("svm_loss_naive", "svm_loss_vectorized")  # in the notebook's order
@@ -18,20 +19,25 @@ GROUP = "svm"  # one child per topic
 MODULES = ("_validation", "svm")  # an import error there fails its cases
 
 
-def _case(name: str, points: int, *targets: str) -> Case:
-    return Case(GROUP, name, points, targets, MODULES)
+NAIVE, VECTORIZED = "svm_loss_naive", "svm_loss_vectorized"
 
 
-# The hidden test cases, in the order the child runs them; points per case.
+def _case(function: str, setting: Setting, output: str, points: int) -> Case:
+    return loss_case(GROUP, MODULES, function, setting, output, points)
+
+
+# The hidden test cases, in the order the child runs them; points per case. Each calls
+# function(W, X, y, reg) on a setting's inputs (grading/topics/losses.py); the loss and
+# the gradient earn separate points.
 CASES = (
-    _case("svm_naive_no_reg_loss", 1, "svm_loss_naive"),
-    _case("svm_naive_no_reg_grad", 1, "svm_loss_naive"),
-    _case("svm_naive_reg_loss", 1, "svm_loss_naive"),
-    _case("svm_naive_reg_grad", 1, "svm_loss_naive"),
-    _case("svm_vectorized_no_reg_loss", 1, "svm_loss_vectorized"),
-    _case("svm_vectorized_no_reg_grad", 1, "svm_loss_vectorized"),
-    _case("svm_vectorized_reg_loss", 1, "svm_loss_vectorized"),
-    _case("svm_vectorized_reg_grad", 1, "svm_loss_vectorized"),
+    _case(NAIVE, NO_REG, "loss", 1),
+    _case(NAIVE, NO_REG, "grad", 1),
+    _case(NAIVE, REG, "loss", 1),
+    _case(NAIVE, REG, "grad", 1),
+    _case(VECTORIZED, NO_REG, "loss", 1),
+    _case(VECTORIZED, NO_REG, "grad", 1),
+    _case(VECTORIZED, REG, "loss", 1),
+    _case(VECTORIZED, REG, "grad", 1),
 )
 
 
