@@ -143,6 +143,33 @@ class Case(NamedTuple):
     tolerance: dict[str, tuple[float, float]] = TOLERANCE
 
 
+class NotebookCheck(NamedTuple):
+    """A graded notebook test cell that depends on exercises, as the grader scores it.
+
+    Attributes
+    ----------
+    grade_id : str
+        The cell's nbgrader grade id.
+    points : int
+        What passing it earns; the notebook's metadata must say the same
+        (``tests/test_notebook_declarations.py``).
+    targets : tuple of str
+        Region ids or qualnames whose bugs may cost it points.
+    exports : tuple of str
+        The names of the notebook's globals exported as plain data for the check.
+    arrays : tuple of (str, str)
+        ``(key, expression)`` of the arrays exported, e.g. ``("W", "best_svm.W")``.
+
+    Its trusted check is registered under ``grade_id`` in ``grading/notebook_checks.py``.
+    """
+
+    grade_id: str
+    points: int
+    targets: tuple[str, ...]
+    exports: tuple[str, ...]
+    arrays: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class Variant:
     """A region body as a student would write it: a known mistake or a correct variant."""

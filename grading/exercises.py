@@ -150,6 +150,27 @@ def notebook_targets(region_ids: tuple[str, ...] | None = None) -> dict[str, tup
     return out
 
 
+def notebook_check_problems(notebook_dir: str | os.PathLike | None = None) -> list[str]:
+    """What the notebooks' nbgrader metadata says against the declared notebook checks
+    (``NOTEBOOK_CHECKS`` of ``grading/topics/``): a missing graded cell or other points.
+    Empty when they agree."""
+    notebook_dir = Path(notebook_dir or KIT_ROOT / "notebooks")
+    problems = []
+    for topic in topics.TEST_ORDER:
+        cells = graded_cells(notebook_dir / topic.NOTEBOOK)
+        for check in topic.NOTEBOOK_CHECKS:
+            where = f"{topic.NOTEBOOK}: {check.grade_id}"
+            module = f"grading/topics/{topic.__name__.rsplit('.', 1)[-1]}.py"
+            if check.grade_id not in cells:
+                problems.append(f"{where} is declared but no graded cell has that grade id")
+            elif cells[check.grade_id] != check.points:
+                problems.append(
+                    f"{where} has {cells[check.grade_id]} points in its metadata; "
+                    f"{check.points} are declared in {module}"
+                )
+    return problems
+
+
 @functools.lru_cache(maxsize=4)
 def _exercises(package_dir):
     package_dir = Path(package_dir)

@@ -117,7 +117,8 @@ def package_notebook() -> nbformat.NotebookNode:
         "schema_version": 3,
     }
     notebook.cells.append(intro)
-    for _group, name, points, targets, _modules in package.TESTS:
+    for case in package.TESTS:
+        name, points, targets = case.name, case.points, case.targets
         cell = nbformat.v4.new_code_cell(
             f"# Hidden test {name} ({points} points) of {', '.join(targets)}: run by the grader.\n"
         )

@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from .topics import NOTEBOOK_CHECKS
+
 MAX_EXPORT_BYTES = 4 * 2**20
 
-# grade id -> (names exported as JSON, names exported as arrays {file key: expression})
+# grade id -> (names exported as JSON, names exported as arrays {file key: expression}):
+# the checks that depend on exercises are declared in grading/topics/ (NOTEBOOK_CHECKS).
 EXPORTS = {
-    "knn_test_cross_validation": (["k_to_accuracies", "k_choices", "num_folds"], {}),
-    "knn_test_best_k": (["best_k", "k_to_accuracies"], {}),
+    **{c.grade_id: (list(c.exports), dict(c.arrays)) for c in NOTEBOOK_CHECKS},
     "knn_test_inline_q2": (["inline_question_2"], {}),
     "knn_test_inline_q3": (["inline_question_3"], {}),
     "svm_test_q1": (["q1_car_loss_after_small_change"], {}),
@@ -34,11 +36,9 @@ EXPORTS = {
     "svm_test_q5": (["q5_mean_instead_of_sum"], {}),
     "svm_test_q6": (["q6_squared_hinge_is_different"], {}),
     "svm_test_q7": (["q7_zero_loss_W_is_unique"], {}),
-    "svm_test_search": (["best_val", "results"], {"W": "best_svm.W"}),
     "softmax_test_q1": (["q1_min_loss", "q1_max_loss"], {}),
     "softmax_test_q2": (["q2_initial_loss"], {}),
     "softmax_test_q3": (["q3_which_loss_changes"], {}),
-    "softmax_test_search": (["best_val", "results"], {"W": "best_softmax.W"}),
     "softmax_test_inline_q2": (["inline_question_2"], {}),
 }
 # Functions of C are exported as their values at these C.

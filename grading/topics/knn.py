@@ -5,9 +5,8 @@ Their hidden test cases, known mistakes and correct variants.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..declare import Call, Case, Output, Step, Variant, correct, mistake
+from ..declare import Call, Case, NotebookCheck, Output, Step, Variant, correct, mistake
+from .knn_inputs import TIES, VOTE_KS, knn_data, predict_inputs
 
 NOTEBOOK = "knn.ipynb"  # where the student meets these regions
 # The regions the notebook asks for, in its order.
@@ -18,73 +17,17 @@ REGIONS = (
     "KNearestNeighbor.predict_labels",
 )
 _KNN = ("KNearestNeighbor.compute_distances_no_loops", "KNearestNeighbor.predict_labels")
-# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
-NOTEBOOK_TARGETS = {"knn_test_cross_validation": _KNN, "knn_test_best_k": _KNN}
+# The graded notebook tests that depend on these regions: grade id, points, the regions
+# whose bugs may cost it points, the values exported for its check (notebook_checks.py).
+NOTEBOOK_CHECKS = (
+    NotebookCheck(
+        "knn_test_cross_validation", 3, _KNN, ("k_to_accuracies", "k_choices", "num_folds")
+    ),
+    NotebookCheck("knn_test_best_k", 2, _KNN, ("best_k", "k_to_accuracies")),
+)
+NOTEBOOK_TARGETS = {check.grade_id: check.targets for check in NOTEBOOK_CHECKS}
 GROUP = "knn"  # one child per topic
 MODULES = ("_validation", "knn")  # an import error there fails its cases
-
-
-def knn_data(seed: int = 0) -> dict[str, np.ndarray]:
-    """Float (non-integer) data with 10 classes; the test set holds copies of training
-    points (distance exactly 0) and near copies (distance about 1e-6): an unclipped square
-    root of the expanded square gives NaN there.
-
-    Returns
-    -------
-    dict
-        ``X_train`` ndarray of shape (40, 12), ``y_train`` ndarray of shape (40,) and
-        ``X`` (the test points) ndarray of shape (19, 12).
-    """
-    rng = np.random.default_rng(seed)
-    X_train = rng.uniform(0, 255, size=(40, 12))
-    y_train = rng.permutation(np.arange(40) % 10)
-    fresh = rng.uniform(0, 255, size=(7, 12))
-    copies = X_train[[3, 11, 17, 22, 29, 31, 36, 38]]
-    near = X_train[[5, 8, 14, 25]] + rng.uniform(-1e-6, 1e-6, size=(4, 12))
-    X_test = np.concatenate([fresh, copies, near])
-    return {"X_train": X_train, "y_train": y_train, "X": X_test}
-
-
-TIE_PAIRS = [(1, 8), (8, 1), (0, 9), (9, 0), (2, 9), (9, 2), (3, 8), (8, 3), (4, 5), (7, 6)]
-TIE_TRIPLES = [(9, 1, 8), (8, 9, 0), (0, 8, 9), (2, 9, 8), (9, 8, 3), (5, 7, 6)]
-#: predict_labels' calls with deliberate ties: (name, label patterns, k). Two-way (k=2),
-#: three-way (k=3) and two pairs beside a single (k=5).
-TIES = (
-    ("tie2", TIE_PAIRS, 2),
-    ("tie3", TIE_TRIPLES, 3),
-    ("tie22", [(a, b, b, a, c) for a, b, c in TIE_TRIPLES], 5),
-)
-VOTE_KS = (1, 2, 4, 7)  # predict_labels' calls on a coarse grid of distances
-
-
-def tie_dists(y_train: np.ndarray, patterns: list, seed: int) -> np.ndarray:
-    """One row per pattern: the nearest training points carry the pattern's labels in the
-    pattern's order (each at its own distance), every other point is far."""
-    rng = np.random.default_rng(seed)
-    dists = rng.uniform(50, 100, size=(len(patterns), y_train.size))
-    for row, labels in enumerate(patterns):
-        used = set()
-        for rank, label in enumerate(labels):
-            choices = [j for j in np.flatnonzero(y_train == label) if j not in used]
-            j = choices[int(rng.integers(len(choices)))]
-            used.add(j)
-            dists[row, j] = 1.0 + rank + rng.uniform(0, 0.5)
-    return dists
-
-
-def predict_inputs() -> dict[str, np.ndarray]:
-    """The training data, distances on a coarse grid (vote ties are common: they must go
-    to the smaller label) and the rows of deliberate ties."""
-    data = knn_data()
-    rng = np.random.default_rng(5)
-    # dists: (25, 40)
-    data["dists"] = rng.integers(0, 6, size=(25, 40)).astype(np.float64) + np.arange(40) * 1e-3
-    for key, patterns, k in TIES:
-        data[f"{key}_dists"] = tie_dists(data["y_train"], patterns, seed=len(key))
-        data[f"{key}_k"] = k
-    for k in VOTE_KS:
-        data[f"k{k}"] = k
-    return data
 
 
 _TRAINED = (Step("train", ("X_train", "y_train")),)

@@ -12,12 +12,13 @@ from functools import partial
 
 import numpy as np
 
-from ..declare import Call, Case, Output, Step, Variant, correct, mistake
+from ..declare import Call, Case, NotebookCheck, Output, Step, Variant, correct, mistake
 from .losses import loss_data
 
 NOTEBOOK = "svm.ipynb"  # met with the SVM: the notebook trains a LinearSVM
 REGIONS = ("LinearClassifier.train#1", "LinearClassifier.train#2", "LinearClassifier.predict")
-NOTEBOOK_TARGETS: dict[str, tuple[str, ...]] = {}  # the search tests are the losses' topics'
+NOTEBOOK_CHECKS: tuple[NotebookCheck, ...] = ()  # the search tests are the losses' topics'
+NOTEBOOK_TARGETS: dict[str, tuple[str, ...]] = {}
 GROUP = "linear"  # one child per topic
 MODULES = ("_validation", "linear_classifier")  # an import error there fails its cases
 

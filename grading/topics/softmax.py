@@ -6,14 +6,24 @@ Their hidden test cases (loss and gradient earn separate points, without and wit
 
 from __future__ import annotations
 
-from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
+from ..declare import NO_MEAN, REG_GRAD, Case, NotebookCheck, Variant, correct, mistake
 from .linear_classifier import REGIONS as TRAIN_REGIONS
 from .losses import HUGE_SCORES, NO_REG, REG, Setting, loss_case
 
 NOTEBOOK = "softmax.ipynb"  # where the student meets these regions
 REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized")  # in the notebook's order
-# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
-NOTEBOOK_TARGETS = {"softmax_test_search": (*TRAIN_REGIONS, "softmax_loss_vectorized")}
+# The graded notebook tests that depend on these regions: grade id, points, the regions
+# whose bugs may cost it points, the values exported for its check (notebook_checks.py).
+NOTEBOOK_CHECKS = (
+    NotebookCheck(
+        "softmax_test_search",
+        3,
+        (*TRAIN_REGIONS, "softmax_loss_vectorized"),
+        ("best_val", "results"),
+        (("W", "best_softmax.W"),),
+    ),
+)
+NOTEBOOK_TARGETS = {check.grade_id: check.targets for check in NOTEBOOK_CHECKS}
 GROUP = "softmax"  # one child per topic
 MODULES = ("_validation", "softmax")  # an import error there fails its cases
 

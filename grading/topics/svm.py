@@ -7,14 +7,24 @@ the inputs and calls ``cs_loss.<function>(W, X, y, reg)``.
 
 from __future__ import annotations
 
-from ..declare import NO_MEAN, REG_GRAD, Case, Variant, correct, mistake
+from ..declare import NO_MEAN, REG_GRAD, Case, NotebookCheck, Variant, correct, mistake
 from .linear_classifier import REGIONS as TRAIN_REGIONS
 from .losses import NO_REG, REG, Setting, loss_case
 
 NOTEBOOK = "svm.ipynb"  # where the student meets these regions
 REGIONS = ("svm_loss_naive", "svm_loss_vectorized")  # in the notebook's order
-# Graded notebook test (grade id) -> the regions whose bugs may cost it points.
-NOTEBOOK_TARGETS = {"svm_test_search": (*TRAIN_REGIONS, "svm_loss_vectorized")}
+# The graded notebook tests that depend on these regions: grade id, points, the regions
+# whose bugs may cost it points, the values exported for its check (notebook_checks.py).
+NOTEBOOK_CHECKS = (
+    NotebookCheck(
+        "svm_test_search",
+        3,
+        (*TRAIN_REGIONS, "svm_loss_vectorized"),
+        ("best_val", "results"),
+        (("W", "best_svm.W"),),
+    ),
+)
+NOTEBOOK_TARGETS = {check.grade_id: check.targets for check in NOTEBOOK_CHECKS}
 GROUP = "svm"  # one child per topic
 MODULES = ("_validation", "svm")  # an import error there fails its cases
 
