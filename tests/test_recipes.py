@@ -64,8 +64,8 @@ def test_changing_a_tests_points_is_one_edit_and_check_passes(tmp_path):
     kit = kit_copy(tmp_path)
     edit(
         kit / "grading" / "topics" / "knn.py",
-        '_case("knn_predict_labels", 3, ',
-        '_case("knn_predict_labels", 4, ',
+        '_predict("knn_predict_labels", 3)',
+        '_predict("knn_predict_labels", 4)',
     )
     done = run(kit, "-m", "grading", "check", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

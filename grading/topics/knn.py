@@ -33,18 +33,13 @@ MODULES = ("_validation", "knn")  # an import error there fails its cases
 _TRAINED = (Step("train", ("X_train", "y_train")),)
 
 
-def _distances(method: str, points: int) -> Case:
-    call = Call(
-        f"KNearestNeighbor.compute_distances_{method}",
-        ("X",),
-        (Output("dists", "array", ("X.0", "X_train.0"), "", "an array of distances"),),
-        f"compute_distances_{method}(X)",
-        setup=_TRAINED,
-    )
+def _distances(name: str, points: int) -> Case:
+    """``compute_distances_<method>(X)`` of a trained kNN, compared with the reference's."""
+    method = name.removeprefix("knn_distances_")
     target = f"KNearestNeighbor.compute_distances_{method}"
-    return Case(
-        GROUP, f"knn_distances_{method}", points, (target,), MODULES, knn_data, (call,), ("dists",)
-    )
+    dists = Output("dists", "array", ("X.0", "X_train.0"), "", "an array of distances")
+    call = Call(target, ("X",), (dists,), f"compute_distances_{method}(X)", setup=_TRAINED)
+    return Case(GROUP, name, points, (target,), MODULES, knn_data, (call,), ("dists",))
 
 
 def _votes(key: str, dists: str, k: str, shown: int) -> Call:
@@ -53,26 +48,22 @@ def _votes(key: str, dists: str, k: str, shown: int) -> Call:
     return Call("KNearestNeighbor.predict_labels", (dists,), (labels,), text, (("k", k),), _TRAINED)
 
 
-_VOTES = tuple(_votes(f"k{k}", "dists", f"k{k}", k) for k in VOTE_KS) + tuple(
-    _votes(key, f"{key}_dists", f"{key}_k", k) for key, _patterns, k in TIES
-)
+def _predict(name: str, points: int) -> Case:
+    """``predict_labels`` on a grid of distances (k in VOTE_KS) and on deliberate ties."""
+    calls = tuple(_votes(f"k{k}", "dists", f"k{k}", k) for k in VOTE_KS) + tuple(
+        _votes(key, f"{key}_dists", f"{key}_k", k) for key, _patterns, k in TIES
+    )
+    exports = tuple(call.returns[0].key for call in calls)
+    target = ("KNearestNeighbor.predict_labels",)
+    return Case(GROUP, name, points, target, MODULES, predict_inputs, calls, exports)
 
 
 # The hidden test cases, in the order the child runs them; points per case.
 CASES = (
-    _distances("two_loops", 2),
-    _distances("one_loop", 2),
-    _distances("no_loops", 3),
-    Case(
-        GROUP,
-        "knn_predict_labels",
-        3,
-        ("KNearestNeighbor.predict_labels",),
-        MODULES,
-        predict_inputs,
-        _VOTES,
-        tuple(call.returns[0].key for call in _VOTES),
-    ),
+    _distances("knn_distances_two_loops", 2),
+    _distances("knn_distances_one_loop", 2),
+    _distances("knn_distances_no_loops", 3),
+    _predict("knn_predict_labels", 3),
 )
 
 
