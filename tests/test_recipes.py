@@ -140,3 +140,135 @@ def test_adding_a_notebook_check_is_an_export_and_a_check_that_judge_the_cell(tm
     )
     done = run(kit, "-c", proof)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+NEW_FUNCTION = '''
+
+def softmax_probs(W, X):
+    """The softmax probabilities of every class for every example.
+
+    Parameters
+    ----------
+    W : ndarray of shape (D, C)
+    X : ndarray of shape (N, D)
+
+    Returns
+    -------
+    probs : ndarray of shape (N, C)
+        Each row sums to 1.
+    """
+    # TODO: Compute the scores, shift each row by its max, and normalise exp of them.
+    # Set: probs
+    # Hint: the shift leaves the probabilities unchanged and keeps exp from overflowing.
+    ### BEGIN SOLUTION
+    scores = X @ W  # (N, C)
+    shifted = scores - np.max(scores, axis=1, keepdims=True)  # (N, C)
+    exp_scores = np.exp(shifted)  # (N, C)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)  # (N, C)
+    ### END SOLUTION
+    return probs
+'''
+
+NEW_CASE = """    _case(VECTORIZED, HUGE_SCORES, "grad", 1),
+    Case(
+        GROUP,
+        "softmax_probs",
+        2,
+        ("softmax_probs",),
+        MODULES,
+        partial(loss_inputs, 11, 0.0),
+        (Call("softmax_probs", ("W", "X"), (Output("probs", "array", ("X.0", "W.1")),),
+              "softmax_probs(W, X)"),),
+        ("probs",),
+    ),
+)
+"""
+
+NEW_VARIANTS = '''    mistake(
+        "softmax_probs",
+        "softmax_probs_not_normalised",
+        "the probabilities are exp of the scores, not normalised: divide each row by its sum",
+        """
+probs = np.exp(X @ W - np.max(X @ W, axis=1, keepdims=True))
+""",
+    ),
+)
+
+CORRECT: tuple[Variant, ...] = (
+    correct("softmax_probs", "softmax_probs_in_place", """
+probs = np.exp(X @ W - np.max(X @ W, axis=1, keepdims=True))
+probs /= probs.sum(axis=1, keepdims=True)
+"""),
+    correct("softmax_probs", "softmax_probs_dot", """
+s = X.dot(W)
+e = np.exp(s - s.max(axis=1)[:, None])
+probs = e / e.sum(axis=1)[:, None]
+"""),
+    correct("softmax_probs", "softmax_probs_loop", """
+probs = np.zeros((X.shape[0], W.shape[1]))
+for i in range(X.shape[0]):
+    s = X[i] @ W
+    e = np.exp(s - s.max())
+    probs[i] = e / e.sum()
+"""),
+'''
+
+
+@pytest.mark.slow
+def test_adding_an_exercise_is_its_region_and_one_declaration_and_the_grader_grades_it(tmp_path):
+    """The recipe "add an exercise" on a copy: a new function of cs_loss/softmax.py, its
+    region id, case, mistake and correct variants in grading/topics/softmax.py; then
+    `grading expected`, and the grader: the reference earns the new case's points, the
+    released stub none, the mistake loses them and is named, each correct variant keeps them."""
+    kit = kit_copy(tmp_path)
+    with open(kit / "cs_loss" / "softmax.py", "a") as f:
+        f.write(NEW_FUNCTION)
+    edit(
+        kit / "cs_loss" / "__init__.py",
+        "from .softmax import softmax_loss_naive, softmax_loss_vectorized",
+        "from .softmax import softmax_loss_naive, softmax_loss_vectorized, softmax_probs",
+    )
+    edit(
+        kit / "cs_loss" / "__init__.py",
+        '    "softmax_loss_vectorized",\n',
+        '    "softmax_loss_vectorized",\n    "softmax_probs",\n',
+    )
+    topic = kit / "grading" / "topics" / "softmax.py"
+    edit(
+        topic,
+        'REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized")',
+        'REGIONS = ("softmax_loss_naive", "softmax_loss_vectorized", "softmax_probs")',
+    )
+    edit(topic, '    _case(VECTORIZED, HUGE_SCORES, "grad", 1),\n)\n', NEW_CASE)
+    edit(topic, ")\n\nCORRECT: tuple[Variant, ...] = (\n", NEW_VARIANTS)
+    edit(
+        topic,
+        "from .losses import",
+        "from functools import partial\n\n"
+        "from ..declare import Call, Output\nfrom .losses import loss_inputs\nfrom .losses import",
+    )
+    regenerated = run(kit, "-m", "grading", "expected")
+    assert regenerated.returncode == 0, regenerated.stdout[-3000:] + regenerated.stderr[-3000:]
+    proof = (
+        "import tempfile\n"
+        "from pathlib import Path\n"
+        "from grading import build, markers, mistakes, package\n"
+        "variants = mistakes.MISTAKES + mistakes.CORRECT\n"
+        "new = tuple(v for v in variants if v.region == 'softmax_probs')\n"
+        "assert len(new) == 4, new\n"
+        "problems = mistakes.verify_catalogue() + build.prove_catalogue(variants=new)\n"
+        "results = {r.name: r for r in package.run_package_tests(package.KIT_ROOT)}\n"
+        "assert results['softmax_probs'].score == results['softmax_probs'].max_score == 2\n"
+        "assert all(r.score == r.max_score for r in results.values())\n"
+        "with tempfile.TemporaryDirectory() as tmp:\n"
+        "    stub = 'raise NotImplementedError(\"softmax_probs: see the TODO above\")'\n"
+        "    kit = package.KIT_ROOT / 'cs_loss'\n"
+        "    markers.write_package(kit, Path(tmp), {'softmax_probs': stub})\n"
+        "    blank = {r.name: r for r in package.run_package_tests(tmp)}\n"
+        "assert blank['softmax_probs'].score == 0, blank['softmax_probs']\n"
+        "assert 'NotImplementedError' in blank['softmax_probs'].output\n"
+        "print('\\n'.join(problems))\n"
+        "raise SystemExit(1 if problems else 0)\n"
+    )
+    done = run(kit, "-c", proof)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
