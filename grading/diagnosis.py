@@ -93,11 +93,7 @@ def matched_mistakes(
         tests = region_tests(variant.region)
         if name not in tests or not _changes(variant.name, name, expected, known):
             continue
-        if all(
-            _agrees(variant.name, test, got, expected, known, own_codes)
-            for test in tests
-            if test not in GENERIC_CHECKS
-        ):
+        if all(_agrees(variant.name, test, got, expected, known, own_codes) for test in tests):
             found.append(variant)
     return found
 
