@@ -19,6 +19,28 @@ from grading import markers, mistakes, package
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "grades_before_refactor.json").read_text())
 
+# Intended exceptions, each with its reason. Known mistakes added to the catalogue after the
+# record (issue 17: the penalty conventions and common real mistakes students make) have no
+# recorded points: they are proven by `python -m grading check` (each loses points and is
+# named) and by tests/test_diagnosis_corpus.py.
+ADDED_AFTER_RECORD = {
+    name: "issue 17: a known mistake added after the record"
+    for name in (
+        "svm_naive_reg_grad_2w",
+        "svm_naive_reg_in_loop",
+        "svm_vectorized_no_reg_loss",
+        "svm_vectorized_reg_grad_half",
+        "svm_vectorized_reg_grad_2w",
+        "softmax_naive_half_reg",
+        "softmax_naive_reg_in_loop",
+        "softmax_vectorized_half_reg",
+        "softmax_vectorized_reg_grad_half",
+        "softmax_vectorized_reg_grad_2w",
+        "softmax_vectorized_global_max",
+        "train_loss_called_twice",
+    )
+}
+
 
 def _package_points(name, bodies):
     """{test name: [score, max score]} of the hidden package tests on the reference with
@@ -34,14 +56,17 @@ def _package_points(name, bodies):
 
 def test_the_record_covers_the_reference_and_the_whole_catalogue():
     names = {variant.name for variant in mistakes.MISTAKES + mistakes.CORRECT}
-    assert set(RECORDED["package"]) == names | {"reference"}
+    assert not set(ADDED_AFTER_RECORD) & set(RECORDED["package"])
+    assert set(RECORDED["package"]) == (names - set(ADDED_AFTER_RECORD)) | {"reference"}
     assert set(RECORDED["end_to_end"]) >= {"reference", "blank_release"}
 
 
 @pytest.mark.slow
 def test_package_points_are_the_points_recorded_before_the_refactor():
     variants = [("reference", {})] + [
-        (v.name, {v.region: v.code}) for v in mistakes.MISTAKES + mistakes.CORRECT
+        (v.name, {v.region: v.code})
+        for v in mistakes.MISTAKES + mistakes.CORRECT
+        if v.name not in ADDED_AFTER_RECORD
     ]
     with ThreadPoolExecutor(2) as pool:
         now = dict(
