@@ -89,13 +89,17 @@ def _knn_data(seed=0):
     return X_train, y_train, X_test
 
 
+FRESH_ROWS = 7  # the first rows of _knn_data's X_test, far from every training point
+
+
 def _knn(cs_loss):
     X_train, y_train, X_test = _knn_data()
     return cs_loss.KNearestNeighbor().train(X_train, y_train), X_test
 
 
-def _distances(cs_loss, method):
+def _distances(cs_loss, method, rows=slice(None)):
     knn, X_test = _knn(cs_loss)
+    X_test = X_test[rows]
     call = f"compute_distances_{method}(X)"
     dists = getattr(knn, f"compute_distances_{method}")(X_test)
     shape = (X_test.shape[0], knn.X_train.shape[0])
@@ -114,7 +118,14 @@ def knn_distances_one_loop(cs_loss: ModuleType) -> Outputs:
 
 @hidden_test
 def knn_distances_no_loops(cs_loss: ModuleType) -> Outputs:
-    return _distances(cs_loss, "no_loops")
+    # The formula, on well-separated points; near-identical ones are the robust test's.
+    return _distances(cs_loss, "no_loops", slice(0, FRESH_ROWS))
+
+
+@hidden_test
+def knn_distances_no_loops_robust(cs_loss: ModuleType) -> Outputs:
+    # Copies and near copies of training points: the expanded square needs a clip at 0.
+    return _distances(cs_loss, "no_loops", slice(FRESH_ROWS, None))
 
 
 TIE_PAIRS = [(1, 8), (8, 1), (0, 9), (9, 0), (2, 9), (9, 2), (3, 8), (8, 3), (4, 5), (7, 6)]

@@ -30,7 +30,8 @@ def _case(name: str, points: int, *targets: str) -> Case:
 CASES = (
     _case("knn_distances_two_loops", 2, "KNearestNeighbor.compute_distances_two_loops"),
     _case("knn_distances_one_loop", 2, "KNearestNeighbor.compute_distances_one_loop"),
-    _case("knn_distances_no_loops", 3, "KNearestNeighbor.compute_distances_no_loops"),
+    _case("knn_distances_no_loops", 2, "KNearestNeighbor.compute_distances_no_loops"),
+    _case("knn_distances_no_loops_robust", 1, "KNearestNeighbor.compute_distances_no_loops"),
     _case("knn_predict_labels", 3, "KNearestNeighbor.predict_labels"),
 )
 
