@@ -84,7 +84,7 @@ def write_package(tmp_path, body):
 def test_a_hanging_submission_times_out(tmp_path):
     folder = write_package(tmp_path, "while True:\n    pass\n")
     arrays, statuses = package.run_child(folder, "knn", timeout=3, memory_bytes=2**31)
-    assert arrays == {} and len(statuses) == 4
+    assert arrays == {} and len(statuses) == sum(case.group == "knn" for case in package.TESTS)
     assert all(s == {"ok": False, "error": "timed out after 3 s"} for s in statuses.values())
 
 
