@@ -29,6 +29,10 @@ _LOSS_SUM = (
     "the data loss is a sum over the examples, N times its mean: divide it by N "
     "(before adding the penalty)"
 )
+_TRUE_MARGIN = (
+    "the loss is exactly 1 too high (delta once per example): the true class is counted as a "
+    "margin of its own; skip j == y[i], or set the true class's margins to 0"
+)
 _GRAD_MISSING = "dW misses the penalty's gradient 2·reg·W: add it once, after dividing by N"
 _GRAD_HALF = "the penalty's gradient in dW is reg·W: the gradient of reg·ΣW² is 2·reg·W"
 _GRAD_NO_REG = "the penalty's gradient in dW is 2·W: it is 2·reg·W (multiply by reg)"
@@ -79,7 +83,10 @@ def relations(name: str, got: Arrays, expected: Arrays) -> list[str]:
             hints += _non_finite(what, g, e)
             continue
         if inputs is not None and what == "loss":
-            hints += _first(g, _loss_candidates(e, *inputs))
+            candidates = _loss_candidates(e, *inputs)
+            if name.startswith("svm_"):
+                candidates.append((np.float64(e) + 1, _TRUE_MARGIN))
+            hints += _first(g, candidates)
         elif inputs is not None and what == "dW" and e.shape == inputs[0].shape:
             hints += _first(g, _grad_candidates(e, *inputs)) or _columns(g, e, *inputs)
         if what == "dists" and close(g, e**2):

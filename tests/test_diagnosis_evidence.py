@@ -110,3 +110,14 @@ def test_train_calling_loss_twice_is_not_told_that_w_did_not_change():
     assert [code for code, _ in problems] == ["loss_calls"]
     assert "did not change" not in problems[0][1]
     assert "self.loss was called 60 times in 30 iterations" in problems[0][1]
+
+
+def test_an_svm_loss_exactly_one_too_high_is_told_the_true_class_counts_as_a_margin(stored):
+    expected, known = stored
+    test = "svm_vectorized_no_reg_loss"
+    got = dict(expected)
+    got[f"{test}/loss"] = expected[f"{test}/loss"] + 1  # the gradient right: no catalogue name
+    lines = diagnosis.diagnose(test, got, expected, [], known)
+    assert len(lines) == 1 and "true class is counted as a margin" in lines[0]
+    got[f"{test}/loss"] = expected[f"{test}/loss"] + 1.5
+    assert diagnosis.diagnose(test, got, expected, [], known) == []
