@@ -121,3 +121,19 @@ def test_an_svm_loss_exactly_one_too_high_is_told_the_true_class_counts_as_a_mar
     assert len(lines) == 1 and "true class is counted as a margin" in lines[0]
     got[f"{test}/loss"] = expected[f"{test}/loss"] + 1.5
     assert diagnosis.diagnose(test, got, expected, [], known) == []
+
+
+def test_a_gradient_wrong_only_in_the_true_classes_columns_is_told_so(stored):
+    expected, known = stored
+    test = "svm_naive_reg_grad"
+    _W, X, y, _reg = relations.loss_inputs(test)
+    rng = np.random.default_rng(0)
+    M = np.zeros((X.shape[0], expected[f"{test}/dW"].shape[1]))
+    M[np.arange(X.shape[0]), y] = rng.uniform(0.5, 1.5, size=X.shape[0])  # true classes only
+    got = dict(expected)
+    got[f"{test}/dW"] = expected[f"{test}/dW"] + X.T @ M / X.shape[0]
+    lines = diagnosis.diagnose(test, got, expected, [], known)
+    assert len(lines) == 1 and "only in the true classes' columns" in lines[0]
+    M[:, 0] += 1.0  # other classes' columns too: no such relation
+    got[f"{test}/dW"] = expected[f"{test}/dW"] + X.T @ M / X.shape[0]
+    assert diagnosis.diagnose(test, got, expected, [], known) == []
