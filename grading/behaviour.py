@@ -115,6 +115,9 @@ def check_train_update(arrays: Arrays, name: str) -> list[tuple[str, str]]:
     sizes = arrays[f"{name}/batch_sizes"]
     if len(W_before) == 0 or W_final.shape != W_before.shape[1:]:
         return [("no_steps", "train made no step, or changed W's shape")]
+    if len(W_before) > settings["num_iters"]:  # issue 17: not "W did not change"
+        calls = f"self.loss was called {len(W_before)} times in {settings['num_iters']} iterations"
+        return [("loss_calls", f"{calls}: call it once per iteration and step with its grad")]
     W_after = list(W_before[1:]) + [W_final]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     losses, codes = [], []

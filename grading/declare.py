@@ -199,3 +199,21 @@ NO_MEAN = (
     "the loss and gradient are sums over the examples, N times too large: average "
     "them, dividing by N = X.shape[0] (before adding the penalty)"
 )
+# Issue 17: the conventions and common real mistakes of the losses' penalty.
+REG_GRAD_2W = (
+    "the penalty's gradient is 2·W, without reg: the gradient of reg·ΣW² is 2·reg·W "
+    "(look at the line that adds it to dW)"
+)
+REG_IN_LOOP = (
+    "the penalty is added once per example, inside the loop over the examples (N times in "
+    "all): add reg·ΣW² to the loss and 2·reg·W to dW once, after the loop"
+)
+HALF_REG = (
+    "the penalty is 0.5·reg·ΣW² with gradient reg·W (a consistent convention, but not this "
+    "assignment's): the penalty is reg·ΣW², gradient 2·reg·W (look at the lines that add "
+    "the regularisation)"
+)
+NO_REG_LOSS = (
+    "the loss has no penalty although dW has its gradient: add reg * np.sum(W * W) to the "
+    "loss (look at the line that computes the loss)"
+)

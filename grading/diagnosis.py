@@ -1,9 +1,14 @@
-"""Name the known mistake behind a failing test, or give a hint, revealing no expected value.
+"""Name the known mistake behind a failing test, or say what the numbers show, revealing no
+expected value.
 
 Every known mistake of the catalogue (:mod:`grading.mistakes`) was run through the
 hidden tests when the expected values were built (``mistakes.npz``: its outputs,
-``mistakes.json``: its behaviour-check codes); a failing test whose outputs are a
-mistake's outputs names it, with its diagnosis.
+``mistakes.json``: its behaviour-check codes). A mistake is named on a failing test
+only when it explains the whole region: the student's outputs are the mistake's on
+every test of the mistake's region that the mistake changes, and right on every test
+of the region that the mistake leaves right. Otherwise the feedback gives the
+relations the numbers show (:mod:`grading.relations`), each an exact relation with a
+quantity computed from the hidden inputs, never one that any two numbers satisfy.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import behaviour, mistakes, plan
+from . import behaviour, mistakes, relations
 from .compare import close
+from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
 GENERIC_CHECKS = {"linear_train_separable"}  # no mistake is named from these alone
@@ -43,14 +49,14 @@ def load_mistakes(
 def diagnose(
     name: str, got: Arrays, expected: Arrays, problem_codes: list[str], known: Known
 ) -> list[str]:
-    """Names and diagnoses of the known mistakes whose outputs on test ``name`` are
-    the student's, plus cheap relation-based hints. Reveals no expected value.
+    """Names and diagnoses of the known mistakes that explain the student's outputs on
+    test ``name`` and its region, or the relations the numbers show. Reveals no expected value.
 
     Returns
     -------
     list of str
         ``known mistake `<id>`: <diagnosis>`` for each of :func:`matched_mistakes`, or,
-        when none matches, the hints.
+        when none matches, the relations of :func:`grading.relations.relations`.
     """
     found = matched_mistakes(name, got, expected, problem_codes, known)
     return diagnosis_lines(name, got, expected, found)
@@ -62,34 +68,73 @@ def diagnosis_lines(
     """:func:`diagnose`'s lines for the known mistakes ``found`` on test ``name``."""
     lines = [f"known mistake `{v.name}`: {v.diagnosis}" for v in found]
     if not found:
-        lines += _relations(name, got, expected)
+        lines += relations.relations(name, got, expected)
     return lines
+
+
+def region_tests(region: str) -> list[str]:
+    """The hidden tests that target ``region`` (a region id such as ``Class.method#2``)."""
+    function = region.split("#")[0]
+    return [case.name for case in CASES if function in case.targets]
 
 
 def matched_mistakes(
     name: str, got: Arrays, expected: Arrays, problem_codes: list[str], known: Known
 ) -> list[mistakes.Variant]:
-    """The known mistakes (``Variant`` of grading/mistakes.py) whose outputs on test
-    ``name`` are the student's ``got``, in catalogue order."""
+    """The known mistakes (``Variant`` of grading/mistakes.py) that change test ``name``
+    and explain every test of their region: the student's ``got`` is the mistake's
+    output wherever the mistake's differs from the expected one, and right wherever
+    the mistake's is right. In catalogue order."""
+    if name in GENERIC_CHECKS:
+        return []  # many mistakes fail it alike: the specific checks name them
+    own_codes = {name: sorted(problem_codes)} if name in behaviour.BEHAVIOUR_CHECKS else {}
     found = []
     for variant in mistakes.MISTAKES:
-        mistake = variant.name
-        if name in behaviour.BEHAVIOUR_CHECKS:
-            if name in GENERIC_CHECKS:
-                continue  # many mistakes fail it alike: the specific checks name them
-            codes = known["codes"].get(mistake, {}).get(name)
-            if codes and problem_codes and sorted(codes) == sorted(problem_codes):
-                found.append(variant)
+        tests = region_tests(variant.region)
+        if name not in tests or not _changes(variant.name, name, expected, known):
             continue
-        keys = [k for k in expected if k.startswith(name + "/")]
-        theirs = {k: known["arrays"].get(f"{mistake}/{k}") for k in keys}
-        if not keys or any(v is None for v in theirs.values()):
-            continue
-        if all(close(theirs[k], expected[k]) for k in keys):
-            continue  # this mistake does not change this test
-        if all(k in got and mistake_match(got[k], theirs[k], expected[k]) for k in keys):
+        if all(_agrees(variant.name, test, got, expected, known, own_codes) for test in tests):
             found.append(variant)
     return found
+
+
+def _changes(mistake: str, test: str, expected: Arrays, known: Known) -> bool:
+    """Whether the known ``mistake`` changes the outputs of ``test`` (or its behaviour)."""
+    if test in behaviour.BEHAVIOUR_CHECKS:
+        return bool(known["codes"].get(mistake, {}).get(test))
+    keys = _keys(test, expected)
+    theirs = [known["arrays"].get(f"{mistake}/{k}") for k in keys]
+    if not keys or any(v is None for v in theirs):
+        return False
+    return not all(close(v, expected[k]) for v, k in zip(theirs, keys, strict=True))
+
+
+def _agrees(
+    mistake: str,
+    test: str,
+    got: Arrays,
+    expected: Arrays,
+    known: Known,
+    codes: dict[str, list[str]],
+) -> bool:
+    """Whether the student's outputs on ``test`` are what the known ``mistake`` gives."""
+    if test in behaviour.BEHAVIOUR_CHECKS:
+        theirs = known["codes"].get(mistake, {}).get(test)
+        if theirs is None:
+            return False  # the mistake raised there: no behaviour to compare
+        if test not in codes:
+            codes[test] = sorted(code for code, _ in behaviour.behaviour_problems(got, test))
+        return codes[test] == sorted(theirs)
+    keys = _keys(test, expected)
+    if not keys:
+        return True  # not a compared test: nothing to disagree with
+    if any(k not in got or f"{mistake}/{k}" not in known["arrays"] for k in keys):
+        return False  # a test that raised (the student's or the mistake's) explains nothing
+    return all(mistake_match(got[k], known["arrays"][f"{mistake}/{k}"], expected[k]) for k in keys)
+
+
+def _keys(test: str, expected: Arrays) -> list[str]:
+    return [k for k in expected if k.startswith(test + "/")]
 
 
 def mistake_match(got: ArrayLike, theirs: ArrayLike, expected: ArrayLike) -> bool:
@@ -111,10 +156,11 @@ def mistake_match(got: ArrayLike, theirs: ArrayLike, expected: ArrayLike) -> boo
         if _kinds(got) != _kinds(theirs):
             return False
         odd_got, odd_theirs = ~np.isfinite(got), ~np.isfinite(theirs)
+        shared = odd_got & odd_theirs
+        if not np.array_equal(got[shared], theirs[shared], equal_nan=True):
+            return False  # another kind (NaN, +inf, -inf) at the same cell
         if not np.array_equal(odd_got, odd_theirs):
-            expected = np.asarray(expected, dtype=np.float64)
-            scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-            zero = np.abs(expected) <= 1e-6 * scale
+            zero = relations.zero_cells(expected)
             if not (zero[odd_got].all() and zero[odd_theirs].all()):
                 return False
         finite = ~odd_got & ~odd_theirs
@@ -122,43 +168,10 @@ def mistake_match(got: ArrayLike, theirs: ArrayLike, expected: ArrayLike) -> boo
     return close(got, theirs)
 
 
-def _kinds(values):
+def _kinds(values: np.ndarray) -> tuple[bool, bool, bool]:
     """Which of NaN, +inf and -inf occur in ``values``."""
     return (
         bool(np.isnan(values).any()),
         bool(np.isposinf(values).any()),
         bool(np.isneginf(values).any()),
     )
-
-
-def _relations(name, got, expected):
-    """Hints from simple relations between the student's value and the expected one."""
-    hints = []
-    N = plan.examples_of(name)
-    for key in [k for k in expected if k.startswith(name + "/")]:
-        if key not in got:
-            continue
-        g = np.asarray(got[key], dtype=np.float64)
-        e = expected[key]
-        if g.shape != e.shape or e.dtype.kind not in "f" or not np.isfinite(g).all():
-            continue
-        what = key.split("/", 1)[1]
-        nonzero = np.abs(e) > 1e-12
-        if nonzero.any():
-            ratio = g[nonzero] / e[nonzero]
-            r = float(np.median(ratio))
-            if r != 1 and np.allclose(ratio, r, rtol=1e-6):
-                if N and abs(r - N) < 1e-6 * N:
-                    hints.append(
-                        f"{what} is exactly N times the right value (N examples): "
-                        "divide the sum over the examples by N"
-                    )
-                elif N and abs(r * N - 1) < 1e-6:
-                    hints.append(f"{what} is exactly N times too small: divide by N once")
-                else:
-                    hints.append(
-                        f"{what} is a constant multiple of the right value: look for a wrong factor"
-                    )
-        if what == "dists" and close(g, e**2):
-            hints.append("dists are squared distances: take the square root")
-    return hints

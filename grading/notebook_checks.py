@@ -125,10 +125,17 @@ def _cross_validation(values):
                 return False, (
                     f"k = {k}, fold {fold}: expected accuracy {reference[k][fold]:.3f} "
                     f"(train on the other {NUM_FOLDS - 1} folds, test on fold {fold}), "
-                    f"got {got[k][fold]:.3f}: "
-                    "check which fold is held out and which are concatenated for training"
+                    f"got {got[k][fold]:.3f}. {PACKAGE_FIRST} otherwise check which fold is "
+                    "held out and which are concatenated for training"
                 )
     return False, "k_to_accuracies differs from the cross-validation results"
+
+
+# The likely cause named first when the accuracies differ (issue 17: one bug, one charge).
+PACKAGE_FIRST = (
+    "If a package test of compute_distances_no_loops or predict_labels fails, that bug changes "
+    "these accuracies: fix it first;"
+)
 
 
 def _best_k_from(table, score):
@@ -142,7 +149,9 @@ def _best_k(values):
         return False, f"best_k must be a whole number from k_choices, got {kind(best_k)}"
     if best_k not in K_CHOICES:
         return False, f"best_k must be one of k_choices, got {best_k}"
-    reference = reference_fold_accuracies()
+    # Judged on the student's own table (issue 17: one bug, one charge): a package bug that
+    # changes the accuracies costs the cross-validation check, not this one as well.
+    reference = _own_table(values) or reference_fold_accuracies()
     right = _best_k_from(reference, np.mean)
     if best_k == right:
         return True, "passed"
@@ -159,6 +168,18 @@ def _best_k(values):
             f"best_k = {best_k} is best on the first fold only: compare the mean over all folds",
         )
     return False, f"k = {right} has a higher mean cross-validation accuracy than best_k = {best_k}"
+
+
+def _own_table(values):
+    """The student's k_to_accuracies when it holds one accuracy in [0, 1] per k and fold."""
+    try:
+        table = _student_accuracies(values)
+    except Invalid:
+        return None
+    complete = sorted(table) == sorted(K_CHOICES) and all(
+        len(table[k]) == NUM_FOLDS and all(0 <= a <= 1 for a in table[k]) for k in K_CHOICES
+    )
+    return table if complete else None
 
 
 def _validation_split():

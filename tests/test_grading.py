@@ -18,6 +18,7 @@ import pytest
 from grading import autograde as ag
 from grading import build, course, examples, intake, package
 from grading.results import FlagKind
+from tests.test_recorded_grades import as_recorded
 
 # ---------------------------------------------------------------- fast unit tests
 
@@ -83,7 +84,7 @@ def write_package(tmp_path, body):
 def test_a_hanging_submission_times_out(tmp_path):
     folder = write_package(tmp_path, "while True:\n    pass\n")
     arrays, statuses = package.run_child(folder, "knn", timeout=3, memory_bytes=2**31)
-    assert arrays == {} and len(statuses) == 4
+    assert arrays == {} and len(statuses) == sum(case.group == "knn" for case in package.TESTS)
     assert all(s == {"ok": False, "error": "timed out after 3 s"} for s in statuses.values())
 
 
@@ -265,7 +266,7 @@ def test_examples_get_the_points_recorded_before_the_refactor(graded):
     by_name, _, _ = graded
     for name, before in recorded["end_to_end"].items():
         now = {t["name"]: [t["score"], t["max_score"]] for t in by_name[name]["tests"]}
-        assert now == before["tests"], name
+        assert as_recorded(now, "cs_loss:") == before["tests"], name  # issue 17's split test
         assert [by_name[name]["auto_score"], by_name[name]["auto_max"]] == [
             before["auto_score"],
             before["auto_max"],
@@ -351,6 +352,7 @@ def test_a_broken_file_costs_only_its_tests(graded):
         "cs_loss:knn_distances_two_loops",
         "cs_loss:knn_distances_one_loop",
         "cs_loss:knn_distances_no_loops",
+        "cs_loss:knn_distances_no_loops_robust",
         "cs_loss:knn_predict_labels",
     }
     reason = next(t["output"] for t in result["tests"] if t["name"] == "cs_loss:knn_predict_labels")

@@ -232,12 +232,17 @@ def test_float32_results_get_their_stated_tolerance_and_nan_is_named():
 
 def test_score_names_a_known_mistake_and_relations_without_revealing_values():
     expected = {"svm_naive_reg_loss/loss": np.array(2.5), "svm_naive_reg_grad/dW": np.ones((2, 2))}
-    got = {"svm_naive_reg_loss/loss": np.array(2.0), "svm_naive_reg_grad/dW": np.ones((2, 2)) * 30}
-    known = {"arrays": {"svm_naive_half_reg/svm_naive_reg_loss/loss": np.array(2.0)}, "codes": {}}
+    got = {"svm_naive_reg_loss/loss": np.array(2.0), "svm_naive_reg_grad/dW": np.ones((2, 2))}
+    # A mistake is named only when it explains every test of its region (issue 17).
+    theirs = {"svm_naive_reg_loss/loss": np.array(2.0), "svm_naive_reg_grad/dW": np.ones((2, 2))}
+    known = {"arrays": {f"svm_naive_half_reg/{k}": v for k, v in theirs.items()}, "codes": {}}
     statuses = {"svm_naive_reg_loss": {"ok": True}, "svm_naive_reg_grad": {"ok": True}}
     results = {r.name: r for r in package.score(got, statuses, expected, known)}
     assert results["svm_naive_reg_loss"].score == 0
     assert "svm_naive_half_reg" in results["svm_naive_reg_loss"].output
+    got["svm_naive_reg_grad/dW"] = np.ones((2, 2)) * 30
+    results = {r.name: r for r in package.score(got, statuses, expected, known)}
+    assert "svm_naive_half_reg" not in results["svm_naive_reg_loss"].output
     assert "exactly N times" in results["svm_naive_reg_grad"].output
     for r in results.values():
         assert "2.5" not in r.output and "30" not in r.output.replace("30 examples", "")

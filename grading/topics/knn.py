@@ -5,8 +5,12 @@ Their hidden test cases, known mistakes and correct variants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from ..declare import Call, Case, NotebookCheck, Output, Step, Variant, correct, mistake
-from .knn_inputs import TIES, VOTE_KS, knn_data, predict_inputs
+from .knn_inputs import TIES, VOTE_KS, knn_data, knn_rows, predict_inputs
 
 NOTEBOOK = "knn.ipynb"  # where the student meets these regions
 # The regions the notebook asks for, in its order.
@@ -33,13 +37,18 @@ MODULES = ("_validation", "knn")  # an import error there fails its cases
 _TRAINED = (Step("train", ("X_train", "y_train")),)
 
 
-def _distances(name: str, points: int) -> Case:
+def _distances(
+    name: str,
+    points: int,
+    method: str | None = None,
+    inputs: Callable[[], dict[str, Any]] = knn_data,
+) -> Case:
     """``compute_distances_<method>(X)`` of a trained kNN, compared with the reference's."""
-    method = name.removeprefix("knn_distances_")
+    method = method or name.removeprefix("knn_distances_")
     target = f"KNearestNeighbor.compute_distances_{method}"
     dists = Output("dists", "array", ("X.0", "X_train.0"), "", "an array of distances")
     call = Call(target, ("X",), (dists,), f"compute_distances_{method}(X)", setup=_TRAINED)
-    return Case(GROUP, name, points, (target,), MODULES, knn_data, (call,), ("dists",))
+    return Case(GROUP, name, points, (target,), MODULES, inputs, (call,), ("dists",))
 
 
 def _votes(key: str, dists: str, k: str, shown: int) -> Call:
@@ -62,7 +71,10 @@ def _predict(name: str, points: int) -> Case:
 CASES = (
     _distances("knn_distances_two_loops", 2),
     _distances("knn_distances_one_loop", 2),
-    _distances("knn_distances_no_loops", 3),
+    # The formula on well-separated points (2), and robustness (1) where test rows are copies
+    # or near copies of training rows: the expanded square then needs a clip at 0.
+    _distances("knn_distances_no_loops", 2, inputs=partial(knn_rows, "fresh")),
+    _distances("knn_distances_no_loops_robust", 1, "no_loops", partial(knn_rows, "near")),
     _predict("knn_predict_labels", 3),
 )
 

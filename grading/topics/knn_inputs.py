@@ -30,6 +30,17 @@ def knn_data(seed: int = 0) -> dict[str, np.ndarray]:
     return {"X_train": X_train, "y_train": y_train, "X": X_test}
 
 
+FRESH_ROWS = 7  # the first test rows of knn_data, far from every training point
+
+
+def knn_rows(rows: str) -> dict[str, np.ndarray]:
+    """:func:`knn_data` with only its well-separated test rows (``rows="fresh"``) or only
+    its copies and near copies of training points (``rows="near"``)."""
+    data = knn_data()
+    data["X"] = data["X"][:FRESH_ROWS] if rows == "fresh" else data["X"][FRESH_ROWS:]
+    return data
+
+
 TIE_PAIRS = [(1, 8), (8, 1), (0, 9), (9, 0), (2, 9), (9, 2), (3, 8), (8, 3), (4, 5), (7, 6)]
 TIE_TRIPLES = [(9, 1, 8), (8, 9, 0), (0, 8, 9), (2, 9, 8), (9, 8, 3), (5, 7, 6)]
 #: predict_labels' calls with deliberate ties: (name, label patterns, k). Two-way (k=2),

@@ -154,6 +154,16 @@ W_new = self.W + learning_rate * grad
     ),
     mistake(
         "LinearClassifier.train#2",
+        "train_loss_called_twice",
+        "self.loss is called twice per iteration: the loss and grad computed above the TODO "
+        "are the batch's; use them once, W_new = self.W - learning_rate * grad",
+        """
+loss, grad = self.loss(X_batch, y_batch, reg)
+W_new = self.W - learning_rate * grad
+""",
+    ),
+    mistake(
+        "LinearClassifier.train#2",
         "train_no_learning_rate",
         "W moves by the whole gradient: the step is learning_rate * grad",
         """

@@ -6,7 +6,18 @@ Their hidden test cases (loss and gradient earn separate points, without and wit
 
 from __future__ import annotations
 
-from ..declare import NO_MEAN, REG_GRAD, Case, NotebookCheck, Variant, correct, mistake
+from ..declare import (
+    HALF_REG,
+    NO_MEAN,
+    REG_GRAD,
+    REG_GRAD_2W,
+    REG_IN_LOOP,
+    Case,
+    NotebookCheck,
+    Variant,
+    correct,
+    mistake,
+)
 from .linear_classifier import REGIONS as TRAIN_REGIONS
 from .losses import HUGE_SCORES, NO_REG, REG, Setting, loss_case
 
@@ -67,7 +78,7 @@ for i in range(num_train):
         dW[:, j] += (probs[j] - (j == y[i])) * X[i]
 loss /= num_train
 dW /= num_train
-loss += reg * np.sum(W * W)
+loss += {reg_loss}
 dW += {reg_grad}
 """
 
@@ -76,8 +87,11 @@ def _softmax_loop(
     shift="scores = scores - np.max(scores)",
     row_loss="np.log(np.sum(exp_scores)) - scores[y[i]]",
     reg_grad="2 * reg * W",
+    reg_loss="reg * np.sum(W * W)",
 ):
-    return _SOFTMAX_LOOP.format(shift=shift, row_loss=row_loss, reg_grad=reg_grad)
+    return _SOFTMAX_LOOP.format(
+        shift=shift, row_loss=row_loss, reg_grad=reg_grad, reg_loss=reg_loss
+    )
 
 
 _SOFTMAX_VEC = """
@@ -87,10 +101,10 @@ scores = X @ W  # (N, C)
 {shift}
 exp_scores = np.exp(scores)  # (N, C)
 probs = exp_scores / np.sum(exp_scores, axis={axis}, keepdims=True)  # (N, C)
-loss = {data_loss} / {divide} + reg * np.sum(W * W)
+loss = {data_loss} / {divide} + {reg_loss}
 dscores = probs.copy()
 dscores[rows, y] -= 1
-dW = X.T @ dscores / {divide} + 2 * reg * W  # (D, C)
+dW = X.T @ dscores / {divide} + {reg_grad}  # (D, C)
 """
 
 
@@ -99,8 +113,17 @@ def _softmax_vec(
     axis="1",
     data_loss="np.sum(np.log(np.sum(exp_scores, axis=1)) - scores[rows, y])",
     divide="num_train",
+    reg_loss="reg * np.sum(W * W)",
+    reg_grad="2 * reg * W",
 ):
-    return _SOFTMAX_VEC.format(shift=shift, axis=axis, data_loss=data_loss, divide=divide)
+    return _SOFTMAX_VEC.format(
+        shift=shift,
+        axis=axis,
+        data_loss=data_loss,
+        divide=divide,
+        reg_loss=reg_loss,
+        reg_grad=reg_grad,
+    )
 
 
 _NEG_LOG_P = (
@@ -128,6 +151,29 @@ MISTAKES: tuple[Variant, ...] = (
         REG_GRAD,
         _softmax_loop(reg_grad="reg * W"),
     ),
+    mistake(
+        "softmax_loss_naive",
+        "softmax_naive_half_reg",
+        HALF_REG,
+        _softmax_loop(reg_loss="0.5 * reg * np.sum(W * W)", reg_grad="reg * W"),
+    ),
+    mistake(
+        "softmax_loss_naive",
+        "softmax_naive_reg_in_loop",
+        REG_IN_LOOP,
+        """
+num_classes = W.shape[1]
+num_train = X.shape[0]
+for i in range(num_train):
+    scores = X[i].dot(W)
+    scores -= np.max(scores)
+    probs = np.exp(scores) / np.sum(np.exp(scores))
+    loss += (np.log(np.sum(np.exp(scores))) - scores[y[i]]) / num_train + reg * np.sum(W * W)
+    for j in range(num_classes):
+        dW[:, j] += (probs[j] - (j == y[i])) * X[i] / num_train
+    dW += 2 * reg * W
+""",
+    ),
     # softmax_loss_vectorized
     mistake(
         "softmax_loss_vectorized",
@@ -147,6 +193,32 @@ MISTAKES: tuple[Variant, ...] = (
     ),
     mistake(
         "softmax_loss_vectorized", "softmax_vectorized_no_mean", NO_MEAN, _softmax_vec(divide="1")
+    ),
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_half_reg",
+        HALF_REG,
+        _softmax_vec(reg_loss="0.5 * reg * np.sum(W * W)", reg_grad="reg * W"),
+    ),
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_reg_grad_half",
+        REG_GRAD,
+        _softmax_vec(reg_grad="reg * W"),
+    ),
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_reg_grad_2w",
+        REG_GRAD_2W,
+        _softmax_vec(reg_grad="2 * W"),
+    ),
+    mistake(
+        "softmax_loss_vectorized",
+        "softmax_vectorized_global_max",
+        "the scores are shifted by one maximum over the whole array: rows far below it "
+        "underflow to 0 after exp; subtract each row's own maximum, "
+        "np.max(scores, axis=1, keepdims=True)",
+        _softmax_vec(shift="scores -= np.max(scores)"),
     ),
 )
 

@@ -7,7 +7,18 @@ the inputs and calls ``cs_loss.<function>(W, X, y, reg)``.
 
 from __future__ import annotations
 
-from ..declare import NO_MEAN, REG_GRAD, Case, NotebookCheck, Variant, correct, mistake
+from ..declare import (
+    NO_MEAN,
+    NO_REG_LOSS,
+    REG_GRAD,
+    REG_GRAD_2W,
+    REG_IN_LOOP,
+    Case,
+    NotebookCheck,
+    Variant,
+    correct,
+    mistake,
+)
 from .linear_classifier import REGIONS as TRAIN_REGIONS
 from .losses import NO_REG, REG, Setting, loss_case
 
@@ -162,6 +173,29 @@ dW += 2 * reg * W
 """,
     ),
     mistake("svm_loss_naive", "svm_naive_no_delta", _NO_DELTA, _svm_loop(delta="0")),
+    mistake("svm_loss_naive", "svm_naive_reg_grad_2w", REG_GRAD_2W, _svm_loop(reg_grad="2 * W")),
+    mistake(
+        "svm_loss_naive",
+        "svm_naive_reg_in_loop",
+        REG_IN_LOOP,
+        """
+num_classes = W.shape[1]
+num_train = X.shape[0]
+for i in range(num_train):
+    scores = X[i].dot(W)
+    correct_class_score = scores[y[i]]
+    for j in range(num_classes):
+        if j == y[i]:
+            continue
+        margin = scores[j] - correct_class_score + 1
+        if margin > 0:
+            loss += margin / num_train
+            dW[:, j] += X[i] / num_train
+            dW[:, y[i]] -= X[i] / num_train
+    loss += reg * np.sum(W * W)
+    dW += 2 * reg * W
+""",
+    ),
     mistake(
         "svm_loss_naive", "svm_naive_no_true_class_grad", _NO_TRUE_GRAD, _svm_loop(true_grad="pass")
     ),
@@ -184,6 +218,18 @@ dW += 2 * reg * W
         "svm_vectorized_no_true_class_grad",
         _NO_TRUE_GRAD,
         _svm_vec(true_grad="dscores[rows, y] = 0"),
+    ),
+    mistake(
+        "svm_loss_vectorized", "svm_vectorized_no_reg_loss", NO_REG_LOSS, _svm_vec(reg_loss="0")
+    ),
+    mistake(
+        "svm_loss_vectorized",
+        "svm_vectorized_reg_grad_half",
+        REG_GRAD,
+        _svm_vec(reg_grad="reg * W"),
+    ),
+    mistake(
+        "svm_loss_vectorized", "svm_vectorized_reg_grad_2w", REG_GRAD_2W, _svm_vec(reg_grad="2 * W")
     ),
     mistake(
         "svm_loss_vectorized",
