@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .topics import CASES
 from .compare import close
+from .topics import CASES
 
 Arrays = dict[str, np.ndarray]
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from grading import behaviour, diagnosis, hidden_tests, package, relations
+from grading.topics import linear_classifier
 
 
 @pytest.fixture(scope="module")
@@ -81,32 +82,34 @@ def test_a_mistake_contradicted_by_a_passing_test_of_its_region_is_not_named(sto
 
 def _recorded_twice():
     """What the child records for a train that calls self.loss twice per iteration."""
-    X, y = hidden_tests.train_data()
-    lr, reg = hidden_tests.TRAIN["learning_rate"], hidden_tests.TRAIN["reg"]
+    inputs = linear_classifier.train_inputs()
+    X, y = inputs["X"], inputs["y"]
+    lr, reg = inputs["learning_rate"], inputs["reg"]
     rng = np.random.default_rng(0)
     W = np.zeros((X.shape[1], 5))
     batches, Ws, history = [], [], []
-    for _ in range(hidden_tests.TRAIN["num_iters"]):
-        idx = rng.choice(len(X), hidden_tests.TRAIN["batch_size"])
+    for _ in range(inputs["num_iters"]):
+        idx = rng.choice(len(X), inputs["batch_size"])
         for _call in range(2):
             batches.append(idx)
             Ws.append(W.copy())
-            loss, grad = hidden_tests.reference_svm_loss(W, X[idx], y[idx], reg)
+            loss, grad = hidden_tests.recording_loss(W, X[idx], y[idx], reg)
         W = W - lr * grad
         history.append(loss)
     rows = np.concatenate(batches)
+    t = "linear_train_update"
     return {
-        "t/batch_X": X[rows],
-        "t/batch_y": y[rows],
-        "t/batch_sizes": np.array([len(b) for b in batches]),
-        "t/W_before": np.array(Ws),
-        "t/W_final": W,
-        "t/history": np.array(history),
+        f"{t}/batch_X": X[rows],
+        f"{t}/batch_y": y[rows],
+        f"{t}/batch_sizes": np.array([len(b) for b in batches]),
+        f"{t}/W_before": np.array(Ws),
+        f"{t}/W_final": W,
+        f"{t}/history": np.array(history),
     }
 
 
 def test_train_calling_loss_twice_is_not_told_that_w_did_not_change():
-    problems = behaviour.check_train_update(_recorded_twice(), "t")
+    problems = behaviour.check_train_update(_recorded_twice(), "linear_train_update")
     assert [code for code, _ in problems] == ["loss_calls"]
     assert "did not change" not in problems[0][1]
     assert "self.loss was called 60 times in 30 iterations" in problems[0][1]
