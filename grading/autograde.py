@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import course, package
+from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .classfolder import Entry
 from .intake import IntakeError, assign_ids, intake
@@ -258,6 +258,8 @@ def autograde(
         for entry, sid, note in zip(rejected, order[count:], id_notes[count:], strict=True):
             stamp = {"submission_digest": submission_digest(entry.path), "kit_version": kit}
             finish(sid, _not_graded(sid, [note] if note else [], entry.reason, stamp))
+        # A constant of the kNN trusted check: computed once here, not in every worker.
+        folds = notebook_checks.reference_fold_accuracies() if jobs else None
         bar = None
         if progress and jobs:
             from tqdm import tqdm
@@ -274,6 +276,7 @@ def autograde(
                     timeout,
                     memory_bytes,
                     cell_timeout,
+                    folds,
                 ): job
                 for job in jobs
             }

@@ -3,10 +3,11 @@
 The batch (:mod:`grading.autograde`) calls :func:`run_worker` per submission, in a
 thread; it claims a worker slot (:func:`claim_slot`, which picks the sandbox user),
 writes a :class:`~grading.context.WorkerJob` and starts a child process with a
-wall-clock and a memory limit. The child (``python -m grading _grade_one <job>``) runs
-:func:`grade_one`: in a :class:`grading.isolation.Sandbox`, the review scan, the hidden
-package tests (:mod:`grading.package`), then the notebooks
-(:mod:`grading.notebook_run`) in what is left of the time budget.
+wall-clock and a memory limit. The child (:func:`worker_main`, which imports only what
+grading one submission needs) runs :func:`grade_one`: in a
+:class:`grading.isolation.Sandbox`, the review scan, the hidden package tests
+(:mod:`grading.package`), then the notebooks (:mod:`grading.notebook_run`, nbgrader in
+the same process) in what is left of the time budget; then it exits at once.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from . import course, package
+from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .context import GradeContext, WorkerJob
 from .isolation import Sandbox
@@ -40,6 +42,8 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
     then nbgrader with what is left of the budget, so a slow notebook never costs the
     package points. Student code runs in a :class:`Sandbox`.
     """
+    if job.reference_folds is not None:  # computed once for the batch
+        notebook_checks.preset_reference_folds(job.reference_folds)
     box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=job.slot)
     # Exported notebook values go to a folder of the grader's, outside the student's tree
     # (which the student could rename or swap for a symlink): traversable, not listable.
@@ -80,6 +84,24 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
     )
     Path(job.out_json).write_text(json.dumps(result.to_dict(), indent=1))
     return result
+
+
+def worker_main(job_file: str | Path) -> None:
+    """A worker process's whole life: :func:`grade_one` of the job in ``job_file``, then exit.
+
+    The result is on disk when :func:`grade_one` returns, so the process ends with
+    ``os._exit`` after flushing its output: no interpreter teardown (a second or so of
+    garbage collection and atexit handlers that nothing needs).
+    """
+    code = 0
+    try:
+        grade_one(WorkerJob.read(job_file))
+    except BaseException:  # noqa: BLE001 - reported through the log and the exit code
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _limits(memory_bytes: int) -> Callable[[], None]:
@@ -131,8 +153,12 @@ def run_worker(
     timeout: float,
     memory_bytes: int,
     cell_timeout: float = 120,
+    reference_folds: dict[int, list[float]] | None = None,
 ) -> SubmissionResult:
     """:func:`grade_one` in a child process with a wall-clock and memory limit.
+
+    ``reference_folds``: the kNN check's reference cross-validation, when the batch has
+    computed it (see :class:`~grading.context.WorkerJob`).
 
     The child runs in an empty folder (not the kit) and holds a worker slot (the
     smallest one free on this machine, see :func:`claim_slot`), which picks its
@@ -147,6 +173,7 @@ def run_worker(
         budget=float(timeout),
         cell_timeout=float(cell_timeout),
         slot=slot,
+        reference_folds=reference_folds,
     )
     try:
         return _run_worker(job, memory_bytes)
@@ -160,8 +187,8 @@ def _failed(job: WorkerJob, error: str) -> SubmissionResult:
 
 def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
     code = (
-        "import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
-        "sys.exit(main(sys.argv[1:]))"
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.worker import worker_main; "
+        "worker_main(sys.argv[1])"
     )
     # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -172,7 +199,7 @@ def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
         env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
         job_file = job.write(Path(cwd) / "job.json")
-        cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(job_file)]
+        cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), str(job_file)]
         process = subprocess.Popen(
             cmd,
             cwd=cwd,
