@@ -105,6 +105,8 @@ def autograde_in_process(root: Path, student: str, env: dict[str, str]) -> None:
     from jupyter_core.application import NoStart
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
+    from .execute import shutdown_shared_kernel  # nbgrader's stack: only where it runs
+
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     os.environ.update(env)
     args = ["autograde", course.ASSIGNMENT, "--student", student, "--create", "--force"]
@@ -123,6 +125,7 @@ def autograde_in_process(root: Path, student: str, env: dict[str, str]) -> None:
         raise course.NbgraderError(f"nbgrader autograde failed ({type(exc).__name__})") from exc
     finally:
         os.chdir(here)
+        shutdown_shared_kernel()  # before the sandbox's cleanup, which would flag it
 
 
 def _configure(ctx: GradeContext, root: Path, tmp: Path, seconds: float) -> None:
