@@ -53,7 +53,7 @@ from .reports import clean_text, csv_cell, grader_secrets, redact, write_atomic,
 from .rerun import kit_version, regrade_reason, submission_digest
 from .results import Flag, SubmissionResult, TestOutcome
 from .review import open_secrets, suspicious, warn_open_secrets
-from .worker import claim_slot, grade_one, run_worker
+from .worker import claim_slot, grade_one, run_worker, start_workers, stop_workers
 
 __all__ = [  # the steps, for the callers of this module (CLI, Gradescope, tests)
     "GradedBatch",
@@ -265,6 +265,8 @@ def autograde(
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
+        if jobs:
+            start_workers()  # before the threads: the workers fork from its warm imports
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(
@@ -294,6 +296,7 @@ def autograde(
                     bar.update(1)
         if bar is not None:
             bar.close()
+        stop_workers()
         ordered = GradedBatch(
             [results[s] for s in order], reused=reused, graded=graded, not_graded=order[count:]
         )
