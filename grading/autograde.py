@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import course, package
+from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .classfolder import Entry
 from .intake import IntakeError, assign_ids, intake
@@ -53,7 +53,7 @@ from .reports import clean_text, csv_cell, grader_secrets, redact, write_atomic,
 from .rerun import kit_version, regrade_reason, submission_digest
 from .results import Flag, SubmissionResult, TestOutcome
 from .review import open_secrets, suspicious, warn_open_secrets
-from .worker import claim_slot, grade_one, run_worker
+from .worker import claim_slot, grade_one, run_worker, start_workers, stop_workers
 
 __all__ = [  # the steps, for the callers of this module (CLI, Gradescope, tests)
     "GradedBatch",
@@ -259,11 +259,15 @@ def autograde(
         for entry, sid, note in zip(rejected, order[count:], id_notes[count:], strict=True):
             stamp = {"submission_digest": submission_digest(entry.path), "kit_version": kit}
             finish(sid, _not_graded(sid, [note] if note else [], entry.reason, stamp))
+        # A constant of the kNN trusted check: computed once here, not in every worker.
+        folds = notebook_checks.reference_fold_accuracies() if jobs else None
         bar = None
         if progress and jobs:
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
+        if jobs:
+            start_workers()  # before the threads: the workers fork from its warm imports
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {
                 pool.submit(
@@ -275,6 +279,7 @@ def autograde(
                     timeout,
                     memory_bytes,
                     cell_timeout,
+                    folds,
                 ): job
                 for job in jobs
             }
@@ -292,6 +297,7 @@ def autograde(
                     bar.update(1)
         if bar is not None:
             bar.close()
+        stop_workers()
         ordered = GradedBatch(
             [results[s] for s in order], reused=reused, graded=graded, not_graded=order[count:]
         )

@@ -40,6 +40,10 @@ class WorkerJob:
         Seconds for one notebook cell.
     slot : int
         The worker slot (:func:`grading.worker.claim_slot`): it picks the sandbox user.
+    reference_folds : dict of int to list of float, optional
+        The reference cross-validation of the kNN trusted check
+        (:func:`grading.notebook_checks.reference_fold_accuracies`), computed once per
+        batch; None: the worker computes it.
     """
 
     template: Path
@@ -49,10 +53,12 @@ class WorkerJob:
     budget: float = 600.0
     cell_timeout: float = 120.0
     slot: int = 0
+    reference_folds: dict[int, list[float]] | None = None
 
     def write(self, path: str | Path) -> Path:
         """Save the job to the JSON file ``path`` (for the worker's command line)."""
-        data = {key: str(value) for key, value in asdict(self).items()}
+        data: dict[str, Any] = {key: str(value) for key, value in asdict(self).items()}
+        data["reference_folds"] = self.reference_folds  # JSON as it is (None or numbers)
         Path(path).write_text(json.dumps(data, indent=1))
         return Path(path)
 
@@ -68,7 +74,15 @@ class WorkerJob:
             budget=float(data["budget"]),
             cell_timeout=float(data["cell_timeout"]),
             slot=int(data["slot"]),
+            reference_folds=_folds(data.get("reference_folds")),
         )
+
+
+def _folds(table: Any) -> dict[int, list[float]] | None:
+    """JSON's string keys back to the int k of ``reference_folds``."""
+    if table is None:
+        return None
+    return {int(k): [float(a) for a in accuracies] for k, accuracies in table.items()}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,19 @@
 """``ResilientExecute``: nbgrader's ``Execute``, but a cell that kills the kernel costs that
 cell, not the whole notebook; and each notebook keeps to its share of the time budget.
 
+With ``share_kernel`` (one submission per process: the kit's worker), the notebooks share
+one kernel: each after the first starts with the kernel's namespace reset (``%reset -f``,
+figures closed), so one notebook's variables never hide another's ``NameError``; a kernel
+that died or does not answer the reset is shut down and a new one started, so a notebook
+that kills or wedges its kernel still costs only itself. :func:`shutdown_shared_kernel`
+ends it at once after the last notebook.
+
 Part of the autograde pipeline of :mod:`grading.preprocessors` (which re-exports it).
 """
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from time import monotonic
 from typing import Any
 
@@ -12,13 +21,62 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from .nbrecords import add_flag as _flag
 
 
 class KernelIgnoredInterrupt(DeadKernelError):
     """A cell ran past its time limit and did not stop when interrupted."""
+
+
+# The kernel manager the notebooks of this process share (``share_kernel``), once started.
+_SHARED: dict[str, Any] = {}
+# Run in the shared kernel before each notebook after the first: a namespace as a new
+# kernel's (the modules imported stay, as the next notebook's setup cell imports them).
+RESET_CODE = (
+    'get_ipython().run_line_magic("reset", "-f")\n'
+    "import sys as _sys\n"
+    'if "matplotlib.pyplot" in _sys.modules:\n'
+    '    _sys.modules["matplotlib.pyplot"].close("all")\n'
+    "del _sys\n"
+)
+RESET_SECONDS = 10.0  # a kernel that has not reset by then is treated as wedged
+
+
+async def _reset(km: Any) -> bool:
+    """Reset the namespace of ``km``'s kernel; False if it is dead or does not answer."""
+    if not await ensure_async(km.is_alive()):
+        return False
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=RESET_SECONDS)
+        reply = await kc.execute_interactive(
+            RESET_CODE, store_history=False, timeout=RESET_SECONDS, output_hook=lambda msg: None
+        )
+        return reply["content"]["status"] == "ok"
+    except Exception:  # noqa: BLE001 - a timeout or a dead kernel: start a new one
+        return False
+    finally:
+        kc.stop_channels()
+
+
+async def _shutdown(km: Any) -> None:
+    try:
+        if await ensure_async(km.is_alive()):
+            await ensure_async(km.shutdown_kernel(now=True))
+    except RuntimeError:  # already gone
+        pass
+    finally:
+        await ensure_async(km.cleanup_resources())
+
+
+def shutdown_shared_kernel() -> None:
+    """Stop the kernel the notebooks shared (``share_kernel``) at once, if there is one."""
+    km = _SHARED.pop("km", None)
+    if km is not None:
+        run_sync(_shutdown)(km)
 
 
 class ResilientExecute(Execute):
@@ -44,6 +102,31 @@ class ResilientExecute(Execute):
     interrupt_grace = Float(10.0, help="seconds an interrupted cell has to stop").tag(config=True)
     notebook_seconds = Float(0.0, help="time budget of each notebook (0: none)").tag(config=True)
     flag_file = Unicode("", help="JSON file collecting flags").tag(config=True)
+    share_kernel = Bool(
+        False, help="one kernel for all notebooks of this process, reset between them"
+    ).tag(config=True)
+
+    @contextmanager
+    def setup_kernel(self, **kwargs: Any) -> Iterator[None]:
+        """nbclient's kernel set-up; with ``share_kernel``, the shared kernel, reset."""
+        if not self.share_kernel:
+            with super().setup_kernel(**kwargs):
+                yield
+            return
+        km = _SHARED.pop("km", None)
+        if km is not None and not run_sync(_reset)(km):
+            run_sync(_shutdown)(km)  # dead or wedged: this notebook gets a new kernel
+            km = None
+        if km is not None:
+            self.km = km
+        with super().setup_kernel(cleanup_kc=False, **kwargs):
+            try:
+                yield
+            finally:
+                _SHARED["km"] = self.km
+                if self.kc is not None:
+                    self.kc.stop_channels()
+                    self.kc = None
 
     def preprocess(
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, km: Any = None

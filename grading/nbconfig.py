@@ -175,6 +175,8 @@ def nbgrader_config(settings: Settings) -> Config:
     if settings.flavour == "autograde":
         c.Sandbox.directory = settings.sandbox
         c.ResilientExecute.notebook_seconds = settings.notebook_seconds
+        # One submission per worker process: its notebooks share one kernel (reset between).
+        c.ResilientExecute.share_kernel = True
         c.TrustedExport.export_owner = settings.export_owner
         c.TrustedVerdict.verdict_file = settings.verdict_file
     else:

@@ -1,8 +1,10 @@
 """The notebook run: nbgrader's autograde of one submission's notebooks, in its sandbox.
 
-nbgrader runs with the kit's preprocessors (:mod:`grading.preprocessors`) in a course
-folder of its own, copied from the template. The kernel's folder holds only the
-student's ``cs_loss`` and ``data``; exported values go to the grader's export folder.
+nbgrader's autograde app runs in the worker's own process (:func:`autograde_in_process`:
+no second interpreter importing the same stack again), with the kit's preprocessors
+(:mod:`grading.preprocessors`) in a course folder of its own, copied from the template.
+The kernel's folder holds only the student's ``cs_loss`` and ``data``; exported values
+go to the grader's export folder.
 The outcomes come from nbgrader's gradebook (points, written answers waiting for a
 manual grade) and from the trusted verdicts the preprocessors recorded
 (:func:`grading.nbrecords.read_verdicts`); the executed notebooks are not read back.
@@ -10,7 +12,9 @@ manual grade) and from the trusted verdicts the preprocessors recorded
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -21,7 +25,7 @@ from .context import GradeContext
 from .nbrecords import read_flags, read_verdicts
 from .results import Flag, TestOutcome
 
-NBGRADER_START = 10  # seconds to start nbgrader and a kernel, per notebook
+NBGRADER_START = 10  # seconds to start a kernel and nbgrader's steps, per notebook
 RESERVE = 30  # seconds kept to write the result after the notebooks
 
 
@@ -86,6 +90,42 @@ def blank_notebook_outcomes(root: str | Path, reason: str) -> list[TestOutcome]:
                     )
                 )
     return outcomes
+
+
+def autograde_in_process(root: Path, student: str, env: dict[str, str]) -> None:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --create --force`` in ``root``, run
+    in this process by nbgrader's own app, as its command line would.
+
+    For a worker process only: it changes the working folder while nbgrader runs, and
+    sets ``env`` (and this Python's scripts first on ``PATH``, for nbgrader's ``alembic``)
+    in this process's environment, which the kernels inherit, as they would from a
+    ``python -m nbgrader`` child. Raises :class:`grading.course.NbgraderError` when
+    nbgrader fails (where the command would exit non-zero).
+    """
+    from jupyter_core.application import NoStart
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    from .execute import shutdown_shared_kernel  # nbgrader's stack: only where it runs
+
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    os.environ.update(env)
+    args = ["autograde", course.ASSIGNMENT, "--student", student, "--create", "--force"]
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        app = NbGraderApp()
+        app.initialize(args)
+        app.start()
+    except NoStart:  # how jupyter's apps end after running their subcommand's app
+        pass
+    except SystemExit as exc:  # nbgrader's apps exit 1 on a failure
+        if exc.code not in (0, None):
+            raise course.NbgraderError(f"nbgrader autograde failed (exit {exc.code})") from exc
+    except Exception as exc:  # noqa: BLE001 - as the command, which would exit 1
+        raise course.NbgraderError(f"nbgrader autograde failed ({type(exc).__name__})") from exc
+    finally:
+        os.chdir(here)
+        shutdown_shared_kernel()  # before the sandbox's cleanup, which would flag it
 
 
 def _configure(ctx: GradeContext, root: Path, tmp: Path, seconds: float) -> None:
@@ -153,17 +193,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
     try:
         if remaining < 3 * count:
             raise course.NbgraderError("no time left for the notebooks after the package tests")
-        course.nbgrader(
-            root,
-            "autograde",
-            course.ASSIGNMENT,
-            "--student",
-            job.student,
-            "--create",
-            "--force",
-            env_extra=env,
-            timeout=remaining,
-        )
+        autograde_in_process(root, job.student, env)
         verdicts = read_verdicts(tmp / "verdicts.json")
         outcomes = notebook_outcomes(f"sqlite:///{db_path}", job.student, verdicts)
     except course.NbgraderError as exc:

@@ -3,34 +3,40 @@
 The batch (:mod:`grading.autograde`) calls :func:`run_worker` per submission, in a
 thread; it claims a worker slot (:func:`claim_slot`, which picks the sandbox user),
 writes a :class:`~grading.context.WorkerJob` and starts a child process with a
-wall-clock and a memory limit. The child (``python -m grading _grade_one <job>``) runs
-:func:`grade_one`: in a :class:`grading.isolation.Sandbox`, the review scan, the hidden
-package tests (:mod:`grading.package`), then the notebooks
-(:mod:`grading.notebook_run`) in what is left of the time budget.
+wall-clock and a memory limit, forked from a fork server that has imported the grading
+stack once (:func:`start_workers`). The child (:func:`worker_main`) runs :func:`grade_one`: in a
+:class:`grading.isolation.Sandbox`, the review scan, the hidden package tests
+(:mod:`grading.package`), then the notebooks (:mod:`grading.notebook_run`, nbgrader in
+the same process) in what is left of the time budget; then it exits at once.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
+import multiprocessing.context
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
+import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from . import course, package
+from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .context import GradeContext, WorkerJob
 from .isolation import Sandbox
 from .notebook_run import run_notebooks
 from .results import Flag, FlagKind, SubmissionResult, TestOutcome
 from .review import scan_student_code
+
+THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one BLAS thread per worker
 
 
 def grade_one(job: WorkerJob) -> SubmissionResult:
@@ -40,6 +46,8 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
     then nbgrader with what is left of the budget, so a slow notebook never costs the
     package points. Student code runs in a :class:`Sandbox`.
     """
+    if job.reference_folds is not None:  # computed once for the batch
+        notebook_checks.preset_reference_folds(job.reference_folds)
     box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot=job.slot)
     # Exported notebook values go to a folder of the grader's, outside the student's tree
     # (which the student could rename or swap for a symlink): traversable, not listable.
@@ -80,6 +88,24 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
     )
     Path(job.out_json).write_text(json.dumps(result.to_dict(), indent=1))
     return result
+
+
+def worker_main(job_file: str | Path) -> None:
+    """A worker process's whole life: :func:`grade_one` of the job in ``job_file``, then exit.
+
+    The result is on disk when :func:`grade_one` returns, so the process ends with
+    ``os._exit`` after flushing its output: no interpreter teardown (a second or so of
+    garbage collection and atexit handlers that nothing needs).
+    """
+    code = 0
+    try:
+        grade_one(WorkerJob.read(job_file))
+    except BaseException:  # noqa: BLE001 - reported through the log and the exit code
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _limits(memory_bytes: int) -> Callable[[], None]:
@@ -131,8 +157,12 @@ def run_worker(
     timeout: float,
     memory_bytes: int,
     cell_timeout: float = 120,
+    reference_folds: dict[int, list[float]] | None = None,
 ) -> SubmissionResult:
     """:func:`grade_one` in a child process with a wall-clock and memory limit.
+
+    ``reference_folds``: the kNN check's reference cross-validation, when the batch has
+    computed it (see :class:`~grading.context.WorkerJob`).
 
     The child runs in an empty folder (not the kit) and holds a worker slot (the
     smallest one free on this machine, see :func:`claim_slot`), which picks its
@@ -147,6 +177,7 @@ def run_worker(
         budget=float(timeout),
         cell_timeout=float(cell_timeout),
         slot=slot,
+        reference_folds=reference_folds,
     )
     try:
         return _run_worker(job, memory_bytes)
@@ -158,42 +189,96 @@ def _failed(job: WorkerJob, error: str) -> SubmissionResult:
     return SubmissionResult(student=job.student, error=error)
 
 
+# What every worker imports, loaded once by the fork server (its workers are forked from it).
+PRELOAD = (
+    "grading.worker",
+    "grading.preprocessors",
+    "nbgrader.apps.nbgraderapp",
+    "nbgrader.apps.autogradeapp",
+    "nbgrader.converters.autograde",
+    "jupyter_client.manager",
+    "matplotlib",
+)
+_FORKSERVER = threading.Lock()
+
+
+def start_workers() -> multiprocessing.context.BaseContext:
+    """The fork server the workers start from, started once per process with :data:`PRELOAD`.
+
+    It starts in the kit's folder with the kit on ``PYTHONPATH`` (each worker removes it
+    from its environment before anything reaches a student's kernel) and one BLAS thread,
+    so that what it imports is the kit's. Call it before starting threads: it changes this
+    process's environment and folder meanwhile. As with every ``multiprocessing`` start
+    method but fork, a script that grades must guard its work with
+    ``if __name__ == "__main__":`` (``python -m grading`` does).
+    """
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    with _FORKSERVER:
+        if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+            return context
+        context.set_forkserver_preload(list(PRELOAD))
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        os.environ.update(PYTHONPATH=str(course.KIT_ROOT), **THREADS)
+        os.chdir(course.KIT_ROOT)
+        try:
+            forkserver.ensure_running()
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+    return context
+
+
+def stop_workers() -> None:
+    """Stop the fork server and wait for it (so its CPU time counts as this process's)."""
+    from multiprocessing import forkserver
+
+    with _FORKSERVER:
+        if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+            forkserver._forkserver._stop()
+
+
+def _forked_worker(job_file: str, cwd: str, env: dict[str, str], memory_bytes: int) -> None:
+    """A forked worker: its own session and memory limit, its output to ``cwd/worker.log``."""
+    _limits(memory_bytes)()
+    os.chdir(cwd)
+    log = os.open("worker.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.environ.clear()
+    os.environ.update(env)
+    worker_main(job_file)
+
+
 def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
-    code = (
-        "import sys; sys.path.insert(0, sys.argv.pop(1)); from grading.__main__ import main; "
-        "sys.exit(main(sys.argv[1:]))"
-    )
     # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env.update(THREADS)
     if sandbox_module.can_switch_users() and sandbox_module.python_usable(
         sandbox_module.ensure_user(job.slot)
     ):
         env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
+    context = start_workers()
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
         job_file = job.write(Path(cwd) / "job.json")
-        cmd = [sys.executable, "-I", "-c", code, str(course.KIT_ROOT), "_grade_one", str(job_file)]
-        process = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            preexec_fn=_limits(memory_bytes),
+        process = context.Process(
+            target=_forked_worker, args=(str(job_file), cwd, env, memory_bytes), daemon=False
         )
-        try:
-            log, _ = process.communicate(timeout=job.budget + 60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)  # the worker, nbgrader and the kernels it started
+        process.start()
+        process.join(timeout=job.budget + 60)
+        if process.exitcode is None:
+            os.killpg(process.pid, 9)  # the worker and the kernels it started
             if sandbox_module.can_switch_users():
                 sandbox_module.kill_user(sandbox_module.ensure_user(job.slot).pw_uid)
             process.kill()
-            process.wait()
+            process.join()
             return _failed(job, f"grading stopped after the time limit of {job.budget:.0f} s")
+        log = (Path(cwd) / "worker.log").read_text(errors="replace")
     try:
         return SubmissionResult.from_dict(json.loads(Path(job.out_json).read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         tail = " | ".join(log.strip().splitlines()[-3:])[:300]
-        return _failed(job, f"the grading worker died (exit code {process.returncode}): {tail}")
+        return _failed(job, f"the grading worker died (exit code {process.exitcode}): {tail}")

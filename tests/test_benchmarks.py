@@ -65,3 +65,16 @@ def test_bench_grading_runs_in_quick_mode(tmp_path):
     ):
         assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures)
     assert "speed-up of the batch over one worker" in stdout
+
+
+def test_bench_grading_refuses_a_baseline_that_is_not_a_checkout_of_the_kit(tmp_path):
+    """--baseline names another checkout of the kit; anything else stops before grading."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_grading.py"), "--baseline", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"{tmp_path} has no grading/" in done.stderr

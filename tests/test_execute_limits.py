@@ -6,10 +6,13 @@ is lost; a notebook past its own budget loses its remaining cells, nothing more.
 """
 
 import signal
+import time
 
 import nbformat
 import pytest
 
+from grading import execute as execute_module
+from grading.execute import shutdown_shared_kernel
 from grading.nbrecords import read_flags
 from grading.preprocessors import ResilientExecute
 
@@ -89,3 +92,48 @@ def test_a_notebook_past_its_budget_loses_only_its_remaining_cells(tmp_path):
     assert [errors(c)[0].ename for c in cells[2:]] == ["NotRun", "NotRun"]
     assert "time budget of 2 s" in errors(cells[2])[0].evalue
     assert any("used up its time budget" in f for f in flags)
+
+
+@pytest.fixture
+def shared(tmp_path):
+    """``execute`` with ``share_kernel``: consecutive notebooks share one kernel."""
+    yield lambda sources, **traits: execute(tmp_path, sources, share_kernel=True, **traits)
+    shutdown_shared_kernel()
+
+
+def test_notebooks_share_one_kernel_with_its_namespace_reset(shared):
+    first, _ = shared(["import os\nx = 41\nprint(os.getpid())"])
+    second, flags = shared(["import os\nprint(os.getpid())", "print(x + 1)"])
+    assert text(first[0]) == text(second[0])  # the same kernel process
+    assert errors(second[1])[0].ename == "NameError"  # the first notebook's x is gone
+    assert flags == []
+
+
+def test_a_notebook_that_kills_the_shared_kernel_costs_only_itself(shared):
+    first, _ = shared(["import os\nprint(os.getpid())", "os._exit(1)"], max_restarts=0)
+    second, _ = shared(["import os\nprint(os.getpid())", "print(41 + 1)"])
+    assert errors(first[1])[0].ename == "KernelDied"
+    assert text(second[0]) != text(first[0])  # a new kernel
+    assert text(second[1]) == "42\n"
+
+
+def test_a_wedged_shared_kernel_is_replaced_for_the_next_notebook(shared, monkeypatch):
+    # The first notebook leaves a timer that stops its kernel (SIGSTOP) once it has finished:
+    # the kernel is alive but never answers the reset.
+    monkeypatch.setattr(execute_module, "RESET_SECONDS", 2.0)
+    stop_later = (
+        "import os, signal, threading\n"
+        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGSTOP)).start()"
+    )
+    first, _ = shared(["import os\nprint(os.getpid())", stop_later])
+    time.sleep(1.0)
+    second, _ = shared(["import os\nprint(os.getpid())", "print(41 + 1)"])
+    assert text(second[0]) != text(first[0])  # a new kernel
+    assert text(second[1]) == "42\n"
+
+
+def test_the_shared_kernel_stops_when_asked(shared):
+    shared(["x = 1"])
+    km = execute_module._SHARED["km"]
+    shutdown_shared_kernel()
+    assert "km" not in execute_module._SHARED and not km.has_kernel
