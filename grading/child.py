@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .exercises import GRADED_MODULES
+from .isolation import wrap_command
 from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
@@ -208,7 +209,18 @@ def run_child(
         read_end, write_end = os.pipe()
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "hidden_tests.py", "plan.json", str(out), str(write_end)],
+                wrap_command(
+                    [
+                        sys.executable,
+                        "-I",
+                        "hidden_tests.py",
+                        "plan.json",
+                        str(out),
+                        str(write_end),
+                    ],
+                    [tmp],
+                    cgroup=getattr(monitor, "cgroup", None),
+                ),
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -144,7 +144,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
     shutil.copytree(root / "source" / course.ASSIGNMENT / "data", box.work / "data")
     box.give()
     env = {"NBGRADER_EXECUTION": "autograde"}
-    if box.user is not None:
+    if box.isolated:
         jupyter = tmp / "jupyter"
         box.install_kernelspec(jupyter)
         env.update(JUPYTER_PATH=str(jupyter))
@@ -161,6 +161,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
             job.student,
             "--create",
             "--force",
+            *box.nbgrader_args(),
             env_extra=env,
             timeout=remaining,
         )

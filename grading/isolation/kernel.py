@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .namespaces import bwrap_argv
 from .users import dropper
 
 SPEC_VARIABLE = "CS_LOSS_SANDBOX_SPEC"
@@ -43,11 +44,17 @@ def kernel_argv(connection_file: str = "{connection_file}") -> list[str]:
     return [sys.executable, "-I", str(LAUNCHER), connection_file]
 
 
-def install_kernelspec(jupyter_dir: str | Path) -> Path:
-    """A ``python3`` kernelspec under ``jupyter_dir`` whose command is :data:`LAUNCHER`."""
+def install_kernelspec(jupyter_dir: str | Path, boxed: bool = False) -> Path:
+    """A ``python3`` kernelspec under ``jupyter_dir`` whose command is :data:`LAUNCHER`.
+
+    ``boxed``: the kernel runs in a namespace box, whose outer process a signal would
+    end, so interrupts go as messages (ipykernel interrupts itself).
+    """
     folder = Path(jupyter_dir) / "kernels" / "python3"
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": kernel_argv(), "display_name": "Python 3 (sandbox)", "language": "python"}
+    if boxed:
+        spec["interrupt_mode"] = "message"
     (folder / "kernel.json").write_text(json.dumps(spec))
     return folder
 
@@ -99,6 +106,13 @@ def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
         f.write(Path(connection_file).read_bytes())
     fd = open_channel(spec.get("channel"))  # as root: the user cannot open the FIFO itself
     bootstrap = str(bootstrap_path(spec["kernels"]))
+    for procs in spec.get("cgroup", []):  # the kernel and all it starts count from here
+        Path(procs).write_text(f"{os.getpid()}\n")
     dropper(spec)()
     os.chdir(spec["work"])
-    os.execve(sys.executable, [sys.executable, bootstrap, str(fd), "-f", conn], spec["env"])
+    argv = [sys.executable, bootstrap, str(fd), "-f", conn]
+    if spec.get("backend") == "namespaces":
+        argv = bwrap_argv(
+            argv, writable=[spec["root"]], readonly=[spec["kernels"]], cwd=spec["work"]
+        )
+    os.execve(argv[0], argv, spec["env"])

@@ -78,16 +78,23 @@ class Monitor:
         limit_bytes: int = 4 * 2**30,
         interval: float = 0.2,
         channel: str | Path | None = None,
+        cgroup: Any = None,
     ) -> None:
         self.uid, self.limit_bytes, self.interval = uid, limit_bytes, interval
         self.channel = Path(channel) if channel else None
-        self.memory_stops = 0
+        self.cgroup = cgroup  # a Cgroup: the kernel enforces the limit and counts its stops
+        self.watchdog_stops = 0
         self.proc_reads: list[tuple[str, str]] = []  # (event, path), distinct, in order reported
         self._received = 0
         self._pending = b""
         self._fds: list[int] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def memory_stops(self) -> int:
+        """How many times the submission's processes were stopped for memory."""
+        return self.watchdog_stops + (self.cgroup.memory_stops() if self.cgroup else 0)
 
     @property
     def memory_reason(self) -> str:
@@ -145,7 +152,7 @@ class Monitor:
         """
         held = {pid: resident_bytes(pid) for pid in processes_of(self.uid)}
         if sum(held.values()) > self.limit_bytes:
-            self.memory_stops += 1  # counted first: whoever sees a process die sees the reason
+            self.watchdog_stops += 1  # counted first: whoever sees a process die sees the reason
             for pid, size in held.items():
                 try:
                     if size:  # a zombie holds nothing and is already dead
