@@ -26,6 +26,7 @@ NAMESPACES, USERS, NONE = "namespaces", "users", "none"
 BACKENDS = (NAMESPACES, USERS, NONE)
 FORCE_VARIABLE = "CS_LOSS_ISOLATION"
 _said: list[str] = []
+_CHOSEN: dict[str, str] = {}  # forced value ("" for none) -> the backend chosen
 
 
 class BackendUnavailableError(RuntimeError):
@@ -41,7 +42,11 @@ def _user_probe(user: pwd.struct_passwd | None) -> bool:
 
 
 def choose(slot: int = 0) -> tuple[str, pwd.struct_passwd | None]:
-    """The backend for worker ``slot`` and the user who runs student code (None: this user)."""
+    """The backend and the user who runs student code for worker ``slot`` (None: this user).
+
+    The probe runs once per interpreter (and forced value): which backend starts here
+    does not depend on the slot.
+    """
     forced = os.environ.get(FORCE_VARIABLE, "")
     if forced and forced not in BACKENDS:
         raise BackendUnavailableError(
@@ -50,23 +55,31 @@ def choose(slot: int = 0) -> tuple[str, pwd.struct_passwd | None]:
     user = ensure_user(slot) if can_switch_users() else None
     if user is not None and not python_usable(user):
         user = None  # the sandbox user cannot run this Python: nothing can run as it
+    if forced not in _CHOSEN:
+        _CHOSEN[forced] = _probe(forced, user)
+    name = _CHOSEN[forced]
+    return name, user if name != NONE else None
+
+
+def _probe(forced: str, user: pwd.struct_passwd | None) -> str:
     if forced == NONE:
-        return NONE, None
-    if forced in ("", NAMESPACES) and namespaces.bwrap_path() and _user_probe(user):
-        if user is not None or not can_switch_users():
-            return NAMESPACES, user
+        return NONE
+    root_without_user = user is None and can_switch_users()  # bwrap must not run as root
+    if forced in ("", NAMESPACES) and not root_without_user and namespaces.bwrap_path():
+        if _user_probe(user):
+            return NAMESPACES
     if forced == NAMESPACES:
         raise BackendUnavailableError(
             f"{FORCE_VARIABLE}=namespaces: no bubblewrap box starts here (install bubblewrap; "
             "unprivileged user namespaces must be allowed)"
         )
     if user is not None:
-        return USERS, user
+        return USERS
     if forced == USERS:
         raise BackendUnavailableError(
             f"{FORCE_VARIABLE}=users: the user-id sandbox needs root and a Python its users can run"
         )
-    return NONE, None
+    return NONE
 
 
 SENTENCES = {

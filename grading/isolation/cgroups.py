@@ -21,12 +21,17 @@ PARENT = "cs_loss"
 
 @dataclass(frozen=True)
 class Cgroup:
-    """One submission's group: the folders made, the files a process joins by, the version."""
+    """One submission's group: the folders made, the files a process joins by, the version.
+
+    ``joiner``: a copy of ``cgroup_join.py`` that the user running student code can read
+    (the kit's folder is closed to sandbox users), set by whoever placed it.
+    """
 
     version: int
     folders: tuple[Path, ...]
     procs: tuple[Path, ...]
     events: Path
+    joiner: Path | None = None
 
     def join(self, pid: int = 0) -> None:
         """Move ``pid`` (0: this process) into the group; its children follow."""

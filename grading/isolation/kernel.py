@@ -33,6 +33,7 @@ SPEC_VARIABLE = "CS_LOSS_SANDBOX_SPEC"
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "kernel_launcher.py"
 BOOTSTRAP = HERE / "kernel_bootstrap.py"
+JOIN = HERE / "cgroup_join.py"
 PROC_AUDIT = HERE.parent / "proc_audit.py"
 # In the kernels' folder (traversable, not listable): a listable folder for the bootstrap,
 # since Python imports proc_audit from a folder only when it can list it.
@@ -65,7 +66,8 @@ def bootstrap_path(kernels: str | Path) -> Path:
 
 
 def place_bootstrap(kernels: str | Path) -> Path:
-    """Copy the bootstrap and ``proc_audit.py`` into a folder of ``kernels``; return the first.
+    """Copy the bootstrap, ``proc_audit.py`` and ``cgroup_join.py`` into a folder of
+    ``kernels``; return the first.
 
     ``kernels`` is the grader's (the user may enter it, not change it), so the copies are
     root's files that the sandbox user can read and run, not replace.
@@ -73,7 +75,7 @@ def place_bootstrap(kernels: str | Path) -> Path:
     folder = bootstrap_path(kernels).parent
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)  # whatever the umask
-    for source in (BOOTSTRAP, PROC_AUDIT):
+    for source in (BOOTSTRAP, PROC_AUDIT, JOIN):
         shutil.copyfile(source, folder / source.name)
         os.chmod(folder / source.name, 0o644)
     return folder / BOOTSTRAP.name
@@ -98,6 +100,9 @@ def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
     """Start ipykernel inside the sandbox ``spec`` describes; this process becomes the kernel."""
     # Still root: the copy goes to the grader's folder (never through a path the student
     # controls), readable by the sandbox user's group only.
+    connection = json.loads(Path(connection_file).read_bytes())
+    if spec.get("backend") == "namespaces" and connection.get("transport") != "ipc":
+        sys.exit("kernel_launcher: the namespace box has no network: expected the ipc transport")
     handle, conn = tempfile.mkstemp(prefix="kernel-", suffix=".json", dir=spec["kernels"])
     with os.fdopen(handle, "wb") as f:
         if spec["gid"] is not None:

@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,9 @@ class Sandbox:
         # user's HOME could be a symlink).
         self.kernels = Path(tempfile.mkdtemp(prefix="cs_loss_kernels_"))
         os.chmod(self.kernels, 0o711)
-        kernel.place_bootstrap(self.kernels)
+        bootstrap = kernel.place_bootstrap(self.kernels)
+        if self.cgroup is not None:
+            self.cgroup = replace(self.cgroup, joiner=bootstrap.parent / kernel.JOIN.name)
         # The grader's watchdog sums memory by user: only where no cgroup counts it.
         watched = self.user.pw_uid if self.user is not None and self.cgroup is None else None
         channel = self.private / "proc_reads" if self.isolated else None
@@ -146,11 +149,16 @@ class Sandbox:
         """A ``python3`` kernelspec under ``jupyter_dir`` that starts the kernel in this sandbox."""
         return kernel.install_kernelspec(jupyter_dir, boxed=self.backend == backends.NAMESPACES)
 
-    def nbgrader_args(self) -> list[str]:
-        """nbgrader's options for this sandbox's kernels: ipc sockets in a folder of the box."""
+    def connection(self) -> dict[str, str]:
+        """The ``KernelManager`` settings of this sandbox's kernels: on the namespace backend,
+        ipc sockets in a folder bound into the box (it has no network); else none."""
         if self.backend != backends.NAMESPACES:
-            return []
-        return ["--KernelManager.transport=ipc", f"--KernelManager.ip={self.sockets / 'kernel'}"]
+            return {}
+        return {"transport": "ipc", "ip": str(self.sockets / "kernel")}
+
+    def nbgrader_args(self) -> list[str]:
+        """:meth:`connection` as nbgrader's command-line options."""
+        return [f"--KernelManager.{key}={value}" for key, value in self.connection().items()]
 
     def wrap(self, argv: list[str], writable: list[str | os.PathLike]) -> list[str]:
         """``argv`` as this sandbox runs it: see :func:`grading.isolation.wrap_command`."""
@@ -186,9 +194,6 @@ class Sandbox:
         return flags
 
 
-JOIN = Path(__file__).resolve().parent / "cgroup_join.py"
-
-
 def wrap_command(
     argv: list[str],
     writable: list[str | os.PathLike],
@@ -207,4 +212,5 @@ def wrap_command(
     boxed = namespaces.bwrap_argv(argv, writable=writable, cwd=writable[0] if writable else None)
     if cgroup is None:
         return boxed
-    return [sys.executable, "-I", str(JOIN), *map(str, cgroup.procs), "--", *boxed]
+    joiner = cgroup.joiner or kernel.JOIN
+    return [sys.executable, "-I", str(joiner), *map(str, cgroup.procs), "--", *boxed]
