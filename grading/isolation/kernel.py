@@ -117,7 +117,6 @@ def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
     os.chdir(spec["work"])
     argv = [sys.executable, bootstrap, str(fd), "-f", conn]
     if spec.get("backend") == "namespaces":
-        argv = bwrap_argv(
-            argv, writable=[spec["root"]], readonly=[spec["kernels"]], cwd=spec["work"]
-        )
+        writable = [spec["root"], *spec.get("shared", [])]
+        argv = bwrap_argv(argv, writable=writable, readonly=[spec["kernels"]], cwd=spec["work"])
     os.execve(argv[0], argv, spec["env"])

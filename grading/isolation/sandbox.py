@@ -71,6 +71,7 @@ class Sandbox:
         # The kernel's ZeroMQ sockets (jupyter's ipc transport): the box has no network.
         self.sockets = self.root / "ipc"
         self.sockets.mkdir(exist_ok=True)
+        self.shared: list[Path] = []  # the grader's folders the kernel writes to (:meth:`share`)
         # The monitor's FIFO lives in a folder of the grader's (0700), never in the user's.
         self.private = Path(tempfile.mkdtemp(prefix="cs_loss_monitor_"))
         # The kernels' connection files, written by root, and the kernel's bootstrap:
@@ -90,6 +91,11 @@ class Sandbox:
     def isolated(self) -> bool:
         """Whether student code runs in a sandbox (namespaces or users), not as the grader."""
         return self.backend != backends.NONE
+
+    def share(self, folder: str | Path) -> None:
+        """Bind ``folder`` (the grader's, e.g. where the kernel exports values) into the
+        kernels' box at its path; what the user may do in it is up to its permissions."""
+        self.shared.append(Path(folder))
 
     def give(self) -> None:
         """Hand the private folder to the sandbox user (after the files are in place)."""
@@ -137,6 +143,7 @@ class Sandbox:
             "kernels": str(self.kernels),
             "backend": self.backend,
             "root": str(self.root),
+            "shared": [str(folder) for folder in self.shared],
             "cgroup": [str(p) for p in self.cgroup.procs] if self.cgroup else [],
         }
 
