@@ -78,6 +78,7 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
         flags=tuple(flags),
         error=error,
         seconds=round(ctx.elapsed(), 2),
+        isolation=box.backend,
     )
     Path(job.out_json).write_text(json.dumps(result.to_dict(), indent=1))
     return result

@@ -267,3 +267,12 @@ def test_without_root_a_box_still_starts_where_user_namespaces_are_allowed():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["65534", "2"], done.stdout
+
+
+def test_the_result_records_the_backend_in_its_json_and_totals_row():
+    from grading.results import TOTALS_HEADER, SubmissionResult
+
+    result = SubmissionResult(student="s1", isolation="namespaces")
+    assert SubmissionResult.from_dict(result.to_dict()).isolation == "namespaces"
+    assert dict(zip(TOTALS_HEADER, result.totals_row(), strict=True))["isolation"] == "namespaces"
+    assert "isolation" not in SubmissionResult(student="s2").to_dict()  # no worker ran
