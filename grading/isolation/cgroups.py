@@ -12,6 +12,7 @@ exists :func:`make` returns None and the grader keeps its watchdog.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,17 @@ class Cgroup:
                 return int(value)
         return 0
 
-    def remove(self) -> None:
-        """Remove the group's folders (its processes are gone by then)."""
+    def remove(self, tries: int = 50) -> None:
+        """Remove the group's folders, once the last of its processes (dying) has left."""
         for folder in self.folders:
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+            for _ in range(tries):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # EBUSY: a killed process not yet reaped
+                    time.sleep(0.02)
 
 
 def _child(parent: Path, name: str) -> Path:

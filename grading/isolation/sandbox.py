@@ -63,7 +63,7 @@ class Sandbox:
             kill_user(self.user.pw_uid)  # nothing left from an earlier run of this slot
         self.cgroup = None
         if self.backend == backends.NAMESPACES:
-            self.cgroup = cgroups.make(f"{slot}-{os.getpid()}", total_memory_bytes, max_processes)
+            self.cgroup = cgroups.make(self.root.name, total_memory_bytes, max_processes)
             if self.cgroup is not None and self.user is not None:
                 self.cgroup.allow(self.user.pw_uid, self.user.pw_gid)
         limits = ", cgroup limits" if self.cgroup else ", no cgroup: the grader's watchdog"
