@@ -30,7 +30,7 @@ else none: the grader says so once, loudly, and grades anyway (student code then
 runs with the grader's privileges). ``CS_LOSS_ISOLATION`` forces one.
 """
 
-from .backend import BACKENDS, FORCE_VARIABLE, BackendUnavailableError, choose
+from .backend import BACKENDS, FORCE_VARIABLE, BackendUnavailableError, choose, say_once
 from .cgroups import Cgroup
 from .cleanup import SHARED_WRITABLE, remove_files_of
 from .kernel import SPEC_VARIABLE, install_kernelspec, kernel_argv, open_channel, read_spec
@@ -56,6 +56,7 @@ __all__ = [
     "BackendUnavailableError",
     "Cgroup",
     "choose",
+    "say_once",
     "wrap_command",
     "MAX_PROC_FLAGS",
     "NOT_ROOT_WARNING",
