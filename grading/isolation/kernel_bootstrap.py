@@ -25,7 +25,19 @@ def main() -> None:
     sys.modules.pop("proc_audit", None)
     # The working folder first on sys.path, so that `import cs_loss` finds the student's package.
     sys.path[0] = os.getcwd()
-    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    finally:
+        if fd >= 0 and os.getpid() == 2:  # in a namespace box: pid 1 is the box's init
+            report_leftovers(fd)
+
+
+def report_leftovers(fd: int) -> None:
+    """Tell the grader how many processes are still running in the box as the kernel ends
+    (they end with the box: the kernel is its last process that matters)."""
+    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+    if others:
+        os.write(fd, f"leftover\t{len(others)}\n".encode())
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class Monitor:
         self.cgroup = cgroup  # a Cgroup: the kernel enforces the limit and counts its stops
         self.watchdog_stops = 0
         self.proc_reads: list[tuple[str, str]] = []  # (event, path), distinct, in order reported
+        self.leftovers = 0  # processes left running when a kernel's box ended (the most seen)
         self._received = 0
         self._pending = b""
         self._fds: list[int] = []
@@ -181,6 +182,9 @@ class Monitor:
         *lines, self._pending = (self._pending + data).split(b"\n")
         for line in lines:
             event, _, path = line.decode("utf-8", "replace").partition("\t")
+            if event == "leftover" and path.isdigit():
+                self.leftovers = max(self.leftovers, int(path[:6]))
+                continue
             path = "".join(c for c in path if c.isprintable())[:120]
             if (
                 event in PROC_VERBS
@@ -192,6 +196,11 @@ class Monitor:
     def flags(self) -> list[str]:
         """The review flags of what was seen."""
         flags = []
+        if self.leftovers:
+            flags.append(
+                f"review: {self.leftovers} process(es) were still running when a notebook's "
+                "kernel ended (ended with its box at once; no points lost)"
+            )
         if self.memory_stops:
             flags.append(f"review: {self.memory_reason} ({self.memory_stops} time(s))")
         for event, path in self.proc_reads[:MAX_PROC_FLAGS]:
