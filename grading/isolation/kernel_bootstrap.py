@@ -18,6 +18,9 @@ import sys
 def main() -> None:
     """Install the audit hook on the FIFO, then run ipykernel as ``python -m`` would."""
     fd = int(sys.argv.pop(1))
+    # In a namespace box (pid 1 is its init): /proc opened before the audit hook, so that
+    # counting what is left at the end is not taken for the student's reading of /proc.
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY) if fd >= 0 and os.getpid() == 2 else -1
     if fd >= 0:
         from proc_audit import watch_proc_reads  # beside this file: sys.path[0]
 
@@ -28,14 +31,14 @@ def main() -> None:
     try:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
     finally:
-        if fd >= 0 and os.getpid() == 2:  # in a namespace box: pid 1 is the box's init
-            report_leftovers(fd)
+        if proc >= 0:
+            report_leftovers(fd, proc)
 
 
-def report_leftovers(fd: int) -> None:
-    """Tell the grader how many processes are still running in the box as the kernel ends
-    (they end with the box: the kernel is its last process that matters)."""
-    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+def report_leftovers(fd: int, proc: int) -> None:
+    """Tell the grader (``fd``) how many processes are still running in the box as the kernel
+    ends (they end with the box); ``proc`` is an open descriptor of the box's ``/proc``."""
+    others = [p for p in os.listdir(proc) if p.isdigit() and int(p) not in (1, os.getpid())]
     if others:
         os.write(fd, f"leftover\t{len(others)}\n".encode())
 
