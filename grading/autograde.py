@@ -155,11 +155,9 @@ def _not_graded(
 
 def _prepare_folders(out_dir: Path, work_dir: str | Path | None) -> None:
     """Warn when the sandbox cannot isolate; close the grader's folders to others."""
+    sandbox_module.say_once(sandbox_module.choose()[0])  # which isolation grades, once
     if not sandbox_module.can_switch_users():
-        sandbox_module.warn_not_root()
         return
-    if not sandbox_module.python_usable(sandbox_module.ensure_user(0)):
-        sandbox_module.warn_python_unusable()
     # Reports and the work folder (template, gradebook, intake) are the grader's alone.
     warn_open_secrets()
     os.chmod(out_dir, 0o700)

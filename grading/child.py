@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .isolation import wrap_command
 from .plan import plan_of as _plan_of
 from .plan import write_plan
 from .topics import CASES
@@ -193,7 +194,18 @@ def _run(
         read_end, write_end = os.pipe()
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "hidden_tests.py", "plan.json", str(out), str(write_end)],
+                wrap_command(
+                    [
+                        sys.executable,
+                        "-I",
+                        "hidden_tests.py",
+                        "plan.json",
+                        str(out),
+                        str(write_end),
+                    ],
+                    [tmp],
+                    cgroup=getattr(monitor, "cgroup", None),
+                ),
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -92,9 +93,11 @@ def blank_notebook_outcomes(root: str | Path, reason: str) -> list[TestOutcome]:
     return outcomes
 
 
-def autograde_in_process(root: Path, student: str, env: dict[str, str]) -> None:
-    """``nbgrader autograde ASSIGNMENT --student STUDENT --create --force`` in ``root``, run
-    in this process by nbgrader's own app, as its command line would.
+def autograde_in_process(
+    root: Path, student: str, env: dict[str, str], options: Sequence[str] = ()
+) -> None:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --create --force [options]`` in
+    ``root``, run in this process by nbgrader's own app, as its command line would.
 
     For a worker process only: it changes the working folder while nbgrader runs, and
     sets ``env`` (and this Python's scripts first on ``PATH``, for nbgrader's ``alembic``)
@@ -109,7 +112,7 @@ def autograde_in_process(root: Path, student: str, env: dict[str, str]) -> None:
 
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     os.environ.update(env)
-    args = ["autograde", course.ASSIGNMENT, "--student", student, "--create", "--force"]
+    args = ["autograde", course.ASSIGNMENT, "--student", student, "--create", "--force", *options]
     here = os.getcwd()
     os.chdir(root)
     try:
@@ -184,7 +187,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
     shutil.copytree(root / "source" / course.ASSIGNMENT / "data", box.work / "data")
     box.give()
     env = {"NBGRADER_EXECUTION": "autograde"}
-    if box.user is not None:
+    if box.isolated:
         jupyter = tmp / "jupyter"
         box.install_kernelspec(jupyter)
         env.update(JUPYTER_PATH=str(jupyter))
@@ -193,7 +196,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
     try:
         if remaining < 3 * count:
             raise course.NbgraderError("no time left for the notebooks after the package tests")
-        autograde_in_process(root, job.student, env)
+        autograde_in_process(root, job.student, env, box.nbgrader_args())
         verdicts = read_verdicts(tmp / "verdicts.json")
         outcomes = notebook_outcomes(f"sqlite:///{db_path}", job.student, verdicts)
     except course.NbgraderError as exc:

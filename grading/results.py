@@ -219,6 +219,7 @@ TOTALS_HEADER = (
     "needs_review",
     "flags",
     "error",
+    "isolation",
 )
 
 
@@ -239,6 +240,9 @@ class SubmissionResult:
         The time the worker took.
     submission_digest, kit_version : str or None
         What the result was graded from (:func:`grading.rerun.regrade_reason`).
+    isolation : str or None
+        The sandbox that ran the student's code: ``"namespaces"``, ``"users"`` or
+        ``"none"`` (:mod:`grading.isolation.backend`); None when no worker ran.
     """
 
     student: str
@@ -249,6 +253,7 @@ class SubmissionResult:
     seconds: float | None = None
     submission_digest: str | None = None
     kit_version: str | None = None
+    isolation: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -314,6 +319,8 @@ class SubmissionResult:
         )
         if not self.graded:
             data["graded"] = False
+        if self.isolation is not None:
+            data["isolation"] = self.isolation
         data.update(self.extra)
         return data
 
@@ -334,6 +341,7 @@ class SubmissionResult:
             "auto_max",
             "manual_max",
             "manual_pending",
+            "isolation",
         }
         return cls(
             student=str(data["student"]),
@@ -344,6 +352,7 @@ class SubmissionResult:
             seconds=data.get("seconds"),
             submission_digest=data.get("submission_digest"),
             kit_version=data.get("kit_version"),
+            isolation=data.get("isolation"),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -358,6 +367,7 @@ class SubmissionResult:
             self.needs_review,
             " | ".join(flag.text for flag in self.flags),
             self.error or "",
+            self.isolation or "",
         ]
 
     def gradescope_dict(self, elapsed: float) -> dict[str, Any]:

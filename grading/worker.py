@@ -53,6 +53,7 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
     # (which the student could rename or swap for a symlink): traversable, not listable.
     exports = Path(tempfile.mkdtemp(prefix="cs_loss_export_"))
     os.chmod(exports, 0o711)
+    box.share(exports)  # the kernel writes there: in a namespace box, bound at its path
     ctx = GradeContext(job=job, box=box, export_dir=exports)
     tests: list[TestOutcome] = []
     flags: list[Flag] = []
@@ -85,6 +86,7 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
         flags=tuple(flags),
         error=error,
         seconds=round(ctx.elapsed(), 2),
+        isolation=box.backend,
     )
     Path(job.out_json).write_text(json.dumps(result.to_dict(), indent=1))
     return result

@@ -22,14 +22,20 @@ runs student code (``box.monitor``); it is no global.
 The kernel starts through a kernelspec (:mod:`.kernel`): a launcher file run as
 root that drops to the user and execs a bootstrap file, both real files.
 
-Without root nothing of this can be enforced: the grader says so once, loudly,
-and grades anyway (student code then runs with the grader's privileges).
+Which sandbox grades is chosen once per interpreter (:mod:`.backend`): the
+namespace backend where a bubblewrap box starts (:mod:`.namespaces`: a private root,
+no network, a PID namespace, as root or not, with a control group per submission
+where one can be made, :mod:`.cgroups`), else the user-id sandbox above (root),
+else none: the grader says so once, loudly, and grades anyway (student code then
+runs with the grader's privileges). ``CS_LOSS_ISOLATION`` forces one.
 """
 
+from .backend import BACKENDS, FORCE_VARIABLE, BackendUnavailableError, choose, say_once
+from .cgroups import Cgroup
 from .cleanup import SHARED_WRITABLE, remove_files_of
 from .kernel import SPEC_VARIABLE, install_kernelspec, kernel_argv, open_channel, read_spec
 from .monitor import MAX_PROC_FLAGS, PROC_VERBS, Monitor, resident_bytes
-from .sandbox import Sandbox
+from .sandbox import Sandbox, wrap_command
 from .users import (
     NOT_ROOT_WARNING,
     PROBED_VARIABLE,
@@ -45,6 +51,13 @@ from .users import (
 )
 
 __all__ = [
+    "BACKENDS",
+    "FORCE_VARIABLE",
+    "BackendUnavailableError",
+    "Cgroup",
+    "choose",
+    "say_once",
+    "wrap_command",
     "MAX_PROC_FLAGS",
     "NOT_ROOT_WARNING",
     "PROBED_VARIABLE",

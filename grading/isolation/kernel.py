@@ -26,12 +26,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .namespaces import bwrap_argv
 from .users import dropper
 
 SPEC_VARIABLE = "CS_LOSS_SANDBOX_SPEC"
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "kernel_launcher.py"
 BOOTSTRAP = HERE / "kernel_bootstrap.py"
+JOIN = HERE / "cgroup_join.py"
 PROC_AUDIT = HERE.parent / "proc_audit.py"
 # In the kernels' folder (traversable, not listable): a listable folder for the bootstrap,
 # since Python imports proc_audit from a folder only when it can list it.
@@ -43,11 +45,17 @@ def kernel_argv(connection_file: str = "{connection_file}") -> list[str]:
     return [sys.executable, "-I", str(LAUNCHER), connection_file]
 
 
-def install_kernelspec(jupyter_dir: str | Path) -> Path:
-    """A ``python3`` kernelspec under ``jupyter_dir`` whose command is :data:`LAUNCHER`."""
+def install_kernelspec(jupyter_dir: str | Path, boxed: bool = False) -> Path:
+    """A ``python3`` kernelspec under ``jupyter_dir`` whose command is :data:`LAUNCHER`.
+
+    ``boxed``: the kernel runs in a namespace box, whose outer process a signal would
+    end, so interrupts go as messages (ipykernel interrupts itself).
+    """
     folder = Path(jupyter_dir) / "kernels" / "python3"
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": kernel_argv(), "display_name": "Python 3 (sandbox)", "language": "python"}
+    if boxed:
+        spec["interrupt_mode"] = "message"
     (folder / "kernel.json").write_text(json.dumps(spec))
     return folder
 
@@ -58,7 +66,8 @@ def bootstrap_path(kernels: str | Path) -> Path:
 
 
 def place_bootstrap(kernels: str | Path) -> Path:
-    """Copy the bootstrap and ``proc_audit.py`` into a folder of ``kernels``; return the first.
+    """Copy the bootstrap, ``proc_audit.py`` and ``cgroup_join.py`` into a folder of
+    ``kernels``; return the first.
 
     ``kernels`` is the grader's (the user may enter it, not change it), so the copies are
     root's files that the sandbox user can read and run, not replace.
@@ -66,7 +75,7 @@ def place_bootstrap(kernels: str | Path) -> Path:
     folder = bootstrap_path(kernels).parent
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)  # whatever the umask
-    for source in (BOOTSTRAP, PROC_AUDIT):
+    for source in (BOOTSTRAP, PROC_AUDIT, JOIN):
         shutil.copyfile(source, folder / source.name)
         os.chmod(folder / source.name, 0o644)
     return folder / BOOTSTRAP.name
@@ -91,6 +100,9 @@ def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
     """Start ipykernel inside the sandbox ``spec`` describes; this process becomes the kernel."""
     # Still root: the copy goes to the grader's folder (never through a path the student
     # controls), readable by the sandbox user's group only.
+    connection = json.loads(Path(connection_file).read_bytes())
+    if spec.get("backend") == "namespaces" and connection.get("transport") != "ipc":
+        sys.exit("kernel_launcher: the namespace box has no network: expected the ipc transport")
     handle, conn = tempfile.mkstemp(prefix="kernel-", suffix=".json", dir=spec["kernels"])
     with os.fdopen(handle, "wb") as f:
         if spec["gid"] is not None:
@@ -99,6 +111,12 @@ def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
         f.write(Path(connection_file).read_bytes())
     fd = open_channel(spec.get("channel"))  # as root: the user cannot open the FIFO itself
     bootstrap = str(bootstrap_path(spec["kernels"]))
+    for procs in spec.get("cgroup", []):  # the kernel and all it starts count from here
+        Path(procs).write_text(f"{os.getpid()}\n")
     dropper(spec)()
     os.chdir(spec["work"])
-    os.execve(sys.executable, [sys.executable, bootstrap, str(fd), "-f", conn], spec["env"])
+    argv = [sys.executable, bootstrap, str(fd), "-f", conn]
+    if spec.get("backend") == "namespaces":
+        writable = [spec["root"], *spec.get("shared", [])]
+        argv = bwrap_argv(argv, writable=writable, readonly=[spec["kernels"]], cwd=spec["work"])
+    os.execve(argv[0], argv, spec["env"])

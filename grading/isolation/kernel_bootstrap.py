@@ -18,6 +18,9 @@ import sys
 def main() -> None:
     """Install the audit hook on the FIFO, then run ipykernel as ``python -m`` would."""
     fd = int(sys.argv.pop(1))
+    # In a namespace box (pid 1 is its init): /proc opened before the audit hook, so that
+    # counting what is left at the end is not taken for the student's reading of /proc.
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY) if fd >= 0 and os.getpid() == 2 else -1
     if fd >= 0:
         from proc_audit import watch_proc_reads  # beside this file: sys.path[0]
 
@@ -25,7 +28,19 @@ def main() -> None:
     sys.modules.pop("proc_audit", None)
     # The working folder first on sys.path, so that `import cs_loss` finds the student's package.
     sys.path[0] = os.getcwd()
-    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    finally:
+        if proc >= 0:
+            report_leftovers(fd, proc)
+
+
+def report_leftovers(fd: int, proc: int) -> None:
+    """Tell the grader (``fd``) how many processes are still running in the box as the kernel
+    ends (they end with the box); ``proc`` is an open descriptor of the box's ``/proc``."""
+    others = [p for p in os.listdir(proc) if p.isdigit() and int(p) not in (1, os.getpid())]
+    if others:
+        os.write(fd, f"leftover\t{len(others)}\n".encode())
 
 
 if __name__ == "__main__":

@@ -78,16 +78,24 @@ class Monitor:
         limit_bytes: int = 4 * 2**30,
         interval: float = 0.2,
         channel: str | Path | None = None,
+        cgroup: Any = None,
     ) -> None:
         self.uid, self.limit_bytes, self.interval = uid, limit_bytes, interval
         self.channel = Path(channel) if channel else None
-        self.memory_stops = 0
+        self.cgroup = cgroup  # a Cgroup: the kernel enforces the limit and counts its stops
+        self.watchdog_stops = 0
         self.proc_reads: list[tuple[str, str]] = []  # (event, path), distinct, in order reported
+        self.leftovers = 0  # processes left running when a kernel's box ended (the most seen)
         self._received = 0
         self._pending = b""
         self._fds: list[int] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def memory_stops(self) -> int:
+        """How many times the submission's processes were stopped for memory."""
+        return self.watchdog_stops + (self.cgroup.memory_stops() if self.cgroup else 0)
 
     @property
     def memory_reason(self) -> str:
@@ -145,7 +153,7 @@ class Monitor:
         """
         held = {pid: resident_bytes(pid) for pid in processes_of(self.uid)}
         if sum(held.values()) > self.limit_bytes:
-            self.memory_stops += 1  # counted first: whoever sees a process die sees the reason
+            self.watchdog_stops += 1  # counted first: whoever sees a process die sees the reason
             for pid, size in held.items():
                 try:
                     if size:  # a zombie holds nothing and is already dead
@@ -174,6 +182,9 @@ class Monitor:
         *lines, self._pending = (self._pending + data).split(b"\n")
         for line in lines:
             event, _, path = line.decode("utf-8", "replace").partition("\t")
+            if event == "leftover" and path.isdigit():
+                self.leftovers = max(self.leftovers, int(path[:6]))
+                continue
             path = "".join(c for c in path if c.isprintable())[:120]
             if (
                 event in PROC_VERBS
@@ -185,6 +196,11 @@ class Monitor:
     def flags(self) -> list[str]:
         """The review flags of what was seen."""
         flags = []
+        if self.leftovers:
+            flags.append(
+                f"review: {self.leftovers} process(es) were still running when a notebook's "
+                "kernel ended (ended with its box at once; no points lost)"
+            )
         if self.memory_stops:
             flags.append(f"review: {self.memory_reason} ({self.memory_stops} time(s))")
         for event, path in self.proc_reads[:MAX_PROC_FLAGS]:
