@@ -96,19 +96,28 @@ def read_spec(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return json.loads(environ[SPEC_VARIABLE])
 
 
+def _transport(connection: bytes) -> str | None:
+    """The transport a connection file names (None when it is not a connection file)."""
+    try:
+        value = json.loads(connection)
+    except ValueError:
+        return None
+    return value.get("transport") if isinstance(value, dict) else None
+
+
 def launch_kernel(connection_file: str, spec: Mapping[str, Any]) -> NoReturn:
     """Start ipykernel inside the sandbox ``spec`` describes; this process becomes the kernel."""
     # Still root: the copy goes to the grader's folder (never through a path the student
     # controls), readable by the sandbox user's group only.
-    connection = json.loads(Path(connection_file).read_bytes())
-    if spec.get("backend") == "namespaces" and connection.get("transport") != "ipc":
+    raw = Path(connection_file).read_bytes()
+    if spec.get("backend") == "namespaces" and _transport(raw) != "ipc":
         sys.exit("kernel_launcher: the namespace box has no network: expected the ipc transport")
     handle, conn = tempfile.mkstemp(prefix="kernel-", suffix=".json", dir=spec["kernels"])
     with os.fdopen(handle, "wb") as f:
         if spec["gid"] is not None:
             os.fchown(f.fileno(), -1, spec["gid"])
         os.fchmod(f.fileno(), 0o640)
-        f.write(Path(connection_file).read_bytes())
+        f.write(raw)
     fd = open_channel(spec.get("channel"))  # as root: the user cannot open the FIFO itself
     bootstrap = str(bootstrap_path(spec["kernels"]))
     for procs in spec.get("cgroup", []):  # the kernel and all it starts count from here
