@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +279,16 @@ def test_the_result_records_the_backend_in_its_json_and_totals_row():
     assert SubmissionResult.from_dict(result.to_dict()).isolation == "namespaces"
     assert dict(zip(TOTALS_HEADER, result.totals_row(), strict=True))["isolation"] == "namespaces"
     assert "isolation" not in SubmissionResult(student="s2").to_dict()  # no worker ran
+
+
+def test_the_box_never_binds_the_kit_a_folder_holding_it_or_the_graders_home(monkeypatch):
+    # A grader script beside the kit, or PYTHONPATH naming a folder that holds it, puts
+    # that folder on sys.path: binding it would show the box expected.npz and the reference.
+    kit = namespaces.KIT
+    monkeypatch.setattr(sys, "path", [str(kit.parent), str(kit), str(Path.home()), *sys.path])
+    roots = [Path(root).resolve() for root in namespaces.python_roots()]
+    assert roots, "the box needs this Python's prefix"
+    for root in roots:
+        assert root != kit and root not in kit.parents, root
+        assert root != Path.home().resolve() and root not in Path.home().resolve().parents, root
+        assert not any(root == p or p in root.parents for p in namespaces.KIT_PRIVATE), root

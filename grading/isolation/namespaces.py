@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -34,19 +35,36 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap", path="/usr/bin:/bin:/usr/local/bin")
 
 
+def _forbidden(path: Path) -> bool:
+    """Whether ``path`` would show the box what it must not see: the kit's answers (the kit,
+    its private folders, or a folder holding the kit) or the home folder of whoever grades."""
+    home = Path.home().resolve()
+    return (
+        path == KIT
+        or path in KIT.parents
+        or any(path == p or p in path.parents for p in KIT_PRIVATE)
+        or path == home
+        or path in home.parents
+    )
+
+
 def python_roots() -> list[str]:
-    """The folders this Python needs, read-only: its prefixes and its ``sys.path``, not the kit."""
-    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)]
-    found += [p for p in sys.path if p and os.path.isdir(p)]
+    """The folders this Python needs, read-only: its prefixes (the venv, the base Python) and
+    the user's site-packages when it is in use, never the kit or a folder above it.
+
+    ``sys.path`` itself is not used: it may hold the grader's script folder or ``PYTHONPATH``
+    entries, such as a folder that holds the kit."""
+    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
+    if user_site and user_site in sys.path:
+        found.append(user_site)
     roots: list[str] = []
     for path in found:
         path = os.path.abspath(path)
-        inside_kit = Path(path) == KIT or any(
-            Path(path) == p or p in Path(path).parents for p in KIT_PRIVATE
-        )
         under_system = any(path == s or path.startswith(s + "/") for s in SYSTEM)
-        if not inside_kit and not under_system and path not in roots:
-            roots.append(path)
+        if os.path.isdir(path) and not under_system and not _forbidden(Path(path).resolve()):
+            if path not in roots:
+                roots.append(path)
     return roots
 
 
@@ -74,7 +92,7 @@ def bwrap_argv(
     program = bwrap_path()
     if program is None:
         raise FileNotFoundError("bwrap: expected bubblewrap on PATH, found none")
-    box = [program, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
+    box = [program, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     box += _system_args()
     for path in python_roots():
         box += ["--ro-bind", path, path]
