@@ -29,6 +29,11 @@ _LOSS_SUM = (
     "the data loss is a sum over the examples, N times its mean: divide it by N "
     "(before adding the penalty)"
 )
+_LOSS_ALL_SUM = (
+    "the whole loss, penalty included, is N times its right value: the penalty is added once "
+    "per example and nothing is divided by N; average the data loss over the N examples, then "
+    "add reg·ΣW² once"
+)
 _TRUE_MARGIN = (
     "the loss is exactly 1 too high (delta once per example): the true class is counted as a "
     "margin of its own; skip j == y[i], or set the true class's margins to 0"
@@ -115,7 +120,7 @@ def _loss_candidates(e, W, X, y, reg):
             (np.float64(data + 0.5 * P), _PENALTY_HALF),
             (np.float64(data + N * P), _PENALTY_N_TIMES),
             (np.float64(data + 2 * P), _PENALTY_TWICE),
-            (np.float64(N * data + N * P), _LOSS_SUM),
+            (np.float64(N * data + N * P), _LOSS_ALL_SUM),
         ]
     return candidates
 
