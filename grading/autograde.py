@@ -202,6 +202,12 @@ def autograde(
         (``"graded": False``, as for an upload intake could not read); it also says which
         were reused and which graded, and why. ``feedback/`` then holds one page per row:
         pages of earlier runs' rows that are not rows now are removed.
+
+    Notes
+    -----
+    The workers fork from a multiprocessing fork server, which imports the calling script
+    again: a script that calls ``autograde`` must do so under
+    ``if __name__ == "__main__":`` (``python -m grading autograde`` does).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -266,36 +272,38 @@ def autograde(
             bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
         if jobs:
             start_workers()  # before the threads: the workers fork from its warm imports
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {
-                pool.submit(
-                    run_worker,
-                    template,
-                    job.laid_out,
-                    job.student,
-                    work / f"{job.student}.json",
-                    timeout,
-                    memory_bytes,
-                    cell_timeout,
-                    folds,
-                ): job
-                for job in jobs
-            }
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - the batch goes on
-                    result = SubmissionResult(
-                        student=job.student, error=f"grading failed ({type(exc).__name__})"
-                    )
-                result = replace(result.with_flags(job.flags, first=True), **job.stamp)
-                finish(job.student, result)
-                if bar is not None:
-                    bar.update(1)
-        if bar is not None:
-            bar.close()
-        stop_workers()
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                futures = {
+                    pool.submit(
+                        run_worker,
+                        template,
+                        job.laid_out,
+                        job.student,
+                        work / f"{job.student}.json",
+                        timeout,
+                        memory_bytes,
+                        cell_timeout,
+                        folds,
+                    ): job
+                    for job in jobs
+                }
+                for future in as_completed(futures):
+                    job = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - the batch goes on
+                        result = SubmissionResult(
+                            student=job.student, error=f"grading failed ({type(exc).__name__})"
+                        )
+                    result = replace(result.with_flags(job.flags, first=True), **job.stamp)
+                    finish(job.student, result)
+                    if bar is not None:
+                        bar.update(1)
+            if bar is not None:
+                bar.close()
+        finally:
+            stop_workers()  # also when a report or the pool fails: no fork server outlives us
         ordered = GradedBatch(
             [results[s] for s in order], reused=reused, graded=graded, not_graded=order[count:]
         )
