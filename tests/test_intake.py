@@ -381,6 +381,7 @@ def zip_release(release, zip_path, answer=None):
     return Path(zip_path)
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_a_changed_resubmission_is_graded_again_and_an_unchanged_one_reused(
     stand_in_grader, release, tmp_path
 ):
@@ -411,6 +412,7 @@ def test_a_changed_resubmission_is_graded_again_and_an_unchanged_one_reused(
     assert len(calls) == 5 and calls[2] == "nina" and sorted(calls[3:]) == ["nina", "omar"]
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_the_kit_changing_regrades_everything(stand_in_grader, release, tmp_path, monkeypatch):
     work, calls = stand_in_grader
     nina = zip_release(release, tmp_path / "nina.zip", answer="x = 1")
@@ -420,6 +422,7 @@ def test_the_kit_changing_regrades_everything(stand_in_grader, release, tmp_path
     assert again.graded == {"nina": "the kit changed"} and calls == ["nina", "nina"]
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_rejected_entries_and_unreadable_uploads_get_a_row_in_every_report(
     stand_in_grader, release, tmp_path
 ):

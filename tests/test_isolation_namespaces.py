@@ -32,10 +32,15 @@ def _backend():
 
 
 BACKEND = _backend()
-needs_box = pytest.mark.skipif(
+_BOX_STARTS = pytest.mark.skipif(
     BACKEND != backend.NAMESPACES,
     reason=f"no bubblewrap box starts here (the probe chose {BACKEND!r})",
 )
+
+
+def needs_box(test):
+    """A test that starts boxes (kernels, children): it needs bubblewrap and takes seconds."""
+    return pytest.mark.slow(_BOX_STARTS(test))
 
 
 @contextlib.contextmanager
@@ -154,6 +159,7 @@ SHM = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", [MEMFD, SHM], ids=["memfd", "dev_shm"])
 def test_memory_held_outside_a_process_past_the_limit_stops_that_submission(tmp_path, code):
     _needs_cgroup()

@@ -11,6 +11,7 @@ import shutil
 import time
 
 import nbformat
+import pytest
 import test_intake
 from test_intake import make_zip, zip_release
 
@@ -158,6 +159,7 @@ def test_an_upload_that_vanishes_before_grading_is_not_called_not_a_submission(
 # ---------------------------------------------------------------- promise 2: reruns
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_a_folder_whose_graded_copy_changes_by_its_date_only_is_regraded(
     stand_in_grader, release, tmp_path
 ):
@@ -184,6 +186,7 @@ def test_a_folder_whose_graded_copy_changes_by_its_date_only_is_regraded(
     assert again.reused == () and again[0]["auto_score"] == fresh[0]["auto_score"]
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_a_result_cut_by_the_time_limit_is_regraded_when_rerun_with_more_time(
     stand_in_grader, release, tmp_path, monkeypatch
 ):
@@ -212,6 +215,7 @@ def test_a_result_cut_by_the_time_limit_is_regraded_when_rerun_with_more_time(
     assert again[0]["auto_score"] == 1.0 and not again[0]["error"]
 
 
+@pytest.mark.slow  # several autograde runs, each starting its fork server: about 10 s
 def test_a_renamed_upload_leaves_no_stale_feedback_page_with_its_old_grade(
     stand_in_grader, release, tmp_path
 ):
