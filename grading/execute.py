@@ -62,10 +62,10 @@ async def _reset(km: Any) -> bool:
         kc.stop_channels()
 
 
-async def _shutdown(km: Any, now: bool = True) -> None:
+async def _shutdown(km: Any) -> None:
     try:
         if await ensure_async(km.is_alive()):
-            await ensure_async(km.shutdown_kernel(now=now))
+            await ensure_async(km.shutdown_kernel(now=True))
     except RuntimeError:  # already gone
         pass
     finally:
@@ -73,15 +73,10 @@ async def _shutdown(km: Any, now: bool = True) -> None:
 
 
 def shutdown_shared_kernel() -> None:
-    """Stop the kernel the notebooks shared (``share_kernel``), if there is one.
-
-    A shutdown request, not a kill: the kernel's bootstrap then reports the processes the
-    notebooks left running in its box (a review flag) before the box ends them all.
-    jupyter_client kills the kernel if it does not stop within its ``shutdown_wait_time``.
-    """
+    """Stop the kernel the notebooks shared (``share_kernel``) at once, if there is one."""
     km = _SHARED.pop("km", None)
     if km is not None:
-        run_sync(_shutdown)(km, now=False)
+        run_sync(_shutdown)(km)
 
 
 class ResilientExecute(Execute):
