@@ -21,7 +21,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import behaviour, mistakes, relations
-from .compare import close
+from .compare import Tolerance, close
+from .declare import TOLERANCE
+from .plan import BY_NAME
 from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +108,8 @@ def _changes(mistake: str, test: str, expected: Arrays, known: Known) -> bool:
     theirs = [known["arrays"].get(f"{mistake}/{k}") for k in keys]
     if not keys or any(v is None for v in theirs):
         return False
-    return not all(close(v, expected[k]) for v, k in zip(theirs, keys, strict=True))
+    tolerance = _tolerance(test)
+    return not all(close(v, expected[k], tolerance) for v, k in zip(theirs, keys, strict=True))
 
 
 def _agrees(
@@ -130,21 +133,33 @@ def _agrees(
         return True  # not a compared test: nothing to disagree with
     if any(k not in got or f"{mistake}/{k}" not in known["arrays"] for k in keys):
         return False  # a test that raised (the student's or the mistake's) explains nothing
-    return all(mistake_match(got[k], known["arrays"][f"{mistake}/{k}"], expected[k]) for k in keys)
+    tolerance = _tolerance(test)
+    return all(
+        mistake_match(got[k], known["arrays"][f"{mistake}/{k}"], expected[k], tolerance)
+        for k in keys
+    )
 
 
 def _keys(test: str, expected: Arrays) -> list[str]:
     return [k for k in expected if k.startswith(test + "/")]
 
 
-def mistake_match(got: ArrayLike, theirs: ArrayLike, expected: ArrayLike) -> bool:
+def _tolerance(test: str) -> Tolerance:
+    """The tolerance ``test`` is compared with (its case's; the default for others)."""
+    case = BY_NAME.get(test)
+    return case.tolerance if case is not None else TOLERANCE
+
+
+def mistake_match(
+    got: ArrayLike, theirs: ArrayLike, expected: ArrayLike, tolerance: Tolerance = TOLERANCE
+) -> bool:
     """Whether the student's ``got`` is the known mistake's output ``theirs``.
 
     Non-finite values must be of the same kinds (NaN, +inf, -inf) as the mistake's, and
     at the same cells, or, where every one of them sits at a cell whose right value is
     zero (to rounding), at any such cells: a root of a difference that cancels, as in
     the no-loop distances of identical rows, is NaN or not depending on the BLAS build's
-    rounding. The finite values must be close.
+    rounding. The finite values must be close, within ``tolerance`` (the test's case's).
     """
     got, theirs = np.asarray(got), np.asarray(theirs)
     if got.shape != theirs.shape:
@@ -164,8 +179,8 @@ def mistake_match(got: ArrayLike, theirs: ArrayLike, expected: ArrayLike) -> boo
             if not (zero[odd_got].all() and zero[odd_theirs].all()):
                 return False
         finite = ~odd_got & ~odd_theirs
-        return bool(close(got[finite], theirs[finite]))
-    return close(got, theirs)
+        return bool(close(got[finite], theirs[finite], tolerance))
+    return close(got, theirs, tolerance)
 
 
 def _kinds(values: np.ndarray) -> tuple[bool, bool, bool]:

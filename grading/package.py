@@ -27,6 +27,7 @@ from .child import Arrays, Statuses, run_child, run_groups
 from .compare import compare
 from .declare import TOLERANCE, Case
 from .diagnosis import Known, diagnosis_lines, load_mistakes, matched_mistakes
+from .plan import BY_NAME
 from .topics import CASES
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +37,6 @@ EXPECTED = HERE / "expected.npz"
 #: ``(group, name, points, targets, modules)``.
 TESTS: tuple[Case, ...] = CASES
 GROUPS = sorted({case.group for case in TESTS})
-BY_NAME = {case.name: case for case in TESTS}
 DEFAULT_MEMORY_BYTES = 4 * 2**30
 
 __all__ = [

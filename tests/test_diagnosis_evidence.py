@@ -4,7 +4,7 @@ the numbers show it (classes 1, 2 and 6 of the issue's "Why", from stored output
 import numpy as np
 import pytest
 
-from grading import behaviour, diagnosis, hidden_tests, package, relations
+from grading import behaviour, diagnosis, hidden_tests, package, plan, relations
 from grading.topics import linear_classifier
 
 
@@ -140,3 +140,23 @@ def test_a_gradient_wrong_only_in_the_true_classes_columns_is_told_so(stored):
     M[:, 0] += 1.0  # other classes' columns too: no such relation
     got[f"{test}/dW"] = expected[f"{test}/dW"] + X.T @ M / X.shape[0]
     assert diagnosis.diagnose(test, got, expected, [], known) == []
+
+
+def test_a_case_declared_with_a_looser_tolerance_is_diagnosed_with_it(monkeypatch):
+    """Diagnosis compares with the tolerance the case declares, as the score does: a
+    mistake whose outputs lie within a case's declared tolerance does not change that
+    test, so it is not named there."""
+    test, mistake = "knn_distances_no_loops", "no_loops_squared"
+    with np.load(package.EXPECTED) as stored:
+        expected = {k: stored[k] for k in stored.files if k.startswith(test + "/")}
+    known = diagnosis.load_mistakes()
+    got = {k: known["arrays"][f"{mistake}/{k}"] for k in expected}
+
+    def named():
+        found = diagnosis.diagnose(test, got, expected, [], known)
+        return [line.split("`")[1] for line in found if line.startswith("known mistake `")]
+
+    assert mistake in named()
+    loose = {"float64": (1e9, 0.0), "float32": (1e9, 0.0)}
+    monkeypatch.setitem(plan.BY_NAME, test, plan.BY_NAME[test]._replace(tolerance=loose))
+    assert mistake not in named()
