@@ -78,6 +78,34 @@ def write_cifar_fixture(folder, images_per_batch=6, seed=0):
     return X_train, y_train, arrays["test_batch"][0], arrays["test_batch"][1]
 
 
+@pytest.fixture(scope="session")
+def prepared_work(tmp_path_factory):
+    """The grader's release and template course (``autograde.prepare``), built once per run.
+
+    Several modules grade against the same release; building it takes ten seconds or more
+    of CPU each time. Read it only: :func:`work_folder` gives a test a work folder of its
+    own (autograde writes its intake folders into the work folder it is given).
+    """
+    from grading import autograde as ag
+
+    work = tmp_path_factory.mktemp("prepared") / "work"
+    ag.prepare(work)
+    return work
+
+
+def work_folder(prepared, dest):
+    """A new work folder ``dest`` whose release and template course are ``prepared``'s.
+
+    What ``autograde.autograde(..., work_dir=dest)`` then writes (intake folders, results)
+    lands in ``dest``; the shared release and template are only read.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True)
+    for name in ("release", "course"):
+        (dest / name).symlink_to(Path(prepared) / name, target_is_directory=True)
+    return dest
+
+
 @pytest.fixture
 def browser():
     """Headless Chromium from the distribution, driven by its own chromedriver (no download).

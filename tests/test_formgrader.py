@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import work_folder
 
 from grading import autograde as ag
 from grading import course, examples, intake, markers, nbgrader_course
@@ -113,7 +114,7 @@ def test_generate_assignment_leaves_no_solution_in_release(graded_course):
     assert (root / "release" / ASSIGNMENT / "cs_loss" / "svm.py").is_file()
 
 
-def test_stock_autograde_gives_the_kits_points(graded_course, tmp_path):
+def test_stock_autograde_gives_the_kits_points(graded_course, prepared_work, tmp_path):
     root, submissions = graded_course
     got = totals(root)
     template = ag.all_tests(root)  # the source notebooks and the hidden package tests
@@ -121,7 +122,10 @@ def test_stock_autograde_gives_the_kits_points(graded_course, tmp_path):
     written_max = sum(t.max_score for t in template if t.kind == "written")
     assert got["reference"] == (auto_max, auto_max + written_max, True)  # answers await grading
     assert got["blank"][0] == 0
-    kit = ag.autograde([submissions["bug"]], tmp_path / "kit", workers=1, progress=False)[0]
+    work = work_folder(prepared_work, tmp_path / "work")  # the kit's release, built once
+    kit = ag.autograde(
+        [submissions["bug"]], tmp_path / "kit", workers=1, progress=False, work_dir=work
+    )[0]
     assert 0 < kit["auto_score"] < auto_max
     assert got["bug"][0] == kit["auto_score"]
 

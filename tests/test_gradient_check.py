@@ -259,8 +259,8 @@ REG_MISTAKES = ("reg_missing", "reg_halved")  # only wrong when reg > 0
 REGS = (0.0, 5e1, 2.5e4)
 
 
-def textbook_gradient(loss, W, X, y, reg, mistake=None):
-    """dW of the SVM or softmax loss, correct or with one student mistake."""
+def textbook_data_gradient(loss, W, X, y, true_class_term=True):
+    """``X.T @ dscores`` of the SVM or softmax loss: dW's data term before averaging, (D, C)."""
     num_train = X.shape[0]
     rows = np.arange(num_train)
     scores = X @ W  # (N, C)
@@ -268,16 +268,29 @@ def textbook_gradient(loss, W, X, y, reg, mistake=None):
         margins = scores - scores[rows, y][:, None] + 1  # (N, C)
         margins[rows, y] = 0
         dscores = (margins > 0).astype(np.float64)  # (N, C)
-        if mistake != "true_class_missing":
+        if true_class_term:
             dscores[rows, y] = -dscores.sum(axis=1)
     else:
         shifted = scores - scores.max(axis=1, keepdims=True)
         dscores = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)  # (N, C)
-        if mistake != "true_class_missing":
+        if true_class_term:
             dscores[rows, y] -= 1
-    dW = X.T @ dscores  # (D, C)
+    return X.T @ dscores  # (D, C)
+
+
+def textbook_gradient(loss, W, X, y, reg, mistake=None, data_terms=None):
+    """dW of the SVM or softmax loss, correct or with one student mistake.
+
+    ``data_terms`` (optional) holds :func:`textbook_data_gradient` at this (loss, W, X, y)
+    by ``true_class_term``: the draws of one point share it over regs, seeds and mistakes.
+    """
+    data_terms = {} if data_terms is None else data_terms
+    true_class_term = mistake != "true_class_missing"
+    if true_class_term not in data_terms:
+        data_terms[true_class_term] = textbook_data_gradient(loss, W, X, y, true_class_term)
+    dW = data_terms[true_class_term].copy()  # (D, C)
     if mistake != "not_averaged":
-        dW /= num_train
+        dW /= X.shape[0]
     dW += {"reg_missing": 0.0, "reg_halved": reg}.get(mistake, 2 * reg) * W
     return -dW if mistake == "sign_flipped" else dW
 
@@ -288,17 +301,46 @@ LOSSES = {
 }
 
 
-class Memo:
-    """f(w), remembered by the bytes of w: the wrong gradients reuse the same evaluations."""
+class DataLoss:
+    """The reference loss at reg = 0 and ``np.sum(w * w)``, remembered by the bytes of w.
 
-    def __init__(self, loss, X, y, reg):
-        self.loss, self.X, self.y, self.reg, self.values = loss, X, y, reg, {}
+    The draws of one data set share W, X and y over the three regs and both
+    seeds, and all their checks evaluate f at the same perturbed points, so
+    the expensive part (X @ W and the reference's own dW) is computed once
+    per point for all of them; so are the textbook gradients' data terms
+    (``textbook_terms``). Only the latest point set is kept.
+    """
+
+    def __init__(self, loss, W, X, y):
+        self.loss, self.W, self.X, self.y, self.values = loss, W, X, y, {}
+        self.textbook_terms = {}
 
     def __call__(self, w):
         key = w.tobytes()
         if key not in self.values:
-            self.values[key] = self.loss(w, self.X, self.y, self.reg)[0]
+            self.values[key] = self.loss(w, self.X, self.y, 0.0)[0], np.sum(w * w)
         return self.values[key]
+
+
+class Memo:
+    """f(w) = the reference loss at reg, built from the shared data loss.
+
+    The references return ``data_loss + reg * np.sum(W * W)``, so adding the
+    penalty to the value at reg = 0 gives f's value to the last bit:
+    :meth:`assert_is_the_reference` checks that at the draw's point, so f
+    stays the reference loss itself, rounding included.
+    """
+
+    def __init__(self, data_loss, reg):
+        self.data_loss, self.reg = data_loss, reg
+
+    def __call__(self, w):
+        data_loss, sum_of_squares = self.data_loss(w)
+        return float(data_loss + self.reg * sum_of_squares)
+
+    def assert_is_the_reference(self, W, value):
+        """``value`` is the reference's own loss at W and this reg."""
+        assert self(W) == value, f"composed f {self(W)!r} != reference {value!r}"
 
 
 def run_draws(draws, num_mistake_draws=None):
@@ -310,12 +352,20 @@ def run_draws(draws, num_mistake_draws=None):
     """
     false_alarms, missed = [], []
     counts = {"draws": 0, "mistake_checks": 0, "kinks": 0, "smaller_step": 0}
+    data_losses = {}  # (loss, id(W), id(X), id(y)) -> DataLoss, which holds W, X and y
     for k, (name, loss, W, X, y, reg, seed, use_naive) in enumerate(draws):
         naive, vectorized = LOSSES[loss]
-        f = Memo(vectorized, X, y, reg)
+        key = (loss, id(W), id(X), id(y))
+        if key not in data_losses:  # a new point: forget the data losses of the last one
+            data_losses = {old: d for old, d in data_losses.items() if old[1:] == key[1:]}
+            data_losses[key] = DataLoss(vectorized, W, X, y)
+        f = Memo(data_losses[key], reg)
+        terms = data_losses[key].textbook_terms
+        value, reference_dW = vectorized(W, X, y, reg)
+        f.assert_is_the_reference(W, value)
         correct = {
-            "reference": (naive if use_naive else vectorized)(W, X, y, reg)[1],
-            "textbook": textbook_gradient(loss, W, X, y, reg),
+            "reference": naive(W, X, y, reg)[1] if use_naive else reference_dW,
+            "textbook": textbook_gradient(loss, W, X, y, reg, data_terms=terms),
         }
         for label, dW in correct.items():
             result = grad_check_sparse(f, W, dW, num_checks=10, seed=seed)
@@ -329,7 +379,7 @@ def run_draws(draws, num_mistake_draws=None):
         for mistake in MISTAKES:
             if mistake in REG_MISTAKES and reg == 0:
                 continue
-            dW = textbook_gradient(loss, W, X, y, reg, mistake)
+            dW = textbook_gradient(loss, W, X, y, reg, mistake, data_terms=terms)
             result = grad_check_sparse(f, W, dW, num_checks=10, seed=seed)
             counts["mistake_checks"] += 1
             if result.passed:

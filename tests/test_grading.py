@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import work_folder
 
 from grading import autograde as ag
 from grading import build, course, examples, intake, package
@@ -225,10 +226,9 @@ def craft(root, release_dir):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, prepared_work):
     root = tmp_path_factory.mktemp("grading")
-    work = root / "work"
-    ag.prepare(work)
+    work = work_folder(prepared_work, root / "work")
     release = work / "release" / course.ASSIGNMENT
     submissions = examples.write_examples(root / "examples", release)
     submissions.update(craft(root / "crafted", release))

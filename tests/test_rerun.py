@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from grading import autograde as ag
 from grading import course, examples
 
 KIT = course.KIT_ROOT
@@ -46,11 +45,10 @@ def zip_folder(folder, zip_path):
 
 
 @pytest.fixture(scope="module")
-def uploads(tmp_path_factory):
+def uploads(tmp_path_factory, prepared_work):
     """``{"blank": zip, "reference": zip}``: the release as handed out, and the solution."""
     root = tmp_path_factory.mktemp("uploads")
-    work = ag.prepare(root / "work").parent
-    release = work / "release" / course.ASSIGNMENT
+    release = prepared_work / "release" / course.ASSIGNMENT
     reference = examples.write_reference(root / "reference", release)
     return {
         "blank": zip_folder(release, root / "blank.zip"),
