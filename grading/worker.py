@@ -33,7 +33,7 @@ from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .context import GradeContext, WorkerJob
 from .isolation import Sandbox
-from .notebook_run import run_notebooks
+from .notebook_run import run_notebooks, start_kernel_early
 from .results import Flag, FlagKind, SubmissionResult, TestOutcome
 from .review import scan_student_code
 
@@ -64,12 +64,16 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
         with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
             os.chmod(tmp, 0o700)
             flags += scan_student_code(job.submission)
+            start_kernel_early(ctx, Path(tmp))  # it boots while the package tests run
             results = package.run_package_tests(job.submission, user=ctx.user, monitor=ctx.monitor)
             tests += [TestOutcome.from_package(r) for r in results]
             outcomes, notebook_flags, error = run_notebooks(ctx, Path(tmp))
             tests += outcomes
             flags += notebook_flags
     finally:
+        from .execute import shutdown_shared_kernel  # nbgrader's stack: the worker's only
+
+        shutdown_shared_kernel()  # if the notebooks never ran (their run ends it otherwise)
         shutil.rmtree(exports, ignore_errors=True)  # first: the user's files there are expected
         # The sandbox's own findings (strays, processes left, /proc reads) are all reviews.
         flags += [Flag(FlagKind.REVIEW, text) for text in box.cleanup()]
