@@ -143,7 +143,8 @@ def run_gradescope(root: Path) -> dict:
         cpu = group.seconds()
         group.remove()
     results = json.loads((root / "results" / "results.json").read_text())
-    return {"wall": wall, "cpu": cpu, "load": load, "score": results.get("score")}
+    full = sum(test.get("max_score", 0) for test in results.get("tests", []))
+    return {"wall": wall, "cpu": cpu, "load": load, "score": results.get("score"), "full": full}
 
 
 def measure_gradescope(kits: dict[str, Path], tmp: Path, repeats: int) -> dict[str, dict]:
@@ -162,6 +163,7 @@ def measure_gradescope(kits: dict[str, Path], tmp: Path, repeats: int) -> dict[s
             "gradescope_wall": statistics.median(r["wall"] for r in rows),
             "gradescope_cpu": statistics.median(r["cpu"] for r in rows),
             "scores": sorted({r["score"] for r in rows}),
+            "full_scores": sorted({r["full"] for r in rows}),
             "load": [round(r["load"], 2) for r in rows],
         }
         for name, rows in runs.items()
