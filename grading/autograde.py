@@ -37,7 +37,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -213,103 +213,130 @@ def autograde(
     out_dir.mkdir(parents=True, exist_ok=True)
     submissions, rejected = [Path(p) for p in submissions], list(rejected)
     _prepare_folders(out_dir, work_dir)
-    with tempfile.TemporaryDirectory(prefix="cs_loss_autograde_") as tmp:
-        work = Path(work_dir) if work_dir else Path(tmp)
-        template = work / "course"
-        if not (template / "gradebook.db").is_file():
-            template = prepare(work)
-        stub_dir = work / "release" / course.ASSIGNMENT
-        tests = all_tests(template)
-        # Student ids over every row, so a rejected entry never takes a submission's id.
-        order, id_notes = assign_ids(submissions + [entry.path for entry in rejected])
-        done_dir = out_dir / "finished"  # one result per row: a rerun reuses unchanged ones
-        done_dir.mkdir(exist_ok=True)
-        secrets = grader_secrets()
-        kit = kit_version()
-        jobs: list[_Job] = []
-        results: dict[str, SubmissionResult] = {}
-        reused: list[str] = []
-        graded: dict[str, str] = {}
+    # A batch's workers fork from a fork server, started now so that it imports the grading
+    # stack while this process lays the submissions out; a lone submission's worker forks
+    # from this process (a fork server would cost it more than it saves).
+    pooled = len(submissions) > 1
+    if pooled:
+        start_workers()  # before any thread: it changes this process's folder meanwhile
+    try:
+        with tempfile.TemporaryDirectory(prefix="cs_loss_autograde_") as tmp:
+            work = Path(work_dir) if work_dir else Path(tmp)
+            template = work / "course"
+            if not (template / "gradebook.db").is_file():
+                template = prepare(work)
+            stub_dir = work / "release" / course.ASSIGNMENT
+            tests = all_tests(template)
+            # Student ids over every row, so a rejected entry never takes a submission's id.
+            order, id_notes = assign_ids(submissions + [entry.path for entry in rejected])
+            done_dir = out_dir / "finished"  # one result per row: a rerun reuses unchanged ones
+            done_dir.mkdir(exist_ok=True)
+            secrets = grader_secrets()
+            kit = kit_version()
+            jobs: list[_Job] = []
+            results: dict[str, SubmissionResult] = {}
+            reused: list[str] = []
+            graded: dict[str, str] = {}
 
-        def finish(sid: str, result: SubmissionResult) -> None:
-            results[sid] = redact(complete(result, tests), secrets)
-            write_atomic(done_dir / f"{sid}.json", json.dumps(results[sid].to_dict(), indent=1))
-            write_reports([results[s] for s in order if s in results], out_dir)
+            def finish(sid: str, result: SubmissionResult) -> None:
+                results[sid] = redact(complete(result, tests), secrets)
+                write_atomic(done_dir / f"{sid}.json", json.dumps(results[sid].to_dict(), indent=1))
+                write_reports([results[s] for s in order if s in results], out_dir)
 
-        count = len(submissions)
-        for submission, sid, note in zip(submissions, order[:count], id_notes[:count], strict=True):
-            digest, saved = submission_digest(submission), _load_finished(done_dir / f"{sid}.json")
-            saved_row = saved.to_dict() if saved is not None else None
-            why = "--regrade" if regrade else regrade_reason(saved_row, digest, kit)
-            if why is None and saved is not None:
-                results[sid] = saved
-                reused.append(sid)
-                continue
-            graded[sid] = why or "new"
-            stamp = {"submission_digest": digest, "kit_version": kit}
-            notes = [note] if note else []
-            laid_out = work / "intake" / sid
-            shutil.rmtree(laid_out, ignore_errors=True)  # nothing of an earlier upload stays
-            try:
-                flags = intake(submission, laid_out, stub_dir)
-            except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
-                shutil.rmtree(laid_out, ignore_errors=True)
-                reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
-                finish(
-                    sid, _not_graded(sid, notes, f"could not read the submission: {reason}", stamp)
+            count = len(submissions)
+            for submission, sid, note in zip(
+                submissions, order[:count], id_notes[:count], strict=True
+            ):
+                digest, saved = (
+                    submission_digest(submission),
+                    _load_finished(done_dir / f"{sid}.json"),
                 )
-                continue
-            jobs.append(_Job(sid, laid_out, tuple(notes + flags), stamp))
-        for entry, sid, note in zip(rejected, order[count:], id_notes[count:], strict=True):
-            stamp = {"submission_digest": submission_digest(entry.path), "kit_version": kit}
-            finish(sid, _not_graded(sid, [note] if note else [], entry.reason, stamp))
-        # A constant of the kNN trusted check: computed once here, not in every worker.
-        folds = notebook_checks.reference_fold_accuracies() if jobs else None
-        bar = None
-        if progress and jobs:
-            from tqdm import tqdm
+                saved_row = saved.to_dict() if saved is not None else None
+                why = "--regrade" if regrade else regrade_reason(saved_row, digest, kit)
+                if why is None and saved is not None:
+                    results[sid] = saved
+                    reused.append(sid)
+                    continue
+                graded[sid] = why or "new"
+                stamp = {"submission_digest": digest, "kit_version": kit}
+                notes = [note] if note else []
+                laid_out = work / "intake" / sid
+                shutil.rmtree(laid_out, ignore_errors=True)  # nothing of an earlier upload stays
+                try:
+                    flags = intake(submission, laid_out, stub_dir)
+                except Exception as exc:  # noqa: BLE001 - one bad upload never stops the batch
+                    shutil.rmtree(laid_out, ignore_errors=True)
+                    reason = str(exc) if isinstance(exc, IntakeError) else type(exc).__name__
+                    finish(
+                        sid,
+                        _not_graded(sid, notes, f"could not read the submission: {reason}", stamp),
+                    )
+                    continue
+                jobs.append(_Job(sid, laid_out, tuple(notes + flags), stamp))
+            for entry, sid, note in zip(rejected, order[count:], id_notes[count:], strict=True):
+                stamp = {"submission_digest": submission_digest(entry.path), "kit_version": kit}
+                finish(sid, _not_graded(sid, [note] if note else [], entry.reason, stamp))
+            # A constant of the kNN trusted check: computed once here, not in every worker.
+            folds = notebook_checks.reference_fold_accuracies() if jobs else None
+            bar = None
+            if progress and jobs:
+                from tqdm import tqdm
 
-            bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
-        if jobs:
-            start_workers()  # before the threads: the workers fork from its warm imports
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                futures = {
-                    pool.submit(
-                        run_worker,
-                        template,
-                        job.laid_out,
-                        job.student,
-                        work / f"{job.student}.json",
-                        timeout,
-                        memory_bytes,
-                        cell_timeout,
-                        folds,
-                    ): job
-                    for job in jobs
-                }
-                for future in as_completed(futures):
-                    job = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - the batch goes on
-                        result = SubmissionResult(
-                            student=job.student, error=f"grading failed ({type(exc).__name__})"
-                        )
-                    result = replace(result.with_flags(job.flags, first=True), **job.stamp)
-                    finish(job.student, result)
-                    if bar is not None:
-                        bar.update(1)
+                bar = tqdm(total=len(jobs), desc="grading", unit=" submissions", file=sys.stdout)
+
+            def grade(job: _Job, pooled: bool) -> SubmissionResult:
+                out_json = work / f"{job.student}.json"
+                args = (timeout, memory_bytes, cell_timeout, folds, pooled)
+                return run_worker(template, job.laid_out, job.student, out_json, *args)
+
+            for job, result in _run_jobs(jobs, grade, workers, pooled):
+                result = replace(result.with_flags(job.flags, first=True), **job.stamp)
+                finish(job.student, result)
+                if bar is not None:
+                    bar.update(1)
             if bar is not None:
                 bar.close()
-        finally:
-            stop_workers()  # also when a report or the pool fails: no fork server outlives us
-        ordered = GradedBatch(
-            [results[s] for s in order], reused=reused, graded=graded, not_graded=order[count:]
-        )
-        write_reports(ordered.results, out_dir)
-        _tidy_feedback(out_dir / "feedback", set(results))
+            ordered = GradedBatch(
+                [results[s] for s in order], reused=reused, graded=graded, not_graded=order[count:]
+            )
+            write_reports(ordered.results, out_dir)
+            _tidy_feedback(out_dir / "feedback", set(results))
+    finally:
+        stop_workers()  # also when a report or the pool fails: no fork server outlives us
     return ordered
+
+
+def _run_jobs(
+    jobs: Sequence[_Job],
+    grade: Callable[[_Job, bool], SubmissionResult],
+    workers: int,
+    pooled: bool,
+) -> Iterator[tuple[_Job, SubmissionResult]]:
+    """Each job with its result, as they finish: ``grade(job, pooled)`` in a pool of
+    ``workers`` threads (``pooled``: their workers fork from the fork server), else one
+    by one in this thread (each worker forks from this process). A failure to grade is
+    that job's result; the batch goes on."""
+
+    def failed(job: _Job, exc: Exception) -> SubmissionResult:
+        return SubmissionResult(student=job.student, error=f"grading failed ({type(exc).__name__})")
+
+    if not pooled:
+        for job in jobs:
+            try:
+                result = grade(job, False)
+            except Exception as exc:  # noqa: BLE001 - the batch goes on
+                result = failed(job, exc)
+            yield job, result
+        return
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(grade, job, True): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - the batch goes on
+                result = failed(job, exc)
+            yield job, result
 
 
 def _tidy_feedback(feedback: Path, students: set[str]) -> None:

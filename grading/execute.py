@@ -5,8 +5,9 @@ With ``share_kernel`` (one submission per process: the kit's worker), the notebo
 one kernel: each after the first starts with the kernel's namespace reset (``%reset -f``,
 figures closed), so one notebook's variables never hide another's ``NameError``; a kernel
 that died or does not answer the reset is shut down and a new one started, so a notebook
-that kills or wedges its kernel still costs only itself. :func:`shutdown_shared_kernel`
-ends it at once after the last notebook.
+that kills or wedges its kernel still costs only itself. :func:`start_shared_kernel` starts
+it early (while the package tests run); :func:`shutdown_shared_kernel` ends it at once after
+the last notebook.
 
 Part of the autograde pipeline of :mod:`grading.preprocessors` (which re-exports it).
 """
@@ -70,6 +71,22 @@ async def _shutdown(km: Any) -> None:
         pass
     finally:
         await ensure_async(km.cleanup_resources())
+
+
+def start_shared_kernel(cwd: str, kernel_name: str = "python3", **manager: str) -> None:
+    """Start the kernel the notebooks will share (``share_kernel``) now, in the folder ``cwd``.
+
+    It boots while the worker does other work (the package tests); the first notebook finds
+    it, waits until it answers and resets it, as every later one does (a kernel that died
+    meanwhile is replaced). ``manager``: the ``KernelManager`` settings (transport, ip) that
+    nbgrader's command line would give; the kernelspec and the sandbox's spec are read from
+    this process's environment, as when nbclient starts it.
+    """
+    from jupyter_client.manager import AsyncKernelManager  # nbclient's kernel manager class
+
+    km = AsyncKernelManager(kernel_name=kernel_name, **manager)
+    run_sync(km.start_kernel)(cwd=cwd)
+    _SHARED["km"] = km
 
 
 def shutdown_shared_kernel() -> None:

@@ -124,6 +124,7 @@ def run(root: str | Path, work: str | Path, timeout: float = 900) -> dict:
                     Path(tmp) / "result.json",
                     timeout=timeout,
                     memory_bytes=6 * 2**30,
+                    fork_server=False,  # one upload: a fork server would cost more than it saves
                 )
                 result = result.with_flags(flags, first=True)
         result = ag.redact(ag.complete(result, ag.all_tests(template)), ag.grader_secrets())

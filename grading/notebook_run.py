@@ -151,6 +151,40 @@ def _configure(ctx: GradeContext, root: Path, tmp: Path, seconds: float) -> None
     )
 
 
+def _kernel_folder(ctx: GradeContext, tmp: Path) -> dict[str, str]:
+    """Put the student's package and the data script in the kernel's folder, hand it to the
+    sandbox user and install the sandbox's kernelspec; return the notebooks' environment."""
+    job, box = ctx.job, ctx.box
+    # The kernel's folder: the student's package and the data script, nothing else.
+    shutil.copytree(job.submission / "cs_loss", box.work / "cs_loss", dirs_exist_ok=True)
+    data = job.template / "source" / course.ASSIGNMENT / "data"
+    shutil.copytree(data, box.work / "data", dirs_exist_ok=True)
+    box.give()
+    env = {"NBGRADER_EXECUTION": "autograde"}
+    if box.isolated:
+        jupyter = tmp / "jupyter"
+        box.install_kernelspec(jupyter)
+        env.update(JUPYTER_PATH=str(jupyter))
+        env[sandbox_module.SPEC_VARIABLE] = box.spec()
+    return env
+
+
+def start_kernel_early(ctx: GradeContext, tmp: Path) -> None:
+    """Start the notebooks' shared kernel now, so that it boots while the package tests run.
+
+    For a worker process only (it sets the notebooks' environment in this process's, as
+    :func:`autograde_in_process` does). Should it fail to start, the first notebook starts
+    one as it would have.
+    """
+    from .execute import start_shared_kernel  # nbgrader's stack: only where it runs
+
+    os.environ.update(_kernel_folder(ctx, tmp))
+    try:
+        start_shared_kernel(str(ctx.box.work), **ctx.box.connection())
+    except Exception:  # noqa: BLE001 - the first notebook starts its own
+        pass
+
+
 def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list[Flag], str | None]:
     """Autograde the notebooks of ``ctx.job`` with what is left of the budget.
 
@@ -182,16 +216,7 @@ def run_notebooks(ctx: GradeContext, tmp: Path) -> tuple[list[TestOutcome], list
     _configure(ctx, root, tmp, max(10.0, (remaining - NBGRADER_START * count) / count))
     submitted = root / "submitted" / job.student / course.ASSIGNMENT
     shutil.copytree(job.submission, submitted)
-    # The kernel's folder: the student's package and the data script, nothing else.
-    shutil.copytree(job.submission / "cs_loss", box.work / "cs_loss")
-    shutil.copytree(root / "source" / course.ASSIGNMENT / "data", box.work / "data")
-    box.give()
-    env = {"NBGRADER_EXECUTION": "autograde"}
-    if box.isolated:
-        jupyter = tmp / "jupyter"
-        box.install_kernelspec(jupyter)
-        env.update(JUPYTER_PATH=str(jupyter))
-        env[sandbox_module.SPEC_VARIABLE] = box.spec()
+    env = _kernel_folder(ctx, tmp)  # done already when the kernel was started early
     error = None
     try:
         if remaining < 3 * count:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from . import course, notebook_checks, package
 from . import isolation as sandbox_module
 from .context import GradeContext, WorkerJob
 from .isolation import Sandbox
-from .notebook_run import run_notebooks
+from .notebook_run import run_notebooks, start_kernel_early
 from .results import Flag, FlagKind, SubmissionResult, TestOutcome
 from .review import scan_student_code
 
@@ -63,12 +64,16 @@ def grade_one(job: WorkerJob) -> SubmissionResult:
         with tempfile.TemporaryDirectory(prefix="cs_loss_grade_") as tmp:
             os.chmod(tmp, 0o700)
             flags += scan_student_code(job.submission)
+            start_kernel_early(ctx, Path(tmp))  # it boots while the package tests run
             results = package.run_package_tests(job.submission, user=ctx.user, monitor=ctx.monitor)
             tests += [TestOutcome.from_package(r) for r in results]
             outcomes, notebook_flags, error = run_notebooks(ctx, Path(tmp))
             tests += outcomes
             flags += notebook_flags
     finally:
+        from .execute import shutdown_shared_kernel  # nbgrader's stack: the worker's only
+
+        shutdown_shared_kernel()  # if the notebooks never ran (their run ends it otherwise)
         shutil.rmtree(exports, ignore_errors=True)  # first: the user's files there are expected
         # The sandbox's own findings (strays, processes left, /proc reads) are all reviews.
         flags += [Flag(FlagKind.REVIEW, text) for text in box.cleanup()]
@@ -160,11 +165,18 @@ def run_worker(
     memory_bytes: int,
     cell_timeout: float = 120,
     reference_folds: dict[int, list[float]] | None = None,
+    fork_server: bool = True,
 ) -> SubmissionResult:
     """:func:`grade_one` in a child process with a wall-clock and memory limit.
 
     ``reference_folds``: the kNN check's reference cross-validation, when the batch has
     computed it (see :class:`~grading.context.WorkerJob`).
+
+    ``fork_server``: start the child from the fork server (:func:`start_workers`), as a
+    batch does. False for a lone submission (Gradescope's one upload): the child is forked
+    from this process, after it has imported the worker's stack (:func:`preload`), which
+    costs one interpreter and one import of the grading stack less than a fork server
+    started for a single worker. Call it from the main thread then.
 
     The child runs in an empty folder (not the kit) and holds a worker slot (the
     smallest one free on this machine, see :func:`claim_slot`), which picks its
@@ -182,7 +194,7 @@ def run_worker(
         reference_folds=reference_folds,
     )
     try:
-        return _run_worker(job, memory_bytes)
+        return _run_worker(job, memory_bytes, fork_server)
     finally:
         lock.close()  # releases the flock
 
@@ -243,8 +255,14 @@ def stop_workers() -> None:
 
 
 def _forked_worker(job_file: str, cwd: str, env: dict[str, str], memory_bytes: int) -> None:
-    """A forked worker: its own session and memory limit, its output to ``cwd/worker.log``."""
+    """A forked worker: its own session and memory limit, its output to ``cwd/worker.log``.
+
+    Forked from the grading process (a lone submission), it inherits that process's warning
+    filters: any that turns a warning into an error is dropped (nbgrader's own warnings
+    must not fail a grade), as a fork server's worker never has one.
+    """
     _limits(memory_bytes)()
+    warnings.filters[:] = [f for f in warnings.filters if f[0] != "error"]
     os.chdir(cwd)
     log = os.open("worker.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
@@ -255,7 +273,16 @@ def _forked_worker(job_file: str, cwd: str, env: dict[str, str], memory_bytes: i
     worker_main(job_file)
 
 
-def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
+def preload() -> multiprocessing.context.BaseContext:
+    """Import :data:`PRELOAD` in this process; the ``fork`` context its workers start from."""
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    return multiprocessing.get_context("fork")
+
+
+def _run_worker(job: WorkerJob, memory_bytes: int, fork_server: bool = True) -> SubmissionResult:
     # No PYTHONPATH: it would reach the student's kernel, and with it the kit's hidden tests.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(THREADS)
@@ -263,7 +290,7 @@ def _run_worker(job: WorkerJob, memory_bytes: int) -> SubmissionResult:
         sandbox_module.ensure_user(job.slot)
     ):
         env[sandbox_module.PROBED_VARIABLE] = sys.executable  # the worker need not probe again
-    context = start_workers()
+    context = start_workers() if fork_server else preload()
     with tempfile.TemporaryDirectory(prefix="cs_loss_worker_") as cwd:
         job_file = job.write(Path(cwd) / "job.json")
         process = context.Process(

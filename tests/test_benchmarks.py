@@ -67,6 +67,27 @@ def test_bench_grading_runs_in_quick_mode(tmp_path):
     assert "speed-up of the batch over one worker" in stdout
 
 
+@pytest.mark.grading
+def test_bench_grading_times_run_autograder_on_one_upload(tmp_path):
+    """--gradescope runs run_autograder on the reference upload, which gets every point."""
+    out = tmp_path / "gradescope.json"
+    stdout = run("bench_grading.py", "--gradescope", "--json", str(out), timeout=900)
+    figures = json.loads(out.read_text())
+    assert math.isfinite(figures["gradescope_wall"]) and figures["gradescope_wall"] > 0
+    assert figures["gradescope_cpu"] > 0
+    assert figures["scores"] == figures["full_scores"] and figures["scores"][0] > 0
+    assert "run_autograder on one upload" in stdout
+
+
+@pytest.mark.grading
+def test_profile_grading_times_each_step_of_one_submission():
+    """profile_grading.py grades the reference in full and reports each step and cell."""
+    stdout = run("profile_grading.py", "--cells", "3", timeout=900)
+    for step in ("package tests (child)", "pp ResilientExecute", "pp SaveAutoGrades"):
+        assert step in stdout
+    assert "error None" in stdout and "slowest cells" in stdout
+
+
 def test_bench_grading_refuses_a_baseline_that_is_not_a_checkout_of_the_kit(tmp_path):
     """--baseline names another checkout of the kit; anything else stops before grading."""
     done = subprocess.run(
