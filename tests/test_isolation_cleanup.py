@@ -6,9 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -54,22 +54,7 @@ def test_removing_a_group_ends_its_processes_first():
         sleeper.wait()
 
 
-# The worker's part, as a child the test kills as the batch kills a worker at its timeout:
-# a sandbox, and a process of the submission's left running in its group (a kernel would be).
-WORKER = """
-import json, subprocess, sys, tempfile
-from grading.isolation import Sandbox
-box = Sandbox(tempfile.mkdtemp(prefix="cs_loss_box_"), slot={slot})
-box.share(tempfile.mkdtemp(prefix="cs_loss_export_"))
-join = box.cgroup.join if box.cgroup is not None else None
-sleeper = subprocess.Popen(["sleep", "600"], preexec_fn=join, start_new_session=True)
-print(json.dumps({{
-    "folders": [str(box.root), str(box.private), str(box.kernels), *map(str, box.shared)],
-    "cgroup": [str(f) for f in box.cgroup.folders] if box.cgroup else [],
-    "pid": sleeper.pid,
-}}), flush=True)
-sys.stdin.read()
-"""
+WORKER = Path(__file__).parent / "data" / "sandbox_worker.py"
 
 
 @pytest.mark.skipif(not ROOT, reason="the sandbox's folders and group are made as root")
@@ -77,10 +62,11 @@ def test_a_killed_worker_leaves_no_group_no_folders_and_no_process():
     slot, lock = worker.claim_slot()  # the slot is this test's while it runs
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(WORKER.format(slot=slot))],
+            [sys.executable, str(WORKER), str(slot)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=course.KIT_ROOT,
+            env={**os.environ, "PYTHONPATH": str(course.KIT_ROOT)},
             text=True,
         )
         with child:
