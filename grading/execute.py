@@ -24,6 +24,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
 
+from .isolation.leftovers import report_leftovers
 from .nbrecords import add_flag as _flag
 
 
@@ -90,9 +91,15 @@ def start_shared_kernel(cwd: str, kernel_name: str = "python3", **manager: str) 
 
 
 def shutdown_shared_kernel() -> None:
-    """Stop the kernel the notebooks shared (``share_kernel``) at once, if there is one."""
+    """Stop the kernel the notebooks shared (``share_kernel``) at once, if there is one.
+
+    A kill, never a wait on a kernel that may not answer; the processes the notebooks left
+    running beside it are counted first, for the review flag its box would have raised on a
+    graceful shutdown (:func:`grading.isolation.leftovers.report_leftovers`).
+    """
     km = _SHARED.pop("km", None)
     if km is not None:
+        report_leftovers(getattr(km.provisioner, "pid", None))
         run_sync(_shutdown)(km)
 
 

@@ -303,6 +303,7 @@ def _run_worker(job: WorkerJob, memory_bytes: int, fork_server: bool = True) -> 
             if sandbox_module.can_switch_users():
                 sandbox_module.kill_user(sandbox_module.ensure_user(job.slot).pw_uid)
             process.kill()
+            sandbox_module.remove_recorded(job.slot)  # its cgroup and folders: no cleanup ran
             process.join()
             return _failed(job, f"grading stopped after the time limit of {job.budget:.0f} s")
         log = (Path(cwd) / "worker.log").read_text(errors="replace")

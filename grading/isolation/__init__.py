@@ -32,7 +32,7 @@ runs with the grader's privileges). ``CS_LOSS_ISOLATION`` forces one.
 
 from .backend import BACKENDS, FORCE_VARIABLE, BackendUnavailableError, choose, say_once
 from .cgroups import Cgroup
-from .cleanup import SHARED_WRITABLE, remove_files_of
+from .cleanup import SHARED_WRITABLE, remove_files_of, remove_recorded
 from .kernel import SPEC_VARIABLE, install_kernelspec, kernel_argv, open_channel, read_spec
 from .monitor import MAX_PROC_FLAGS, PROC_VERBS, Monitor, resident_bytes
 from .sandbox import Sandbox, wrap_command
@@ -78,6 +78,7 @@ __all__ = [
     "python_usable",
     "read_spec",
     "remove_files_of",
+    "remove_recorded",
     "resident_bytes",
     "warn_not_root",
     "warn_python_unusable",

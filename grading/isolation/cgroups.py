@@ -12,6 +12,7 @@ exists :func:`make` returns None and the grader keeps its watchdog.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,16 +57,50 @@ class Cgroup:
                 return int(value)
         return 0
 
-    def remove(self, tries: int = 50) -> None:
-        """Remove the group's folders, once the last of its processes (dying) has left."""
+    def members(self) -> set[int]:
+        """The pids of the processes in the group (in any of its folders)."""
+        pids: set[int] = set()
+        for path in self.procs:
+            try:
+                pids.update(int(line) for line in path.read_text().split())
+            except OSError:  # the group is gone
+                continue
+        return pids
+
+    def end(self, seconds: float = 10.0) -> int:
+        """SIGKILL every process of the group, again until none is left (a fork racing the
+        kill is found at the next look; the group's ``pids.max`` bounds them); return how
+        many were ended. Gives up after ``seconds`` (a process stuck in the kernel)."""
+        ended: set[int] = set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            pids = self.members()
+            if not pids:
+                break
+            ended |= pids
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:  # already gone
+                    pass
+            time.sleep(0.02)
+        return len(ended)
+
+    def remove(self, seconds: float = 10.0) -> None:
+        """End the group's processes (:meth:`end`), then remove its folders once the last of
+        them (dying, not yet reaped) has left."""
+        self.end(seconds)
+        deadline = time.monotonic() + seconds
         for folder in self.folders:
-            for _ in range(tries):
+            while True:
                 try:
                     folder.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:  # EBUSY: a killed process not yet reaped
+                    if time.monotonic() >= deadline:
+                        break
                     time.sleep(0.02)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import backend as backends
 from . import cgroups, kernel, namespaces
-from .cleanup import remove_files_of
+from .cleanup import forget_sandbox, record_sandbox, remove_files_of
 from .monitor import Monitor
 from .users import dropper, kill_user
 
@@ -86,6 +86,14 @@ class Sandbox:
         watched = self.user.pw_uid if self.user is not None and self.cgroup is None else None
         channel = self.private / "proc_reads" if self.isolated else None
         self.monitor = Monitor(watched, total_memory_bytes, channel=channel, cgroup=self.cgroup)
+        self.slot = slot
+        self._record()
+
+    def _record(self) -> None:
+        """Note the folders and group made, for a worker killed before :meth:`cleanup`
+        (:func:`grading.isolation.cleanup.remove_recorded`)."""
+        folders = [self.private, self.kernels, self.root, *self.shared]
+        record_sandbox(self.slot, folders, self.cgroup)
 
     @property
     def isolated(self) -> bool:
@@ -96,6 +104,7 @@ class Sandbox:
         """Bind ``folder`` (the grader's, e.g. where the kernel exports values) into the
         kernels' box at its path; what the user may do in it is up to its permissions."""
         self.shared.append(Path(folder))
+        self._record()
 
     def give(self) -> None:
         """Hand the private folder to the sandbox user (after the files are in place)."""
@@ -198,6 +207,7 @@ class Sandbox:
         shutil.rmtree(self.root, ignore_errors=True)
         if self.cgroup is not None:
             self.cgroup.remove()
+        forget_sandbox(self.slot)
         return flags
 
 
