@@ -1,5 +1,6 @@
 """Shared fixtures: seeded generators, small problems, and CIFAR-10 locations."""
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -133,3 +134,24 @@ def browser():
     driver.set_page_load_timeout(120)
     yield driver
     driver.quit()
+
+
+@contextlib.contextmanager
+def forced_backend(name):
+    """Grade on isolation backend ``name``, forced through its variable (so the workers use it
+    too) and restored after; a backend that cannot start here skips with the reason."""
+    from grading import isolation
+
+    old = os.environ.get(isolation.FORCE_VARIABLE)
+    os.environ[isolation.FORCE_VARIABLE] = name
+    try:
+        try:
+            isolation.choose()
+        except isolation.BackendUnavailableError as exc:
+            pytest.skip(str(exc))
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(isolation.FORCE_VARIABLE, None)
+        else:
+            os.environ[isolation.FORCE_VARIABLE] = old

@@ -13,13 +13,13 @@ import csv
 import hashlib
 import io
 import json
-import os
 import time
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import forced_backend
 
 from grading import autograde as ag
 from grading import course, examples, markers, uploads
@@ -456,18 +456,8 @@ def craft(root, release, out_dir):
 def batch(request, tmp_path_factory):
     """The batch graded on each isolation backend that starts here (forced, so the workers
     use it too); a backend that cannot start skips with the reason."""
-    old = os.environ.get(sandbox.FORCE_VARIABLE)
-    os.environ[sandbox.FORCE_VARIABLE] = request.param
-    try:
-        sandbox.choose()
+    with forced_backend(request.param):
         yield _grade_batch(tmp_path_factory)
-    except sandbox.BackendUnavailableError as exc:
-        pytest.skip(str(exc))
-    finally:
-        if old is None:
-            os.environ.pop(sandbox.FORCE_VARIABLE, None)
-        else:
-            os.environ[sandbox.FORCE_VARIABLE] = old
 
 
 def _grade_batch(tmp_path_factory):

@@ -8,11 +8,11 @@ a session of its own). Each keeps full marks, finishes within 10 s of the honest
 carries the review flag for processes left running.
 """
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import forced_backend
 
 from grading import autograde as ag
 from grading import course, examples
@@ -56,10 +56,7 @@ def _start_daemon(folder: Path, code: str) -> None:
 @pytest.fixture(scope="module", params=["namespaces", "users"])
 def batch(request, tmp_path_factory):
     """The batch graded on one backend (forced, so the workers use it too)."""
-    old = os.environ.get(sandbox.FORCE_VARIABLE)
-    os.environ[sandbox.FORCE_VARIABLE] = request.param
-    try:
-        sandbox.choose()
+    with forced_backend(request.param):
         root = tmp_path_factory.mktemp(f"daemons_{request.param}")
         work = root / "work"
         ag.prepare(work)
@@ -71,13 +68,6 @@ def batch(request, tmp_path_factory):
             made.append(folder)
         results = ag.autograde(made, root / "out", workers=2, work_dir=work, progress=False)
         yield {r["student"]: r for r in results}
-    except sandbox.BackendUnavailableError as exc:
-        pytest.skip(str(exc))
-    finally:
-        if old is None:
-            os.environ.pop(sandbox.FORCE_VARIABLE, None)
-        else:
-            os.environ[sandbox.FORCE_VARIABLE] = old
 
 
 @pytest.mark.parametrize("name", sorted(DAEMONS))
