@@ -8,6 +8,14 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 
 
+def run_in_a_fresh_interpreter(code):
+    """Run ``code`` in a new Python from the kit's folder; its assertions must hold."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=KIT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_the_grading_stack_does_not_import_rfc3987_syntax():
     code = (
         "import sys\n"
@@ -15,10 +23,7 @@ def test_the_grading_stack_does_not_import_rfc3987_syntax():
         "import nbgrader.converters.autograde, jsonschema\n"
         "assert sys.modules.get('rfc3987_syntax') is None, 'rfc3987_syntax was imported'\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=KIT, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_a_fresh_interpreter(code)
 
 
 def test_nbformat_still_validates_notebooks_and_refuses_a_broken_one():
@@ -34,7 +39,4 @@ def test_nbformat_still_validates_notebooks_and_refuses_a_broken_one():
         "else:\n"
         "    raise AssertionError('a broken notebook validated')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=KIT, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_a_fresh_interpreter(code)
